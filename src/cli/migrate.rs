@@ -1,0 +1,99 @@
+//! `mem0-mcp migrate [--status]`: applies the embedded migrations to the configured database,
+//! or lists each one as applied or pending.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::{ExitCode, Failure};
+use crate::settings::Settings;
+use crate::store::{self, MigrationState, StoreError};
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Only show which migrations are applied and which are pending (exit 4 if any is pending)
+    #[arg(long)]
+    pub status: bool,
+}
+
+pub async fn run(args: &MigrateArgs, settings: &Settings) -> Result<(), Failure> {
+    let store = store::open(&settings.database, settings.timeout)
+        .await
+        .map_err(database_failure)?;
+    let target = settings.database.describe();
+    let mut out = std::io::stdout().lock();
+    if args.status {
+        let status = store.schema_status().await.map_err(database_failure)?;
+        let _ = writeln!(out, "Database: {target}");
+        for (migration, state) in &status.migrations {
+            let state = match state {
+                MigrationState::Applied { at } => {
+                    format!("applied {}", at.format("%Y-%m-%d %H:%M:%S UTC"))
+                }
+                MigrationState::Pending => "pending".into(),
+                MigrationState::Modified { at } => format!(
+                    "applied {} from a different text than this binary's",
+                    at.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
+            };
+            let _ = writeln!(out, "  {}_{}  {state}", migration.version, migration.name);
+        }
+        for version in &status.unknown_versions {
+            let _ = writeln!(
+                out,
+                "  {version}  applied, unknown to this binary (it is older than the database)"
+            );
+        }
+        let pending = status.pending().len();
+        if pending > 0 {
+            return Err(Failure::new(
+                ExitCode::Database,
+                format!("{pending} migration(s) pending: run `mem0-mcp migrate` to apply them"),
+            ));
+        }
+        let _ = writeln!(out, "Schema is up to date.");
+        return Ok(());
+    }
+    let applied = store.migrate().await.map_err(database_failure)?;
+    if applied.is_empty() {
+        let _ = writeln!(out, "Schema is up to date ({target}); nothing to apply.");
+    } else {
+        for migration in &applied {
+            let _ = writeln!(out, "Applied {}_{}", migration.version, migration.name);
+        }
+        let _ = writeln!(out, "Schema is up to date ({target}).");
+    }
+    Ok(())
+}
+
+/// Database failures exit with 4 and say how to fix the usual causes.
+pub fn database_failure(error: StoreError) -> Failure {
+    let message = match &error {
+        StoreError::Unavailable(cause) => format!(
+            "cannot connect to the database: {}; check that PostgreSQL is running and that MEM0_DATABASE_URL (host, port, database, user, password) is right",
+            describe_connection_error(cause)
+        ),
+        StoreError::Query(sqlx::Error::Database(db)) if db.code().as_deref() == Some("28P01") || db.code().as_deref() == Some("28000") => {
+            "the database refused the login: check the user and password (or peer/cert settings) in MEM0_DATABASE_URL".into()
+        }
+        StoreError::Query(sqlx::Error::Database(db)) if db.code().as_deref() == Some("3D000") => {
+            "the database named in MEM0_DATABASE_URL does not exist: create it (createdb NAME) or fix the name".into()
+        }
+        StoreError::Query(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42501") => {
+            "the database user lacks a privilege this needs: run `mem0-mcp migrate` as the schema owner, or GRANT the privileges".into()
+        }
+        _ => format!("database error: {error}"),
+    };
+    Failure::new(ExitCode::Database, message)
+}
+
+/// Connection errors without anything that could hold a secret.
+fn describe_connection_error(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Io(io) => format!("{} ({:?})", io, io.kind()),
+        sqlx::Error::Tls(_) => "the TLS handshake failed".into(),
+        sqlx::Error::PoolTimedOut => "no connection within 5 seconds".into(),
+        sqlx::Error::Database(db) => db.message().to_string(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,15 @@
+//! mem0-mcp: a memory server for AI coding assistants. MCP clients launch it over stdio; it
+//! keeps what the assistant should remember in PostgreSQL or an embedded SQLite file, scoped per
+//! user and per project.
+//!
+//! Data flows one way: [`mcp`] (tool handlers) → [`memory`] (scope, limits, dedup, history) →
+//! [`store`] (SQL). [`settings`] are resolved once at startup and passed down as values;
+//! [`project`] derives the project of a directory.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod mcp;
+pub mod memory;
+pub mod project;
+pub mod settings;
+pub mod store;

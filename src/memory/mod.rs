@@ -1,0 +1,291 @@
+//! The memory domain: what a memory is, which scope it lives in, the limits on what a caller may
+//! send, and the service that applies dedup, the per-scope limit and history on top of a store.
+//! No SQL and no MCP here: the store and the tool layer translate to and from these types.
+
+mod service;
+mod validate;
+
+pub use service::{MemoryError, MemoryService, ServiceLimits};
+pub use validate::{
+    MAX_CONTENT_BYTES, MAX_METADATA_BYTES, MAX_QUERY_CHARS, MAX_TAG_CHARS, MAX_TAGS, content_hash,
+    parse_memory_id, validate_content, validate_limit, validate_metadata, validate_query,
+    validate_tags,
+};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// JSON object attached to a memory by the caller.
+pub type Metadata = serde_json::Map<String, serde_json::Value>;
+
+/// How memories are grouped, chosen by `PROJECT_ID_MODE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectMode {
+    /// Per user and project directory.
+    Auto,
+    /// Per user and `PROJECT_ID`.
+    Manual,
+    /// One pool shared by every user.
+    Global,
+}
+
+impl ProjectMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectMode::Auto => "auto",
+            ProjectMode::Manual => "manual",
+            ProjectMode::Global => "global",
+        }
+    }
+}
+
+impl std::str::FromStr for ProjectMode {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(ProjectMode::Auto),
+            "manual" => Ok(ProjectMode::Manual),
+            "global" => Ok(ProjectMode::Global),
+            other => Err(format!(
+                "PROJECT_ID_MODE '{other}' is not a mode: use auto, manual or global"
+            )),
+        }
+    }
+}
+
+/// The project id every user shares in `global` mode.
+pub const GLOBAL_PROJECT: &str = "global";
+
+/// Where a tool call reads and writes: the acting user and the project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Scope {
+    /// The user the server acts for.
+    pub user_id: String,
+    /// The project memories are grouped by (`global` in global mode).
+    pub project_id: String,
+    /// How the project was chosen.
+    pub mode: ProjectMode,
+}
+
+impl Scope {
+    /// The key rows are filed under: the owner of a private scope, or "" for the shared pool.
+    pub fn owner_key(&self) -> &str {
+        match self.mode {
+            ProjectMode::Global => "",
+            _ => &self.user_id,
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.mode == ProjectMode::Global
+    }
+}
+
+/// What the caller may do, carried with every call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permissions {
+    pub read: bool,
+    pub write: bool,
+    pub admin: bool,
+}
+
+impl Permissions {
+    pub const ALL: Permissions = Permissions {
+        read: true,
+        write: true,
+        admin: true,
+    };
+    pub const READ_WRITE: Permissions = Permissions {
+        read: true,
+        write: true,
+        admin: false,
+    };
+
+    pub fn names(self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.read {
+            names.push("read");
+        }
+        if self.write {
+            names.push("write");
+        }
+        if self.admin {
+            names.push("admin");
+        }
+        names
+    }
+}
+
+/// Who acts: the user, what they may do, and the display id of the token they used, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub permissions: Permissions,
+    pub token_display_id: Option<String>,
+}
+
+/// A stored memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Memory {
+    pub id: Uuid,
+    /// The author.
+    pub user_id: String,
+    pub content: String,
+    pub tags: Vec<String>,
+    pub metadata: Metadata,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A validated memory about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewMemory {
+    pub id: Uuid,
+    pub content: String,
+    pub content_hash: String,
+    pub tags: Vec<String>,
+    pub metadata: Metadata,
+    pub at: DateTime<Utc>,
+}
+
+/// Validated changes to a memory; `None` keeps the field.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryChanges {
+    pub content: Option<(String, String)>,
+    pub tags: Option<Vec<String>>,
+    pub metadata: Option<Metadata>,
+}
+
+/// A memory found by search, with its relevance (higher is better).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredMemory {
+    pub memory: Memory,
+    pub score: f64,
+}
+
+/// One entry of a memory's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEvent {
+    pub event: HistoryKind,
+    pub content: String,
+    pub actor: String,
+    pub actor_token: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HistoryKind {
+    Add,
+    Update,
+    Delete,
+}
+
+impl HistoryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryKind::Add => "ADD",
+            HistoryKind::Update => "UPDATE",
+            HistoryKind::Delete => "DELETE",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "ADD" => Some(HistoryKind::Add),
+            "UPDATE" => Some(HistoryKind::Update),
+            "DELETE" => Some(HistoryKind::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// Position after the last memory of a page, for newest-first keyset pagination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn after(memory: &Memory) -> Self {
+        Cursor {
+            created_at: memory.created_at,
+            id: memory.id,
+        }
+    }
+
+    /// An opaque string: callers hand it back unchanged.
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let raw = format!("{}:{}", self.created_at.timestamp_micros(), self.id);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    pub fn decode(value: &str) -> Option<Self> {
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(value.trim())
+            .ok()?;
+        let raw = String::from_utf8(raw).ok()?;
+        let (micros, id) = raw.split_once(':')?;
+        Some(Cursor {
+            created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: Uuid::parse_str(id).ok()?,
+        })
+    }
+}
+
+/// The current time at the precision both databases keep (microseconds), so a value read back
+/// equals the value written.
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let cursor = Cursor {
+            created_at: now(),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        for bad in ["", "abc", "!!!", "MTIzOm5vdC1hLXV1aWQ"] {
+            assert_eq!(Cursor::decode(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn project_mode_parses_case_insensitively() {
+        assert_eq!("Auto".parse::<ProjectMode>(), Ok(ProjectMode::Auto));
+        assert_eq!(" global ".parse::<ProjectMode>(), Ok(ProjectMode::Global));
+        assert!(
+            "shared"
+                .parse::<ProjectMode>()
+                .unwrap_err()
+                .contains("shared")
+        );
+    }
+
+    #[test]
+    fn global_scope_files_rows_under_the_shared_key() {
+        let scope = Scope {
+            user_id: "alice".into(),
+            project_id: GLOBAL_PROJECT.into(),
+            mode: ProjectMode::Global,
+        };
+        assert_eq!(scope.owner_key(), "");
+        let private = Scope {
+            mode: ProjectMode::Manual,
+            ..scope
+        };
+        assert_eq!(private.owner_key(), "alice");
+    }
+}

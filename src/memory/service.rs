@@ -1,0 +1,436 @@
+//! The memory service: every rule that holds whatever the backend is. It validates input,
+//! checks permissions, applies dedup and the per-scope limit (through the store's atomic
+//! insert), writes a backup before bulk deletes, and turns store failures into messages a model
+//! can act on, logging the database detail once.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::{
+    Cursor, HistoryEvent, Memory, MemoryChanges, NewMemory, Principal, Scope, ScoredMemory,
+    validate,
+};
+use crate::store::{
+    InsertOutcome, ListFilter, MemoryStore, SearchTerms, StoreError, UpdateOutcome,
+};
+
+#[derive(Debug, Clone)]
+pub struct ServiceLimits {
+    /// Most memories one scope may hold.
+    pub max_memories_per_scope: u64,
+    /// Where bulk deletes write their backup first; `None` turns backups off.
+    pub backup_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MemoryError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(
+        "no memory with id {0} in this scope: it may have been deleted, or belong to another project; use search_memories or list_memories to find ids"
+    )]
+    NotFound(Uuid),
+    #[error(
+        "this scope (project '{project}') already holds {count} memories, the limit is {limit}: delete or update memories that are no longer true, or raise storage.max_memories_per_context"
+    )]
+    ScopeFull {
+        project: String,
+        count: u64,
+        limit: u64,
+    },
+    #[error("memory {0} already has this content: update or delete that one instead")]
+    ContentTaken(Uuid),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the memory database is unreachable right now; try again in a moment")]
+    Unavailable,
+    #[error("the memory server failed to {0}; the details are in its log")]
+    Internal(&'static str),
+}
+
+#[derive(Debug)]
+pub struct MemoryService {
+    store: Arc<dyn MemoryStore>,
+    limits: ServiceLimits,
+}
+
+/// A page of a listing.
+#[derive(Debug)]
+pub struct MemoryPage {
+    pub memories: Vec<Memory>,
+    pub next_cursor: Option<Cursor>,
+    pub total: u64,
+}
+
+impl MemoryService {
+    pub fn new(store: Arc<dyn MemoryStore>, limits: ServiceLimits) -> Self {
+        MemoryService { store, limits }
+    }
+
+    pub fn store(&self) -> &Arc<dyn MemoryStore> {
+        &self.store
+    }
+
+    pub fn limits(&self) -> &ServiceLimits {
+        &self.limits
+    }
+
+    pub async fn add(
+        &self,
+        principal: &Principal,
+        scope: &Scope,
+        content: &str,
+        tags: Option<&[String]>,
+        metadata: Option<&serde_json::Value>,
+    ) -> Result<(Memory, bool), MemoryError> {
+        require_write(principal)?;
+        let content = validate::validate_content(content).map_err(MemoryError::Invalid)?;
+        let tags =
+            validate::validate_tags(tags.unwrap_or_default()).map_err(MemoryError::Invalid)?;
+        let metadata = match metadata {
+            Some(value) => validate::validate_metadata(value).map_err(MemoryError::Invalid)?,
+            None => Default::default(),
+        };
+        let new = NewMemory {
+            id: Uuid::now_v7(),
+            content_hash: validate::content_hash(&content),
+            content,
+            tags,
+            metadata,
+            at: super::now(),
+        };
+        let limit = self.limits.max_memories_per_scope;
+        match self
+            .store
+            .insert_memory(scope, &new, principal, limit)
+            .await
+            .map_err(|e| store_failure(e, "store the memory"))?
+        {
+            InsertOutcome::Inserted(memory) => Ok((memory, false)),
+            InsertOutcome::Duplicate(memory) => Ok((memory, true)),
+            InsertOutcome::ScopeFull { count } => Err(MemoryError::ScopeFull {
+                project: scope.project_id.clone(),
+                count,
+                limit,
+            }),
+        }
+    }
+
+    pub async fn search(
+        &self,
+        scope: &Scope,
+        query: &str,
+        limit: Option<i64>,
+        tags: Option<&[String]>,
+    ) -> Result<Vec<ScoredMemory>, MemoryError> {
+        let query = validate::validate_query(query).map_err(MemoryError::Invalid)?;
+        let limit = validate::validate_limit(limit, 10, 100).map_err(MemoryError::Invalid)?;
+        let tags =
+            validate::validate_tags(tags.unwrap_or_default()).map_err(MemoryError::Invalid)?;
+        let terms = SearchTerms::parse(&query);
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store
+            .search_memories(scope, &terms, &tags, limit)
+            .await
+            .map_err(|e| store_failure(e, "search memories"))
+    }
+
+    pub async fn list(
+        &self,
+        scope: &Scope,
+        limit: Option<i64>,
+        cursor: Option<&str>,
+        tags: Option<&[String]>,
+    ) -> Result<MemoryPage, MemoryError> {
+        let limit = validate::validate_limit(limit, 50, 100).map_err(MemoryError::Invalid)?;
+        let tags =
+            validate::validate_tags(tags.unwrap_or_default()).map_err(MemoryError::Invalid)?;
+        let after = match cursor.filter(|c| !c.trim().is_empty()) {
+            None => None,
+            Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| {
+                MemoryError::Invalid(
+                    "cursor is not one this server returned: pass next_cursor from the previous list_memories result unchanged, or omit it to start from the newest".into(),
+                )
+            })?),
+        };
+        // One row more than asked says whether there is a next page.
+        let filter = ListFilter {
+            tags: &tags,
+            author: None,
+            after,
+            limit: limit + 1,
+        };
+        let mut memories = self
+            .store
+            .list_memories(scope, &filter)
+            .await
+            .map_err(|e| store_failure(e, "list memories"))?;
+        let next_cursor = if memories.len() > limit as usize {
+            memories.truncate(limit as usize);
+            memories.last().map(Cursor::after)
+        } else {
+            None
+        };
+        let total = self
+            .store
+            .count_memories(scope, &tags, None)
+            .await
+            .map_err(|e| store_failure(e, "count memories"))?;
+        Ok(MemoryPage {
+            memories,
+            next_cursor,
+            total,
+        })
+    }
+
+    pub async fn get(&self, scope: &Scope, id: &str) -> Result<Memory, MemoryError> {
+        let id = validate::parse_memory_id(id).map_err(MemoryError::Invalid)?;
+        self.find(scope, id).await
+    }
+
+    async fn find(&self, scope: &Scope, id: Uuid) -> Result<Memory, MemoryError> {
+        self.store
+            .get_memory(scope, id)
+            .await
+            .map_err(|e| store_failure(e, "read the memory"))?
+            .ok_or(MemoryError::NotFound(id))
+    }
+
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        scope: &Scope,
+        id: &str,
+        content: Option<&str>,
+        tags: Option<&[String]>,
+        metadata: Option<&serde_json::Value>,
+    ) -> Result<Memory, MemoryError> {
+        require_write(principal)?;
+        let id = validate::parse_memory_id(id).map_err(MemoryError::Invalid)?;
+        let changes = MemoryChanges {
+            content: content
+                .map(|c| {
+                    validate::validate_content(c).map(|c| {
+                        let hash = validate::content_hash(&c);
+                        (c, hash)
+                    })
+                })
+                .transpose()
+                .map_err(MemoryError::Invalid)?,
+            tags: tags
+                .map(validate::validate_tags)
+                .transpose()
+                .map_err(MemoryError::Invalid)?,
+            metadata: metadata
+                .map(validate::validate_metadata)
+                .transpose()
+                .map_err(MemoryError::Invalid)?,
+        };
+        if changes.content.is_none() && changes.tags.is_none() && changes.metadata.is_none() {
+            return Err(MemoryError::Invalid(
+                "nothing to update: give content, tags or metadata".into(),
+            ));
+        }
+        let current = self.find(scope, id).await?;
+        require_owner_or_admin(principal, scope, &current, "change")?;
+        match self
+            .store
+            .update_memory(scope, id, &changes, principal)
+            .await
+            .map_err(|e| store_failure(e, "update the memory"))?
+        {
+            UpdateOutcome::Updated(memory) => Ok(memory),
+            UpdateOutcome::NotFound => Err(MemoryError::NotFound(id)),
+            UpdateOutcome::ContentTaken(other) => Err(MemoryError::ContentTaken(other)),
+        }
+    }
+
+    pub async fn delete(
+        &self,
+        principal: &Principal,
+        scope: &Scope,
+        id: &str,
+    ) -> Result<Memory, MemoryError> {
+        require_write(principal)?;
+        let id = validate::parse_memory_id(id).map_err(MemoryError::Invalid)?;
+        let memory = self.find(scope, id).await?;
+        require_owner_or_admin(principal, scope, &memory, "delete")?;
+        let deleted = self
+            .store
+            .delete_memories(scope, &[id], principal)
+            .await
+            .map_err(|e| store_failure(e, "delete the memory"))?;
+        if deleted == 0 {
+            return Err(MemoryError::NotFound(id));
+        }
+        Ok(memory)
+    }
+
+    /// Deletes every memory of the scope (in the shared pool, only the caller's own unless they
+    /// are an admin). With backups on, the memories are written to a JSONL file first; if that
+    /// fails nothing is deleted.
+    pub async fn delete_all(
+        &self,
+        principal: &Principal,
+        scope: &Scope,
+        dry_run: bool,
+    ) -> Result<u64, MemoryError> {
+        require_write(principal)?;
+        let author = (scope.is_shared() && !principal.permissions.admin)
+            .then_some(principal.user_id.as_str());
+        if dry_run {
+            return self
+                .store
+                .count_memories(scope, &[], author)
+                .await
+                .map_err(|e| store_failure(e, "count memories"));
+        }
+        let filter = ListFilter {
+            tags: &[],
+            author,
+            after: None,
+            limit: u32::try_from(self.limits.max_memories_per_scope)
+                .unwrap_or(u32::MAX)
+                .saturating_add(1),
+        };
+        let memories = self
+            .store
+            .list_memories(scope, &filter)
+            .await
+            .map_err(|e| store_failure(e, "list memories"))?;
+        if memories.is_empty() {
+            return Ok(0);
+        }
+        if let Some(dir) = &self.limits.backup_dir {
+            write_backup(dir, scope, &memories).map_err(|e| {
+                tracing::error!(error = %e, dir = %dir.display(), "backup before delete_all_memories failed");
+                MemoryError::Internal("write the backup before deleting, so nothing was deleted")
+            })?;
+        }
+        let ids: Vec<Uuid> = memories.iter().map(|m| m.id).collect();
+        self.store
+            .delete_memories(scope, &ids, principal)
+            .await
+            .map_err(|e| store_failure(e, "delete memories"))
+    }
+
+    pub async fn history(&self, scope: &Scope, id: &str) -> Result<Vec<HistoryEvent>, MemoryError> {
+        let id = validate::parse_memory_id(id).map_err(MemoryError::Invalid)?;
+        let events = self
+            .store
+            .memory_history(scope, id)
+            .await
+            .map_err(|e| store_failure(e, "read the memory's history"))?;
+        if events.is_empty() {
+            return Err(MemoryError::NotFound(id));
+        }
+        Ok(events)
+    }
+
+    pub async fn count(&self, scope: &Scope) -> Result<u64, MemoryError> {
+        self.store
+            .count_memories(scope, &[], None)
+            .await
+            .map_err(|e| store_failure(e, "count memories"))
+    }
+}
+
+fn require_write(principal: &Principal) -> Result<(), MemoryError> {
+    if principal.permissions.write {
+        Ok(())
+    } else {
+        Err(MemoryError::Forbidden(
+            "this token is read-only: it may search and read memories but not change them; ask for a token with the write permission".into(),
+        ))
+    }
+}
+
+/// In the shared pool anyone may add, but only the author or an admin may change or delete.
+fn require_owner_or_admin(
+    principal: &Principal,
+    scope: &Scope,
+    memory: &Memory,
+    verb: &str,
+) -> Result<(), MemoryError> {
+    if !scope.is_shared() || memory.user_id == principal.user_id || principal.permissions.admin {
+        Ok(())
+    } else {
+        Err(MemoryError::Forbidden(format!(
+            "memory {} was written by another user: to {verb} it in the shared pool you need the admin permission",
+            memory.id
+        )))
+    }
+}
+
+/// Logs the database detail once and returns what the caller may see.
+fn store_failure(error: StoreError, action: &'static str) -> MemoryError {
+    match &error {
+        StoreError::Unavailable(_) => {
+            tracing::warn!(error = %error, "could not {action}: database unreachable");
+            MemoryError::Unavailable
+        }
+        _ => {
+            tracing::error!(error = %error, "could not {action}");
+            MemoryError::Internal(action)
+        }
+    }
+}
+
+fn write_backup(
+    dir: &std::path::Path,
+    scope: &Scope,
+    memories: &[Memory],
+) -> std::io::Result<PathBuf> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)?;
+    let project: String = scope
+        .project_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+    let path = dir.join(format!("{stamp}-{project}.jsonl"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = std::io::BufWriter::new(options.open(&path)?);
+    for memory in memories {
+        let line = serde_json::json!({
+            "id": memory.id,
+            "user_id": memory.user_id,
+            "project_id": scope.project_id,
+            "mode": scope.mode,
+            "content": memory.content,
+            "tags": memory.tags,
+            "metadata": memory.metadata,
+            "created_at": memory.created_at,
+            "updated_at": memory.updated_at,
+        });
+        serde_json::to_writer(&mut file, &line)?;
+        file.write_all(b"\n")?;
+    }
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    tracing::info!(path = %path.display(), count = memories.len(), "wrote backup before deleting");
+    Ok(path)
+}

@@ -1,0 +1,230 @@
+//! The limits on what a caller may send, checked before anything reaches the database, so bad
+//! input fails with a message the model can act on and changes nothing.
+
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::Metadata;
+
+pub const MAX_CONTENT_BYTES: usize = 32 * 1024;
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG_CHARS: usize = 64;
+pub const MAX_METADATA_BYTES: usize = 8 * 1024;
+pub const MAX_QUERY_CHARS: usize = 2048;
+
+/// Trims the content and checks its size; PostgreSQL cannot store NUL in text, so it is refused
+/// on every backend alike.
+pub fn validate_content(content: &str) -> Result<String, String> {
+    let content = content.trim();
+    if content.is_empty() {
+        return Err("content is empty: give the text to remember".into());
+    }
+    if content.contains('\0') {
+        return Err("content contains a NUL character (\\u0000): remove it and try again".into());
+    }
+    if content.len() > MAX_CONTENT_BYTES {
+        return Err(format!(
+            "content is {} bytes, over the limit of {MAX_CONTENT_BYTES} bytes (32 KiB): store a shorter summary or split it into several memories",
+            content.len()
+        ));
+    }
+    Ok(content.to_owned())
+}
+
+/// The dedup key of a content within a scope.
+pub fn content_hash(content: &str) -> String {
+    let digest = Sha256::digest(content.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Trims tags, drops repeats (keeping the first spelling) and checks count and length.
+pub fn validate_tags(tags: &[String]) -> Result<Vec<String>, String> {
+    if tags.len() > MAX_TAGS {
+        return Err(format!(
+            "{} tags given, over the limit of {MAX_TAGS}: keep the most useful ones",
+            tags.len()
+        ));
+    }
+    let mut clean: Vec<String> = Vec::with_capacity(tags.len());
+    for tag in tags {
+        let tag = tag.trim();
+        if tag.is_empty() {
+            return Err("a tag is empty: remove it or give it a name".into());
+        }
+        if tag.contains('\0') {
+            return Err("a tag contains a NUL character (\\u0000): remove it".into());
+        }
+        let chars = tag.chars().count();
+        if chars > MAX_TAG_CHARS {
+            return Err(format!(
+                "tag '{}…' is {chars} characters, over the limit of {MAX_TAG_CHARS}",
+                tag.chars().take(20).collect::<String>()
+            ));
+        }
+        if !clean.iter().any(|t| t == tag) {
+            clean.push(tag.to_owned());
+        }
+    }
+    Ok(clean)
+}
+
+/// Metadata must be a JSON object of at most 8 KiB, with no NUL anywhere (PostgreSQL's jsonb
+/// rejects `\u0000`).
+pub fn validate_metadata(value: &serde_json::Value) -> Result<Metadata, String> {
+    let serde_json::Value::Object(map) = value else {
+        return Err(format!(
+            "metadata must be a JSON object such as {{\"source\": \"review\"}}, not {}",
+            json_kind(value)
+        ));
+    };
+    let text = value.to_string();
+    if text.len() > MAX_METADATA_BYTES {
+        return Err(format!(
+            "metadata is {} bytes as JSON, over the limit of {MAX_METADATA_BYTES} bytes (8 KiB): keep only small facts in it",
+            text.len()
+        ));
+    }
+    if text.contains("\\u0000") {
+        return Err("metadata contains a NUL character (\\u0000): remove it".into());
+    }
+    Ok(map.clone())
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+pub fn validate_query(query: &str) -> Result<String, String> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Err("query is empty: give words to search for".into());
+    }
+    if query.contains('\0') {
+        return Err("query contains a NUL character (\\u0000): remove it".into());
+    }
+    let chars = query.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(format!(
+            "query is {chars} characters, over the limit of {MAX_QUERY_CHARS}: search with fewer, more specific words"
+        ));
+    }
+    Ok(query.to_owned())
+}
+
+pub fn validate_limit(limit: Option<i64>, default: u32, max: u32) -> Result<u32, String> {
+    match limit {
+        None => Ok(default),
+        Some(n) if n >= 1 && n <= i64::from(max) => Ok(n as u32),
+        Some(n) => Err(format!("limit {n} is out of range: use 1 to {max}")),
+    }
+}
+
+/// Ids are UUIDs; anything else is refused with the form expected.
+pub fn parse_memory_id(id: &str) -> Result<Uuid, String> {
+    let trimmed = id.trim();
+    Uuid::parse_str(trimmed).map_err(|_| {
+        let shown: String = trimmed.chars().take(60).collect();
+        format!(
+            "'{shown}' is not a memory id: ids are UUIDs such as 0192f0c1-7b3a-7cde-8f00-1234567890ab, as returned by add_memory, search_memories or list_memories"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn content_cases() {
+        let long = "x".repeat(MAX_CONTENT_BYTES + 1);
+        let exact = "é".repeat(MAX_CONTENT_BYTES / 2);
+        let cases: &[(&str, Result<&str, &str>)] = &[
+            ("  uses pnpm \n", Ok("uses pnpm")),
+            ("", Err("empty")),
+            (" \t\n", Err("empty")),
+            ("a\0b", Err("NUL")),
+            (&long, Err("over the limit")),
+            (&exact, Ok(&exact)),
+        ];
+        for (input, expected) in cases {
+            match (validate_content(input), expected) {
+                (Ok(got), Ok(want)) => assert_eq!(&got, want),
+                (Err(got), Err(want)) => assert!(got.contains(want), "{got}"),
+                (got, want) => panic!("{input:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn tags_cases() {
+        let s = |v: &[&str]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            validate_tags(&s(&[" a ", "b", "a"])).unwrap(),
+            s(&["a", "b"])
+        );
+        assert!(validate_tags(&s(&[""])).unwrap_err().contains("empty"));
+        assert!(validate_tags(&s(&["x\0"])).unwrap_err().contains("NUL"));
+        let too_many: Vec<String> = (0..=MAX_TAGS).map(|i| i.to_string()).collect();
+        assert!(
+            validate_tags(&too_many)
+                .unwrap_err()
+                .contains("limit of 20")
+        );
+        let long = "t".repeat(MAX_TAG_CHARS + 1);
+        assert!(
+            validate_tags(&[long])
+                .unwrap_err()
+                .contains("65 characters")
+        );
+        assert!(validate_tags(&["ü".repeat(MAX_TAG_CHARS)]).is_ok());
+    }
+
+    #[test]
+    fn metadata_cases() {
+        assert!(validate_metadata(&json!({"a": 1})).is_ok());
+        for (bad, why) in [
+            (json!([1]), "an array"),
+            (json!("x"), "a string"),
+            (json!(null), "null"),
+            (json!({"a": "b\u{0}"}), "NUL"),
+            (json!({"a": "x".repeat(MAX_METADATA_BYTES)}), "8 KiB"),
+        ] {
+            assert!(validate_metadata(&bad).unwrap_err().contains(why), "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_limit_and_id_cases() {
+        assert_eq!(validate_query("  pnpm ").unwrap(), "pnpm");
+        assert!(validate_query("").is_err());
+        assert!(validate_query(&"q".repeat(MAX_QUERY_CHARS + 1)).is_err());
+        assert_eq!(validate_limit(None, 10, 100), Ok(10));
+        assert_eq!(validate_limit(Some(100), 10, 100), Ok(100));
+        assert!(validate_limit(Some(0), 10, 100).is_err());
+        assert!(validate_limit(Some(101), 10, 100).is_err());
+        assert!(validate_limit(Some(-5), 10, 100).is_err());
+        assert!(
+            parse_memory_id("not-an-id")
+                .unwrap_err()
+                .contains("not a memory id")
+        );
+        let id = Uuid::now_v7();
+        assert_eq!(parse_memory_id(&format!(" {id} ")), Ok(id));
+    }
+
+    #[test]
+    fn hash_is_stable_hex() {
+        assert_eq!(
+            content_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

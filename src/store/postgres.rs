@@ -1,0 +1,513 @@
+//! The PostgreSQL store. Connections are opened lazily by a small pool and released when idle,
+//! so many client windows can share one server; writes to a scope are serialized with a
+//! transaction-scoped advisory lock so dedup and the scope limit hold across processes.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+use tracing::instrument;
+use uuid::Uuid;
+
+use super::migrations::{AppliedMigration, BOOKKEEPING_TABLE, POSTGRES};
+use super::{
+    Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
+    StoreError, UpdateOutcome, metadata_from_json, tags_from_json,
+};
+use crate::memory::{
+    HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Principal, Scope, ScoredMemory,
+};
+use crate::settings::Secret;
+
+/// Columns of a memory, in the order [`memory_from_row`] reads them by name.
+const MEMORY_COLUMNS: &str = "id, user_id, content, tags, metadata, created_at, updated_at";
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    // PgConnectOptions' Debug prints the password: show nothing of the connection.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    pub fn open(url: &Secret, statement_timeout: Duration) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url.expose())
+            .map_err(|e| {
+                StoreError::Schema(format!(
+                    "the PostgreSQL URL is not valid: {}",
+                    redact_url_error(&e)
+                ))
+            })?
+            .application_name("mem0-mcp")
+            .options([(
+                "statement_timeout",
+                format!("{}", statement_timeout.as_millis().max(1)),
+            )]);
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .min_connections(0)
+            .idle_timeout(Duration::from_secs(60))
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(options);
+        Ok(PostgresStore { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn applied(&self) -> Result<Vec<AppliedMigration>, StoreError> {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(BOOKKEEPING_TABLE)
+            .fetch_one(&self.pool)
+            .await?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT version, checksum, applied_at FROM mem0_schema_migrations ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AppliedMigration {
+                    version: r.try_get("version")?,
+                    checksum: r.try_get("checksum")?,
+                    applied_at: r.try_get("applied_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}
+
+/// sqlx's URL parse errors can quote the URL; keep only the kind of problem.
+fn redact_url_error(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Configuration(_) => {
+            "expected postgresql://user@host:port/database (check the scheme, port and percent-encoding)".into()
+        }
+        _ => "it could not be parsed".into(),
+    }
+}
+
+fn memory_from_row(row: &PgRow) -> Result<Memory, StoreError> {
+    Ok(Memory {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        content: row.try_get("content")?,
+        tags: tags_from_json(row.try_get("tags")?)?,
+        metadata: metadata_from_json(row.try_get("metadata")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Serializes writers of one scope for the rest of the transaction.
+async fn lock_scope(tx: &mut Transaction<'_, Postgres>, scope: &Scope) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 0))")
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn find_by_hash(
+    tx: &mut Transaction<'_, Postgres>,
+    scope: &Scope,
+    hash: &str,
+) -> Result<Option<Memory>, StoreError> {
+    let sql = format!(
+        "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND content_hash = $3"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(hash)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(memory_from_row).transpose()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_history(
+    tx: &mut Transaction<'_, Postgres>,
+    scope: &Scope,
+    memory: &Memory,
+    event: HistoryKind,
+    actor: &Principal,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(memory.id)
+    .bind(&actor.user_id)
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .bind(event.as_str())
+    .bind(&memory.content)
+    .bind(serde_json::json!(memory.tags))
+    .bind(serde_json::Value::Object(memory.metadata.clone()))
+    .bind(actor.token_display_id.as_deref())
+    .bind(memory.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
+}
+
+#[async_trait]
+impl MemoryStore for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    #[instrument(skip_all)]
+    async fn schema_status(&self) -> Result<SchemaStatus, StoreError> {
+        Ok(SchemaStatus::new(POSTGRES, &self.applied().await?))
+    }
+
+    #[instrument(skip_all)]
+    async fn migrate(&self) -> Result<Vec<&'static Migration>, StoreError> {
+        let mut applied_now = Vec::new();
+        let mut tx = self.pool.begin().await?;
+        // One migrator at a time, whoever runs it.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('mem0-mcp migrations', 0))")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS mem0_schema_migrations (
+                version    bigint      PRIMARY KEY,
+                name       text        NOT NULL,
+                checksum   text        NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM mem0_schema_migrations")
+            .fetch_all(&mut *tx)
+            .await?;
+        for migration in POSTGRES.iter().filter(|m| !done.contains(&m.version)) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(migration.sql))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    StoreError::Schema(format!(
+                        "migration {}_{} failed: {e}",
+                        migration.version, migration.name
+                    ))
+                })?;
+            sqlx::query(
+                "INSERT INTO mem0_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            )
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(migration.checksum())
+            .execute(&mut *tx)
+            .await?;
+            applied_now.push(migration);
+        }
+        tx.commit().await?;
+        Ok(applied_now)
+    }
+
+    #[instrument(skip_all)]
+    async fn insert_memory(
+        &self,
+        scope: &Scope,
+        new: &NewMemory,
+        actor: &Principal,
+        scope_limit: u64,
+    ) -> Result<InsertOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        lock_scope(&mut tx, scope).await?;
+        if let Some(existing) = find_by_hash(&mut tx, scope, &new.content_hash).await? {
+            tx.commit().await?;
+            return Ok(InsertOutcome::Duplicate(existing));
+        }
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM memories WHERE scope_user = $1 AND project_id = $2",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if count as u64 >= scope_limit {
+            return Ok(InsertOutcome::ScopeFull {
+                count: count as u64,
+            });
+        }
+        let memory = Memory {
+            id: new.id,
+            user_id: actor.user_id.clone(),
+            content: new.content.clone(),
+            tags: new.tags.clone(),
+            metadata: new.metadata.clone(),
+            created_at: new.at,
+            updated_at: new.at,
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        )
+        .bind(memory.id)
+        .bind(&memory.user_id)
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(&memory.content)
+        .bind(&new.content_hash)
+        .bind(serde_json::json!(memory.tags))
+        .bind(serde_json::Value::Object(memory.metadata.clone()))
+        .bind(new.at)
+        .execute(&mut *tx)
+        .await;
+        if let Err(error) = inserted {
+            if is_unique_violation(&error) {
+                // Only reachable if a writer bypassed the scope lock; the row is there either way.
+                drop(tx);
+                let mut tx = self.pool.begin().await?;
+                let existing = find_by_hash(&mut tx, scope, &new.content_hash).await?;
+                return existing
+                    .map(InsertOutcome::Duplicate)
+                    .ok_or(StoreError::Query(error));
+            }
+            return Err(error.into());
+        }
+        record_history(&mut tx, scope, &memory, HistoryKind::Add, actor).await?;
+        tx.commit().await?;
+        Ok(InsertOutcome::Inserted(memory))
+    }
+
+    #[instrument(skip_all)]
+    async fn get_memory(&self, scope: &Scope, id: Uuid) -> Result<Option<Memory>, StoreError> {
+        let sql = format!(
+            "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND id = $3"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(memory_from_row).transpose()
+    }
+
+    #[instrument(skip_all)]
+    async fn update_memory(
+        &self,
+        scope: &Scope,
+        id: Uuid,
+        changes: &MemoryChanges,
+        actor: &Principal,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        lock_scope(&mut tx, scope).await?;
+        let sql = format!(
+            "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND id = $3"
+        );
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(UpdateOutcome::NotFound);
+        };
+        let mut memory = memory_from_row(&row)?;
+        let mut new_hash = None;
+        if let Some((content, hash)) = &changes.content {
+            if let Some(other) = find_by_hash(&mut tx, scope, hash).await?
+                && other.id != id
+            {
+                return Ok(UpdateOutcome::ContentTaken(other.id));
+            }
+            memory.content = content.clone();
+            new_hash = Some(hash.clone());
+        }
+        if let Some(tags) = &changes.tags {
+            memory.tags = tags.clone();
+        }
+        if let Some(metadata) = &changes.metadata {
+            memory.metadata = metadata.clone();
+        }
+        memory.updated_at = crate::memory::now().max(memory.updated_at);
+        sqlx::query(
+            "UPDATE memories SET content = $4, content_hash = COALESCE($5, content_hash), tags = $6, metadata = $7, updated_at = $8
+             WHERE scope_user = $1 AND project_id = $2 AND id = $3",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(id)
+        .bind(&memory.content)
+        .bind(new_hash)
+        .bind(serde_json::json!(memory.tags))
+        .bind(serde_json::Value::Object(memory.metadata.clone()))
+        .bind(memory.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        record_history(&mut tx, scope, &memory, HistoryKind::Update, actor).await?;
+        tx.commit().await?;
+        Ok(UpdateOutcome::Updated(memory))
+    }
+
+    #[instrument(skip_all)]
+    async fn delete_memories(
+        &self,
+        scope: &Scope,
+        ids: &[Uuid],
+        actor: &Principal,
+    ) -> Result<u64, StoreError> {
+        // One statement: the rows go and their DELETE events are written, or neither.
+        let result = sqlx::query(
+            "WITH gone AS (
+                 DELETE FROM memories WHERE scope_user = $1 AND project_id = $2 AND id = ANY($3)
+                 RETURNING id, content, tags, metadata
+             )
+             INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
+             SELECT id, $4, $1, $2, 'DELETE', content, tags, metadata, $5, $6 FROM gone",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(ids)
+        .bind(&actor.user_id)
+        .bind(actor.token_display_id.as_deref())
+        .bind(crate::memory::now())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    #[instrument(skip_all)]
+    async fn list_memories(
+        &self,
+        scope: &Scope,
+        filter: &ListFilter<'_>,
+    ) -> Result<Vec<Memory>, StoreError> {
+        let sql = format!(
+            "SELECT {MEMORY_COLUMNS} FROM memories
+             WHERE scope_user = $1 AND project_id = $2
+               AND tags @> $3
+               AND ($4::text IS NULL OR user_id = $4)
+               AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
+             ORDER BY created_at DESC, id DESC
+             LIMIT $7"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(serde_json::json!(filter.tags))
+            .bind(filter.author)
+            .bind(filter.after.map(|c| c.created_at))
+            .bind(filter.after.map(|c| c.id).unwrap_or_else(Uuid::nil))
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(memory_from_row).collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn count_memories(
+        &self,
+        scope: &Scope,
+        tags: &[String],
+        author: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM memories
+             WHERE scope_user = $1 AND project_id = $2 AND tags @> $3 AND ($4::text IS NULL OR user_id = $4)",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(serde_json::json!(tags))
+        .bind(author)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count as u64)
+    }
+
+    #[instrument(skip_all)]
+    async fn search_memories(
+        &self,
+        scope: &Scope,
+        terms: &SearchTerms,
+        tags: &[String],
+        limit: u32,
+    ) -> Result<Vec<ScoredMemory>, StoreError> {
+        // Full-text rank (0..1, english stemming, prefix terms) plus a substring bonus for each
+        // literal fragment found, so identifiers the stemmer splits still match.
+        let sql = format!(
+            "WITH q AS (SELECT CASE WHEN $3 = '' THEN NULL ELSE to_tsquery('english', $3) END AS query)
+             SELECT {MEMORY_COLUMNS},
+                    (COALESCE(ts_rank_cd(search_vector, q.query, 32), 0)
+                     + 0.5 * (SELECT count(*) FROM unnest($4::text[]) AS p(pattern) WHERE content ILIKE p.pattern)
+                           / GREATEST(cardinality($4::text[]), 1))::float8 AS score
+             FROM memories, q
+             WHERE scope_user = $1 AND project_id = $2
+               AND tags @> $5
+               AND ((q.query IS NOT NULL AND search_vector @@ q.query) OR content ILIKE ANY($4::text[]))
+             ORDER BY score DESC, created_at DESC, id DESC
+             LIMIT $6"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(terms.tsquery())
+            .bind(terms.like_patterns())
+            .bind(serde_json::json!(tags))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ScoredMemory {
+                    memory: memory_from_row(row)?,
+                    score: row.try_get("score")?,
+                })
+            })
+            .collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn memory_history(
+        &self,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<Vec<HistoryEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT event, content, user_id, actor_token, at FROM memory_history
+             WHERE scope_user = $1 AND project_id = $2 AND memory_id = $3 ORDER BY id",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let event: String = row.try_get("event")?;
+                Ok(HistoryEvent {
+                    event: HistoryKind::parse(&event)
+                        .ok_or_else(|| StoreError::Corrupt(format!("history event {event}")))?,
+                    content: row.try_get("content")?,
+                    actor: row.try_get("user_id")?,
+                    actor_token: row.try_get("actor_token")?,
+                    at: row.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+}

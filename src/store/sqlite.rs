@@ -1,0 +1,560 @@
+//! The embedded SQLite store: one file in the data directory, readable only by its owner,
+//! in WAL mode so readers never wait for a writer. Writes run in `BEGIN IMMEDIATE`
+//! transactions, which serializes them across processes and keeps dedup and the scope limit
+//! exact.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+use tracing::instrument;
+use uuid::Uuid;
+
+use super::migrations::{AppliedMigration, SQLITE};
+use super::{
+    Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
+    StoreError, UpdateOutcome, metadata_from_json, tags_from_json,
+};
+use crate::memory::{
+    HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Principal, Scope, ScoredMemory,
+};
+
+const MEMORY_COLUMNS: &str =
+    "m.id, m.user_id, m.content, m.tags, m.metadata, m.created_at, m.updated_at";
+
+/// Fixed-width UTC text, so that comparing text compares time.
+const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+fn time_to_text(at: DateTime<Utc>) -> String {
+    at.format(TIME_FORMAT).to_string()
+}
+
+fn time_from_text(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    NaiveDateTime::parse_from_str(text, TIME_FORMAT)
+        .map(|t| t.and_utc())
+        .map_err(|e| StoreError::Corrupt(format!("timestamp '{text}': {e}")))
+}
+
+fn json_column(row: &SqliteRow, name: &str) -> Result<serde_json::Value, StoreError> {
+    let text: String = row.try_get(name)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))
+}
+
+fn memory_from_row(row: &SqliteRow) -> Result<Memory, StoreError> {
+    let id: String = row.try_get("id")?;
+    Ok(Memory {
+        id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("id '{id}': {e}")))?,
+        user_id: row.try_get("user_id")?,
+        content: row.try_get("content")?,
+        tags: tags_from_json(json_column(row, "tags")?)?,
+        metadata: metadata_from_json(json_column(row, "metadata")?)?,
+        created_at: time_from_text(row.try_get("created_at")?)?,
+        updated_at: time_from_text(row.try_get("updated_at")?)?,
+    })
+}
+
+fn tags_json(tags: &[String]) -> String {
+    serde_json::Value::from(tags.to_vec()).to_string()
+}
+
+fn metadata_json(metadata: &crate::memory::Metadata) -> String {
+    serde_json::Value::Object(metadata.clone()).to_string()
+}
+
+/// Creates the data directory and the database file with owner-only permissions before SQLite
+/// opens it, so there is no moment when another user could read it.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop)
+}
+
+impl SqliteStore {
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        create_private_file(path).map_err(|e| {
+            StoreError::Schema(format!(
+                "cannot create the embedded database {}: {e}; set MEM0_DATA_DIR to a writable directory",
+                path.display()
+            ))
+        })?;
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(0)
+            .idle_timeout(Duration::from_secs(300))
+            .connect_lazy_with(options);
+        Ok(SqliteStore {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    async fn applied(&self) -> Result<Vec<AppliedMigration>, StoreError> {
+        let exists: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'mem0_schema_migrations'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        if exists == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT version, checksum, applied_at FROM mem0_schema_migrations ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AppliedMigration {
+                    version: r.try_get("version")?,
+                    checksum: r.try_get("checksum")?,
+                    applied_at: time_from_text(r.try_get("applied_at")?)?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn find_by_hash(
+    tx: &mut Transaction<'_, Sqlite>,
+    scope: &Scope,
+    hash: &str,
+) -> Result<Option<Memory>, StoreError> {
+    let sql = format!(
+        "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.content_hash = ?"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(hash)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(memory_from_row).transpose()
+}
+
+async fn record_history(
+    tx: &mut Transaction<'_, Sqlite>,
+    scope: &Scope,
+    memory: &Memory,
+    event: HistoryKind,
+    actor: &Principal,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(memory.id.to_string())
+    .bind(&actor.user_id)
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .bind(event.as_str())
+    .bind(&memory.content)
+    .bind(tags_json(&memory.tags))
+    .bind(metadata_json(&memory.metadata))
+    .bind(actor.token_display_id.as_deref())
+    .bind(time_to_text(memory.updated_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// True when the memory's tags include every tag of the JSON array bound at `?`.
+const HAS_ALL_TAGS: &str = "NOT EXISTS (SELECT 1 FROM json_each(?) t WHERE t.value NOT IN (SELECT value FROM json_each(m.tags)))";
+
+#[async_trait]
+impl MemoryStore for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    #[instrument(skip_all)]
+    async fn schema_status(&self) -> Result<SchemaStatus, StoreError> {
+        Ok(SchemaStatus::new(SQLITE, &self.applied().await?))
+    }
+
+    #[instrument(skip_all)]
+    async fn migrate(&self) -> Result<Vec<&'static Migration>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS mem0_schema_migrations (
+                version    INTEGER PRIMARY KEY,
+                name       TEXT    NOT NULL,
+                checksum   TEXT    NOT NULL,
+                applied_at TEXT    NOT NULL
+            )",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM mem0_schema_migrations")
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut applied_now = Vec::new();
+        for migration in SQLITE.iter().filter(|m| !done.contains(&m.version)) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(migration.sql))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    StoreError::Schema(format!(
+                        "migration {}_{} failed: {e}",
+                        migration.version, migration.name
+                    ))
+                })?;
+            sqlx::query(
+                "INSERT INTO mem0_schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(migration.checksum())
+            .bind(time_to_text(crate::memory::now()))
+            .execute(&mut *tx)
+            .await?;
+            applied_now.push(migration);
+        }
+        tx.commit().await?;
+        Ok(applied_now)
+    }
+
+    #[instrument(skip_all)]
+    async fn insert_memory(
+        &self,
+        scope: &Scope,
+        new: &NewMemory,
+        actor: &Principal,
+        scope_limit: u64,
+    ) -> Result<InsertOutcome, StoreError> {
+        let mut tx = self.write_tx().await?;
+        if let Some(existing) = find_by_hash(&mut tx, scope, &new.content_hash).await? {
+            tx.commit().await?;
+            return Ok(InsertOutcome::Duplicate(existing));
+        }
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM memories WHERE scope_user = ? AND project_id = ?",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if count as u64 >= scope_limit {
+            return Ok(InsertOutcome::ScopeFull {
+                count: count as u64,
+            });
+        }
+        let memory = Memory {
+            id: new.id,
+            user_id: actor.user_id.clone(),
+            content: new.content.clone(),
+            tags: new.tags.clone(),
+            metadata: new.metadata.clone(),
+            created_at: new.at,
+            updated_at: new.at,
+        };
+        sqlx::query(
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(memory.id.to_string())
+        .bind(&memory.user_id)
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(&memory.content)
+        .bind(&new.content_hash)
+        .bind(tags_json(&memory.tags))
+        .bind(metadata_json(&memory.metadata))
+        .bind(time_to_text(new.at))
+        .bind(time_to_text(new.at))
+        .execute(&mut *tx)
+        .await?;
+        record_history(&mut tx, scope, &memory, HistoryKind::Add, actor).await?;
+        tx.commit().await?;
+        Ok(InsertOutcome::Inserted(memory))
+    }
+
+    #[instrument(skip_all)]
+    async fn get_memory(&self, scope: &Scope, id: Uuid) -> Result<Option<Memory>, StoreError> {
+        let sql = format!(
+            "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.id = ?"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(memory_from_row).transpose()
+    }
+
+    #[instrument(skip_all)]
+    async fn update_memory(
+        &self,
+        scope: &Scope,
+        id: Uuid,
+        changes: &MemoryChanges,
+        actor: &Principal,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let sql = format!(
+            "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.id = ?"
+        );
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(UpdateOutcome::NotFound);
+        };
+        let mut memory = memory_from_row(&row)?;
+        let mut new_hash = None;
+        if let Some((content, hash)) = &changes.content {
+            if let Some(other) = find_by_hash(&mut tx, scope, hash).await?
+                && other.id != id
+            {
+                return Ok(UpdateOutcome::ContentTaken(other.id));
+            }
+            memory.content = content.clone();
+            new_hash = Some(hash.clone());
+        }
+        if let Some(tags) = &changes.tags {
+            memory.tags = tags.clone();
+        }
+        if let Some(metadata) = &changes.metadata {
+            memory.metadata = metadata.clone();
+        }
+        memory.updated_at = crate::memory::now().max(memory.updated_at);
+        sqlx::query(
+            "UPDATE memories SET content = ?, content_hash = COALESCE(?, content_hash), tags = ?, metadata = ?, updated_at = ?
+             WHERE scope_user = ? AND project_id = ? AND id = ?",
+        )
+        .bind(&memory.content)
+        .bind(new_hash)
+        .bind(tags_json(&memory.tags))
+        .bind(metadata_json(&memory.metadata))
+        .bind(time_to_text(memory.updated_at))
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        record_history(&mut tx, scope, &memory, HistoryKind::Update, actor).await?;
+        tx.commit().await?;
+        Ok(UpdateOutcome::Updated(memory))
+    }
+
+    #[instrument(skip_all)]
+    async fn delete_memories(
+        &self,
+        scope: &Scope,
+        ids: &[Uuid],
+        actor: &Principal,
+    ) -> Result<u64, StoreError> {
+        let ids_json =
+            serde_json::Value::from(ids.iter().map(|id| id.to_string()).collect::<Vec<_>>())
+                .to_string();
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
+             SELECT id, ?, scope_user, project_id, 'DELETE', content, tags, metadata, ?, ?
+             FROM memories WHERE scope_user = ? AND project_id = ? AND id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(&actor.user_id)
+        .bind(actor.token_display_id.as_deref())
+        .bind(time_to_text(crate::memory::now()))
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(&ids_json)
+        .execute(&mut *tx)
+        .await?;
+        let result = sqlx::query(
+            "DELETE FROM memories WHERE scope_user = ? AND project_id = ? AND id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(&ids_json)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(result.rows_affected())
+    }
+
+    #[instrument(skip_all)]
+    async fn list_memories(
+        &self,
+        scope: &Scope,
+        filter: &ListFilter<'_>,
+    ) -> Result<Vec<Memory>, StoreError> {
+        let sql = format!(
+            "SELECT {MEMORY_COLUMNS} FROM memories m
+             WHERE m.scope_user = ? AND m.project_id = ?
+               AND {HAS_ALL_TAGS}
+               AND (? IS NULL OR m.user_id = ?)
+               AND (? IS NULL OR (m.created_at, m.id) < (?, ?))
+             ORDER BY m.created_at DESC, m.id DESC
+             LIMIT ?"
+        );
+        let after_time = filter.after.map(|c| time_to_text(c.created_at));
+        let after_id = filter.after.map(|c| c.id.to_string());
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(tags_json(filter.tags))
+            .bind(filter.author)
+            .bind(filter.author)
+            .bind(after_time.as_deref())
+            .bind(after_time.as_deref())
+            .bind(after_id.as_deref())
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(memory_from_row).collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn count_memories(
+        &self,
+        scope: &Scope,
+        tags: &[String],
+        author: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let sql = format!(
+            "SELECT count(*) FROM memories m
+             WHERE m.scope_user = ? AND m.project_id = ? AND {HAS_ALL_TAGS} AND (? IS NULL OR m.user_id = ?)"
+        );
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(tags_json(tags))
+            .bind(author)
+            .bind(author)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count as u64)
+    }
+
+    #[instrument(skip_all)]
+    async fn search_memories(
+        &self,
+        scope: &Scope,
+        terms: &SearchTerms,
+        tags: &[String],
+        limit: u32,
+    ) -> Result<Vec<ScoredMemory>, StoreError> {
+        // bm25 is negative, lower is better: -rank/(1-rank) maps it to 0..1 like PostgreSQL's
+        // normalized rank; each literal fragment found adds a share of 0.5.
+        let fts = if terms.words.is_empty() {
+            "SELECT NULL AS seq, NULL AS rank WHERE 0".to_string()
+        } else {
+            "SELECT rowid AS seq, bm25(memories_fts) AS rank FROM memories_fts WHERE memories_fts MATCH ?"
+                .to_string()
+        };
+        let sql = format!(
+            "WITH fts AS ({fts}), patterns AS (SELECT value AS pattern FROM json_each(?))
+             SELECT {MEMORY_COLUMNS},
+                    (CASE WHEN f.rank IS NULL THEN 0.0 ELSE (-f.rank) / (1.0 - f.rank) END
+                     + 0.5 * (SELECT count(*) FROM patterns p WHERE m.content LIKE p.pattern ESCAPE '\\')
+                           / MAX((SELECT count(*) FROM patterns), 1)) AS score
+             FROM memories m LEFT JOIN fts f ON f.seq = m.seq
+             WHERE m.scope_user = ? AND m.project_id = ?
+               AND {HAS_ALL_TAGS}
+               AND (f.seq IS NOT NULL OR EXISTS (SELECT 1 FROM patterns p WHERE m.content LIKE p.pattern ESCAPE '\\'))
+             ORDER BY score DESC, m.created_at DESC, m.id DESC
+             LIMIT ?"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if !terms.words.is_empty() {
+            query = query.bind(terms.fts5_query());
+        }
+        let patterns = serde_json::Value::from(terms.like_patterns()).to_string();
+        let rows = query
+            .bind(patterns)
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(tags_json(tags))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ScoredMemory {
+                    memory: memory_from_row(row)?,
+                    score: row.try_get("score")?,
+                })
+            })
+            .collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn memory_history(
+        &self,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<Vec<HistoryEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT event, content, user_id, actor_token, at FROM memory_history
+             WHERE scope_user = ? AND project_id = ? AND memory_id = ? ORDER BY id",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let event: String = row.try_get("event")?;
+                Ok(HistoryEvent {
+                    event: HistoryKind::parse(&event)
+                        .ok_or_else(|| StoreError::Corrupt(format!("history event {event}")))?,
+                    content: row.try_get("content")?,
+                    actor: row.try_get("user_id")?,
+                    actor_token: row.try_get("actor_token")?,
+                    at: time_from_text(row.try_get("at")?)?,
+                })
+            })
+            .collect()
+    }
+}
