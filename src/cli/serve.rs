@@ -45,8 +45,9 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
         "serving MCP over stdio"
     );
     let server = MemoryServer::new(service, principal, plan, settings.timeout);
+    let transport = crate::mcp::stdio::stdio();
     let running = server
-        .serve(rmcp::transport::io::stdio_pipes())
+        .serve((transport.reader, transport.writer))
         .await
         .map_err(|e| {
             Failure::new(
@@ -64,6 +65,8 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
         .waiting()
         .await
         .map_err(|e| Failure::new(ExitCode::Other, format!("the MCP session failed: {e}")))?;
+    // Every response written must reach the client before the process exits.
+    let _ = transport.flushed.await;
     tracing::info!(?reason, "MCP session ended");
     Ok(())
 }

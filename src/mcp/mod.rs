@@ -4,6 +4,7 @@
 
 mod params;
 mod scope;
+pub mod stdio;
 mod views;
 
 pub use scope::{ScopePlan, path_of_file_uri};
