@@ -1,35 +1,15 @@
-//! The `mem0-mcp` binary: parse the command line, start logging on stderr, run the command on a
-//! single-threaded runtime and turn its failure into one stderr line and the documented exit code.
+//! The `mem0-mcp` binary: parse the command line, resolve the settings, start logging on
+//! stderr, run the command on a single-threaded runtime and turn its failure into one stderr
+//! line and the documented exit code.
 
 use clap::Parser;
 use mem0_mcp::cli::{self, Cli, Command, ExitCode, Failure};
-use mem0_mcp::settings;
+use mem0_mcp::settings::{self, Keychain};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging();
-    let env = settings::process_environment();
-    let result = settings::resolve(&env)
-        .map_err(Failure::from)
-        .and_then(|settings| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| {
-                    Failure::new(
-                        ExitCode::Other,
-                        format!("cannot start the async runtime: {e}"),
-                    )
-                })?;
-            runtime.block_on(async {
-                match &cli.command {
-                    None => cli::serve::run(&Default::default(), &settings).await,
-                    Some(Command::Serve(args)) => cli::serve::run(args, &settings).await,
-                    Some(Command::Migrate(args)) => cli::migrate::run(args, &settings).await,
-                }
-            })
-        });
-    match result {
+    let keychain = Keychain::platform();
+    match run(&cli, &keychain) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("mem0-mcp: {}", failure.message);
@@ -38,10 +18,48 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
+    // Commands that need no settings, so they work even when the settings are broken.
+    match &cli.command {
+        Some(Command::Config(cli::config::ConfigCommand::Example)) => {
+            return cli::config::example();
+        }
+        Some(Command::Secret(command)) => {
+            init_logging(cli.flags.log.as_deref().unwrap_or("warn"));
+            return cli::secret::run(command, keychain);
+        }
+        _ => {}
+    }
+    let loaded = settings::load(&cli.flags.to_flags(), keychain)?;
+    init_logging(&loaded.settings.log_filter);
+    for warning in &loaded.resolved.warnings {
+        tracing::warn!("{warning}");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                ExitCode::Other,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })?;
+    let settings = &loaded.settings;
+    runtime.block_on(async {
+        match &cli.command {
+            None => cli::serve::run(&Default::default(), settings).await,
+            Some(Command::Serve(args)) => cli::serve::run(args, settings).await,
+            Some(Command::Migrate(args)) => cli::migrate::run(args, settings).await,
+            Some(Command::Config(command)) => cli::config::run(command, &loaded),
+            Some(Command::Secret(_)) => Ok(()),
+        }
+    })
+}
+
 /// Logs go to stderr only: stdout carries JSON-RPC while serving.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MEM0_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,mem0_mcp=info"));
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -1,10 +1,16 @@
 //! The command line: one file per subcommand, each with its clap arguments and a `run`.
 //! Failures carry the documented exit code and one line for stderr.
 
+pub mod config;
 pub mod migrate;
+pub mod secret;
 pub mod serve;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::settings::Flags;
 
 /// Exit codes, as documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +44,16 @@ impl From<crate::settings::SettingsError> for Failure {
 }
 
 const AFTER_HELP: &str = "\
+Settings come from, highest first: command-line flags (never secrets), the environment
+(MEM0_*), NAME_FILE secret files, the OS keychain, mem0.config.json, .env files, defaults.
+`mem0-mcp config show` lists every setting and where it came from.
+
+Without a database setting the embedded SQLite database in MEM0_DATA_DIR is used
+(default: the platform data directory, e.g. ~/.local/share/mem0).
+
 Exit codes: 0 success (also when the client closes stdin, or on SIGTERM/SIGINT while serving);
 2 usage or configuration error; 3 authentication failed; 4 database unreachable or schema not
-migrated; 1 anything else.
-
-Without MEM0_DATABASE_URL the embedded SQLite database in MEM0_DATA_DIR is used
-(default: the platform data directory, e.g. ~/.local/share/mem0).";
+migrated; 1 anything else.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,8 +66,58 @@ the assistant should remember in PostgreSQL or an embedded SQLite file, scoped p
     after_help = AFTER_HELP
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub flags: GlobalFlags,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Non-secret settings that can also be given on the command line (they beat every other
+/// source). Secrets have no flag: command lines are visible to every user of the machine.
+#[derive(Debug, Args, Default)]
+pub struct GlobalFlags {
+    /// Path of mem0.config.json [env: MEM0_CONFIG]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Where the embedded database and backups live [env: MEM0_DATA_DIR]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The user memories belong to [env: MEM0_USER_ID]
+    #[arg(long, global = true, value_name = "ID")]
+    pub user_id: Option<String>,
+    /// auto, manual or global [env: PROJECT_ID_MODE]
+    #[arg(long, global = true, value_name = "MODE")]
+    pub project_id_mode: Option<String>,
+    /// The project in manual mode [env: PROJECT_ID]
+    #[arg(long, global = true, value_name = "ID")]
+    pub project_id: Option<String>,
+    /// The directory auto mode derives the project from [env: PROJECT_DIR]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project_dir: Option<PathBuf>,
+    /// Log filter, e.g. debug or mem0_mcp=trace; logs go to stderr [env: MEM0_LOG]
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+impl GlobalFlags {
+    pub fn to_flags(&self) -> Flags {
+        let mut flags = Flags::new();
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        for (name, value) in [
+            ("MEM0_CONFIG", path(&self.config)),
+            ("MEM0_DATA_DIR", path(&self.data_dir)),
+            ("MEM0_USER_ID", self.user_id.clone()),
+            ("PROJECT_ID_MODE", self.project_id_mode.clone()),
+            ("PROJECT_ID", self.project_id.clone()),
+            ("PROJECT_DIR", path(&self.project_dir)),
+            ("MEM0_LOG", self.log.clone()),
+        ] {
+            if let Some(value) = value {
+                flags.insert(name, value);
+            }
+        }
+        flags
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,4 +126,10 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Apply the embedded database migrations, or show which are applied
     Migrate(migrate::MigrateArgs),
+    /// Show the effective settings and where each came from, or print the example config
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Store, delete or list secrets in the OS keychain
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
 }

@@ -1,15 +1,34 @@
 //! Settings: every value the server needs, resolved once at startup into a typed [`Settings`]
 //! and passed down as a value (nothing reads the environment later).
 //!
-//! Variables read here: `MEM0_DATABASE_URL`, `MEM0_DATA_DIR`, `MEM0_USER_ID`, `MEM0_TOKEN`,
-//! `PROJECT_ID_MODE`, `PROJECT_ID`, `PROJECT_DIR`, `MEM0_MAX_MEMORIES_PER_CONTEXT`,
-//! `MEM0_TIMEOUT`, `MEM0_BACKUP_ENABLED`, `MEM0_LOG`.
+//! Sources, highest first: command-line flag (never for secrets) > environment > `NAME_FILE`
+//! (secrets) > OS keychain (secrets) > `mem0.config.json` > `.env` > default. [`keys`] lists
+//! every setting; [`sources`] applies the precedence; [`database`] turns the connection
+//! settings into a database target; [`config_file`], [`dotenv`] and [`keychain`] read one
+//! source each.
+//!
+//! Variables read: `MEM0_DATABASE_URL`, `MEM0_DB_HOST`, `MEM0_DB_PORT`, `MEM0_DB_NAME`,
+//! `MEM0_DB_USER`, `MEM0_DB_PASSWORD`, `MEM0_DB_SSLMODE`, `MEM0_DB_SSLCERT`, `MEM0_DB_SSLKEY`,
+//! `MEM0_DB_SSLROOTCERT`, `MEM0_JWT_SECRET`, `MEM0_TOKEN`, `MEM0_USER_ID`, `PROJECT_ID_MODE`,
+//! `PROJECT_ID`, `PROJECT_DIR`, `MEM0_CONFIG`, `MEM0_DATA_DIR`, `MEM0_LOG`, `MEM0_TIMEOUT`,
+//! `MEM0_HTTP_HOST`, `MEM0_HTTP_PORT`, `MEM0_STORAGE_TYPE`, `MEM0_DB_SECRET_SOURCE`,
+//! `MEM0_BACKUP_ENABLED`, `MEM0_MAX_MEMORIES_PER_CONTEXT`, `MEM0_JWT_SECRET_SOURCE`,
+//! `MEM0_DATABASE_AUTH_METHOD`, and `NAME_FILE` for each secret.
 
+pub mod config_file;
+pub mod database;
+pub mod dotenv;
+pub mod keychain;
+pub mod keys;
 mod secret;
+pub mod sources;
 
+pub use keychain::Keychain;
+pub use keys::SecretName;
 pub use secret::Secret;
+pub use sources::{Resolved, Source};
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -27,7 +46,7 @@ pub enum DatabaseTarget {
 impl DatabaseTarget {
     pub fn describe(&self) -> String {
         match self {
-            DatabaseTarget::Postgres(_) => "PostgreSQL (MEM0_DATABASE_URL)".into(),
+            DatabaseTarget::Postgres(_) => "PostgreSQL".into(),
             DatabaseTarget::Sqlite(path) => format!("embedded SQLite at {}", path.display()),
         }
     }
@@ -39,12 +58,16 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub user_id: Option<String>,
     pub token: Option<Secret>,
+    pub jwt_secret: Option<Secret>,
     pub project_mode: ProjectMode,
     pub project_id: Option<String>,
     pub project_dir: Option<PathBuf>,
     pub max_memories_per_context: u64,
     pub timeout: Duration,
     pub backup_enabled: bool,
+    pub log_filter: String,
+    pub http_host: String,
+    pub http_port: u16,
 }
 
 /// A setting that cannot be used; the message names the variable, the value (never a secret's)
@@ -55,10 +78,9 @@ pub struct SettingsError(pub String);
 
 /// The name of the embedded database file inside the data directory.
 pub const SQLITE_FILE: &str = "mem0.db";
-pub const DEFAULT_MAX_MEMORIES_PER_CONTEXT: u64 = 1000;
-pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
-/// Snapshot of the environment, so resolution is a pure function of its inputs.
+/// A snapshot of environment-like variables.
 pub type Environment = HashMap<String, String>;
 
 pub fn process_environment() -> Environment {
@@ -67,33 +89,97 @@ pub fn process_environment() -> Environment {
         .collect()
 }
 
-fn get<'a>(env: &'a Environment, name: &str) -> Option<&'a str> {
-    env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
 /// The platform data directory (`~/.local/share/mem0` on Linux).
 pub fn default_data_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "mem0").map(|d| d.data_dir().to_path_buf())
 }
 
-pub fn resolve(env: &Environment) -> Result<Settings, SettingsError> {
-    let data_dir = match get(env, "MEM0_DATA_DIR") {
-        Some(dir) => absolute(Path::new(dir)),
+/// Flag values, keyed by the variable they stand for.
+pub type Flags = BTreeMap<&'static str, String>;
+
+/// Settings and where each value came from (for `config show`).
+#[derive(Debug)]
+pub struct Loaded {
+    pub settings: Settings,
+    pub resolved: Resolved,
+}
+
+/// Gathers every source from this process (environment, `.env` files, config file, keychain)
+/// and resolves them.
+pub fn load(flags: &Flags, keychain: &Keychain) -> Result<Loaded, SettingsError> {
+    let env = process_environment();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    load_from(
+        flags,
+        &env,
+        &cwd,
+        config_file::config_dir().as_deref(),
+        keychain,
+    )
+}
+
+/// [`load`] with every input given, so tests can build any situation.
+pub fn load_from(
+    flags: &Flags,
+    env: &Environment,
+    cwd: &Path,
+    config_dir: Option<&Path>,
+    keychain: &Keychain,
+) -> Result<Loaded, SettingsError> {
+    let dotenv_files: Vec<PathBuf> = std::iter::once(cwd.join(".env"))
+        .chain(config_dir.map(|d| d.join(".env")))
+        .collect();
+    let dotenv = dotenv::read_files(&dotenv_files)?;
+    let explicit_config = flags
+        .get("MEM0_CONFIG")
+        .or_else(|| env.get("MEM0_CONFIG"))
+        .or_else(|| dotenv.get("MEM0_CONFIG"))
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| cwd.join(p.trim()));
+    let config_path = match explicit_config {
+        Some(path) => config_file::locate(Some(&path), cwd)?,
+        None => {
+            let local = cwd.join(config_file::FILE_NAME);
+            let in_dir = config_dir.map(|d| d.join(config_file::FILE_NAME));
+            [Some(local), in_dir]
+                .into_iter()
+                .flatten()
+                .find(|p| p.is_file())
+        }
+    };
+    let config = match &config_path {
+        Some(path) => config_file::load(path)?,
+        None => config_file::ConfigFile::default(),
+    };
+    let resolved = sources::resolve(&sources::Inputs {
+        flags,
+        env,
+        dotenv: &dotenv,
+        config: &config,
+        keychain,
+        cwd,
+    })?;
+    let settings = typed(&resolved, cwd)?;
+    Ok(Loaded { settings, resolved })
+}
+
+/// Validates the resolved values into [`Settings`].
+fn typed(resolved: &Resolved, cwd: &Path) -> Result<Settings, SettingsError> {
+    let data_dir = match resolved.get("MEM0_DATA_DIR") {
+        Some(dir) => cwd.join(dir),
         None => default_data_dir().ok_or_else(|| {
             SettingsError(
                 "cannot find a data directory for the embedded database (no home directory): set MEM0_DATA_DIR".into(),
             )
         })?,
     };
-    let database = match get(env, "MEM0_DATABASE_URL") {
-        Some(url) => parse_database_url(url)?,
-        None => DatabaseTarget::Sqlite(data_dir.join(SQLITE_FILE)),
-    };
-    let project_mode = match get(env, "PROJECT_ID_MODE") {
-        Some(mode) => mode.parse().map_err(SettingsError)?,
-        None => ProjectMode::Auto,
-    };
-    let project_id = get(env, "PROJECT_ID").map(str::to_owned);
+    let database = database::target(resolved, &data_dir)?;
+    let project_mode = resolved
+        .get("PROJECT_ID_MODE")
+        .unwrap_or("auto")
+        .parse::<ProjectMode>()
+        .map_err(SettingsError)?;
+    let project_id = resolved.get("PROJECT_ID").map(str::to_owned);
     if let Some(id) = &project_id {
         crate::project::validate_project_id(id)
             .map_err(|e| SettingsError(format!("PROJECT_ID: {e}")))?;
@@ -103,60 +189,46 @@ pub fn resolve(env: &Environment) -> Result<Settings, SettingsError> {
             "PROJECT_ID_MODE is manual but PROJECT_ID is not set: set PROJECT_ID to the project's name, or use PROJECT_ID_MODE=auto".into(),
         ));
     }
-    let user_id = get(env, "MEM0_USER_ID").map(str::to_owned);
+    let user_id = resolved.get("MEM0_USER_ID").map(str::to_owned);
     if let Some(user) = &user_id {
         validate_user_id(user)?;
+    }
+    let jwt_secret = resolved.secret(SecretName::JwtSecret);
+    if let Some(secret) = &jwt_secret
+        && secret.expose().len() < MIN_JWT_SECRET_BYTES
+    {
+        return Err(SettingsError(format!(
+            "MEM0_JWT_SECRET (from {}) is {} bytes; it must be at least {MIN_JWT_SECRET_BYTES}: generate one with `openssl rand -base64 48`",
+            resolved
+                .source(SecretName::JwtSecret.env())
+                .map(Source::as_str)
+                .unwrap_or("?"),
+            secret.expose().len()
+        )));
     }
     Ok(Settings {
         database,
         data_dir,
         user_id,
-        token: get(env, "MEM0_TOKEN").map(Secret::new),
+        token: resolved.secret(SecretName::Token),
+        jwt_secret,
         project_mode,
         project_id,
-        project_dir: get(env, "PROJECT_DIR").map(|d| absolute(Path::new(d))),
-        max_memories_per_context: parse_number(
-            env,
+        project_dir: resolved.get("PROJECT_DIR").map(|d| cwd.join(d)),
+        max_memories_per_context: number(
+            resolved,
             "MEM0_MAX_MEMORIES_PER_CONTEXT",
-            DEFAULT_MAX_MEMORIES_PER_CONTEXT,
             1..=10_000_000,
         )?,
-        timeout: Duration::from_secs(parse_number(
-            env,
-            "MEM0_TIMEOUT",
-            DEFAULT_TIMEOUT_SECS,
-            1..=3600,
-        )?),
-        backup_enabled: parse_bool(env, "MEM0_BACKUP_ENABLED", true)?,
+        timeout: Duration::from_secs(number(resolved, "MEM0_TIMEOUT", 1..=3600)?),
+        backup_enabled: boolean(resolved, "MEM0_BACKUP_ENABLED")?,
+        log_filter: resolved.get("MEM0_LOG").unwrap_or("warn").to_owned(),
+        http_host: resolved
+            .get("MEM0_HTTP_HOST")
+            .unwrap_or("127.0.0.1")
+            .to_owned(),
+        http_port: number(resolved, "MEM0_HTTP_PORT", 1..=65535)? as u16,
     })
-}
-
-fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// `postgresql://…` / `postgres://…` or `sqlite://path`.
-pub fn parse_database_url(url: &str) -> Result<DatabaseTarget, SettingsError> {
-    if url.starts_with("postgresql://") || url.starts_with("postgres://") {
-        return Ok(DatabaseTarget::Postgres(Secret::new(url)));
-    }
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let path = path.split('?').next().unwrap_or_default();
-        if path.is_empty() {
-            return Err(SettingsError(
-                "MEM0_DATABASE_URL is sqlite:// without a file path: use sqlite:///absolute/path/mem0.db".into(),
-            ));
-        }
-        return Ok(DatabaseTarget::Sqlite(absolute(Path::new(path))));
-    }
-    let scheme = url
-        .split("://")
-        .next()
-        .filter(|s| s.len() < url.len())
-        .unwrap_or("(none)");
-    Err(SettingsError(format!(
-        "MEM0_DATABASE_URL has the scheme '{scheme}', which is not supported: use postgresql://user@host:5432/database or sqlite:///path/to/mem0.db"
-    )))
 }
 
 pub fn validate_user_id(user: &str) -> Result<(), SettingsError> {
@@ -168,97 +240,50 @@ pub fn validate_user_id(user: &str) -> Result<(), SettingsError> {
     Ok(())
 }
 
-fn parse_number(
-    env: &Environment,
-    name: &str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, SettingsError> {
-    match get(env, name) {
-        None => Ok(default),
-        Some(raw) => raw
-            .parse::<u64>()
-            .ok()
-            .filter(|n| range.contains(n))
-            .ok_or_else(|| {
-                SettingsError(format!(
-                    "{name} is '{raw}': use a whole number from {} to {}",
-                    range.start(),
-                    range.end()
-                ))
-            }),
+/// Where a value came from, for messages: "MEM0_TIMEOUT (from config)".
+fn labelled(resolved: &Resolved, name: &str) -> String {
+    let key = keys::by_env(name);
+    match (resolved.source(name), key.and_then(|k| k.config)) {
+        (Some(Source::Config), Some(config)) => format!("{config} in the config file"),
+        (Some(source), _) => format!("{name} (from {})", source.as_str()),
+        (None, _) => name.to_string(),
     }
 }
 
-fn parse_bool(env: &Environment, name: &str, default: bool) -> Result<bool, SettingsError> {
-    match get(env, name).map(str::to_ascii_lowercase).as_deref() {
-        None => Ok(default),
-        Some("1" | "true" | "yes" | "on") => Ok(true),
-        Some("0" | "false" | "no" | "off") => Ok(false),
-        Some(other) => Err(SettingsError(format!(
-            "{name} is '{other}': use true or false"
+fn number(
+    resolved: &Resolved,
+    name: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, SettingsError> {
+    let raw = resolved.get(name).unwrap_or_default();
+    raw.parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            SettingsError(format!(
+                "{} is '{raw}': use a whole number from {} to {}",
+                labelled(resolved, name),
+                range.start(),
+                range.end()
+            ))
+        })
+}
+
+fn boolean(resolved: &Resolved, name: &str) -> Result<bool, SettingsError> {
+    match resolved
+        .get(name)
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(SettingsError(format!(
+            "{} is '{other}': use true or false",
+            labelled(resolved, name)
         ))),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Environment {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn defaults_use_the_embedded_database_in_the_data_dir() {
-        let settings = resolve(&env(&[("MEM0_DATA_DIR", "/tmp/m0")])).unwrap();
-        assert_eq!(
-            settings.database,
-            DatabaseTarget::Sqlite(PathBuf::from("/tmp/m0/mem0.db"))
-        );
-        assert_eq!(settings.project_mode, ProjectMode::Auto);
-        assert_eq!(settings.max_memories_per_context, 1000);
-        assert_eq!(settings.timeout, Duration::from_secs(10));
-        assert!(settings.backup_enabled);
-    }
-
-    #[test]
-    fn each_bad_value_is_named() {
-        let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("MEM0_DATABASE_URL", "mysql://x")], "'mysql'"),
-            (&[("MEM0_DATABASE_URL", "sqlite://")], "without a file path"),
-            (&[("PROJECT_ID_MODE", "team")], "'team'"),
-            (&[("PROJECT_ID_MODE", "manual")], "PROJECT_ID is not set"),
-            (
-                &[("MEM0_MAX_MEMORIES_PER_CONTEXT", "0")],
-                "MEM0_MAX_MEMORIES_PER_CONTEXT",
-            ),
-            (&[("MEM0_TIMEOUT", "soon")], "MEM0_TIMEOUT is 'soon'"),
-            (&[("MEM0_BACKUP_ENABLED", "maybe")], "MEM0_BACKUP_ENABLED"),
-            (&[("MEM0_USER_ID", "a\nb")], "MEM0_USER_ID"),
-        ];
-        for (pairs, want) in cases {
-            let mut all = env(pairs);
-            all.insert("MEM0_DATA_DIR".into(), "/tmp/m0".into());
-            let err = resolve(&all).unwrap_err().0;
-            assert!(err.contains(want), "{pairs:?}: {err}");
-        }
-    }
-
-    #[test]
-    fn database_urls() {
-        assert!(matches!(
-            parse_database_url("postgresql:///mem0?host=/var/run/postgresql"),
-            Ok(DatabaseTarget::Postgres(_))
-        ));
-        assert_eq!(
-            parse_database_url("sqlite:///data/m.db").unwrap(),
-            DatabaseTarget::Sqlite(PathBuf::from("/data/m.db"))
-        );
-        let err = parse_database_url("postgresql-ish").unwrap_err().0;
-        assert!(err.contains("(none)"), "{err}");
-    }
-}
+mod tests;

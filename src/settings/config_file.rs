@@ -1,0 +1,200 @@
+//! `mem0.config.json`: where it is looked for, and its strict reading. Every key maps to one
+//! setting of the registry; an unknown key or a value of the wrong type is an error naming the
+//! key and the file. Keys starting with `_comment` are ignored, so the file can be annotated.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::SettingsError;
+use super::keys::{self, Kind};
+
+pub const FILE_NAME: &str = "mem0.config.json";
+
+/// The values of one config file, keyed by the setting's variable name.
+#[derive(Debug, Default, Clone)]
+pub struct ConfigFile {
+    pub path: Option<PathBuf>,
+    pub values: BTreeMap<&'static str, String>,
+}
+
+/// The platform config directory (`~/.config/mem0` on Linux).
+pub fn config_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "mem0").map(|d| d.config_dir().to_path_buf())
+}
+
+/// Finds the file to read: an explicit path must exist; otherwise `./mem0.config.json`, then
+/// the platform config dir, or none.
+pub fn locate(explicit: Option<&Path>, cwd: &Path) -> Result<Option<PathBuf>, SettingsError> {
+    if let Some(path) = explicit {
+        if path.is_file() {
+            return Ok(Some(path.to_path_buf()));
+        }
+        return Err(SettingsError(format!(
+            "the config file {} (from --config or MEM0_CONFIG) does not exist: fix the path, or unset it to use ./{FILE_NAME}",
+            path.display()
+        )));
+    }
+    let local = cwd.join(FILE_NAME);
+    if local.is_file() {
+        return Ok(Some(local));
+    }
+    Ok(config_dir()
+        .map(|dir| dir.join(FILE_NAME))
+        .filter(|p| p.is_file()))
+}
+
+pub fn load(path: &Path) -> Result<ConfigFile, SettingsError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        SettingsError(format!(
+            "cannot read the config file {}: {e}",
+            path.display()
+        ))
+    })?;
+    parse(&text, path)
+}
+
+pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, SettingsError> {
+    let shown = path.display();
+    let root: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| SettingsError(format!("the config file {shown} is not valid JSON: {e}")))?;
+    let serde_json::Value::Object(sections) = root else {
+        return Err(SettingsError(format!(
+            "the config file {shown} must hold a JSON object such as {{\"server\": {{\"timeout\": 10}}}}"
+        )));
+    };
+    let mut values = BTreeMap::new();
+    for (section, body) in &sections {
+        if is_comment(section) {
+            continue;
+        }
+        let known_section = keys::KEYS
+            .iter()
+            .filter_map(|k| k.config)
+            .any(|c| c.split_once('.').is_some_and(|(s, _)| s == section));
+        let (true, serde_json::Value::Object(entries)) = (known_section, body) else {
+            return Err(unknown_or_misplaced(section, &shown.to_string()));
+        };
+        for (name, value) in entries {
+            if is_comment(name) {
+                continue;
+            }
+            let dotted = format!("{section}.{name}");
+            let key = keys::by_config(&dotted)
+                .ok_or_else(|| unknown_or_misplaced(&dotted, &shown.to_string()))?;
+            values.insert(
+                key.env,
+                value_text(key.kind, value, &dotted, &shown.to_string())?,
+            );
+        }
+    }
+    Ok(ConfigFile {
+        path: Some(path.to_path_buf()),
+        values,
+    })
+}
+
+fn is_comment(name: &str) -> bool {
+    name.starts_with("_comment")
+}
+
+fn unknown_or_misplaced(key: &str, file: &str) -> SettingsError {
+    let known: Vec<&str> = keys::KEYS.iter().filter_map(|k| k.config).collect();
+    SettingsError(format!(
+        "unknown key '{key}' in the config file {file}: the known keys are {}",
+        known.join(", ")
+    ))
+}
+
+fn value_text(
+    kind: Kind,
+    value: &serde_json::Value,
+    key: &str,
+    file: &str,
+) -> Result<String, SettingsError> {
+    let wrong = |want: &str| {
+        SettingsError(format!(
+            "'{key}' in the config file {file} must be {want}, not {value}"
+        ))
+    };
+    match (kind, value) {
+        (Kind::Number, serde_json::Value::Number(n)) if n.is_u64() => Ok(n.to_string()),
+        (Kind::Number, _) => Err(wrong("a whole number")),
+        (Kind::Bool, serde_json::Value::Bool(b)) => Ok(b.to_string()),
+        (Kind::Bool, _) => Err(wrong("true or false")),
+        (Kind::Text | Kind::Secret(_), serde_json::Value::String(s)) => Ok(s.clone()),
+        (Kind::Text | Kind::Secret(_), _) => Err(wrong("a string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<ConfigFile, String> {
+        parse(text, Path::new("/etc/mem0.config.json")).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn the_contract_example_parses() {
+        let config = parse_str(
+            r#"{
+              "server":   { "host": "127.0.0.1", "port": 13370, "timeout": 10 },
+              "storage":  { "type": "database", "auth_method": "environment",
+                            "backup_enabled": true, "max_memories_per_context": 1000 },
+              "security": { "jwt_secret_source": "environment", "database_auth_method": "peer" },
+              "_comment": "ignored"
+            }"#,
+        )
+        .unwrap();
+        assert_eq!(config.values["MEM0_TIMEOUT"], "10");
+        assert_eq!(config.values["MEM0_HTTP_PORT"], "13370");
+        assert_eq!(config.values["MEM0_BACKUP_ENABLED"], "true");
+        assert_eq!(config.values["MEM0_DATABASE_AUTH_METHOD"], "peer");
+        assert_eq!(config.values.len(), 9);
+    }
+
+    #[test]
+    fn mistakes_name_the_key_and_the_file() {
+        let cases = [
+            (
+                r#"{"server": {"timeuot": 5}}"#,
+                "unknown key 'server.timeuot'",
+            ),
+            (r#"{"servers": {}}"#, "unknown key 'servers'"),
+            (r#"{"storage": 3}"#, "unknown key 'storage'"),
+            (
+                r#"{"server": {"timeout": "5"}}"#,
+                "'server.timeout' in the config file /etc/mem0.config.json must be a whole number",
+            ),
+            (r#"{"server": {"timeout": -1}}"#, "whole number"),
+            (r#"{"storage": {"backup_enabled": "yes"}}"#, "true or false"),
+            (r#"{"storage": {"type": 1}}"#, "a string"),
+            ("[1]", "must hold a JSON object"),
+            ("{", "not valid JSON"),
+        ];
+        for (text, want) in cases {
+            let err = parse_str(text).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+            assert!(err.contains("/etc/mem0.config.json"), "{text}: {err}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod example_tests {
+    #[test]
+    fn the_shipped_example_is_a_valid_config() {
+        let example = include_str!("../../config.example.json");
+        let config = super::parse(example, std::path::Path::new("config.example.json")).unwrap();
+        for key in crate::settings::keys::KEYS
+            .iter()
+            .filter(|k| k.config.is_some())
+        {
+            assert!(
+                config.values.contains_key(key.env),
+                "the example documents {}",
+                key.env
+            );
+        }
+    }
+}

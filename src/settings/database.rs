@@ -1,0 +1,426 @@
+//! Which database to use and how to reach it: `MEM0_DATABASE_URL`, or a PostgreSQL URL composed
+//! from `MEM0_DB_HOST` / `PORT` / `NAME` / `USER` / `PASSWORD`, plus the TLS and client
+//! certificate settings; the embedded SQLite file when nothing is configured. The result is
+//! checked against `security.database_auth_method`.
+
+use std::path::Path;
+
+use super::keys::SecretName;
+use super::sources::Resolved;
+use super::{DatabaseTarget, SQLITE_FILE, Secret, SettingsError};
+
+/// True when a URL carries a password, in its user info or as a `password=` parameter.
+pub fn url_has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let in_userinfo = authority.rsplit_once('@').is_some_and(|(userinfo, _)| {
+        userinfo
+            .split_once(':')
+            .is_some_and(|(_, pw)| !pw.is_empty())
+    });
+    let in_query = rest.split_once('?').is_some_and(|(_, query)| {
+        query
+            .split('&')
+            .any(|p| p.starts_with("password=") && p.len() > 9)
+    });
+    in_userinfo || in_query
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn query_has(url: &str, name: &str) -> bool {
+    url.split_once('?')
+        .is_some_and(|(_, q)| q.split('&').any(|p| p.split('=').next() == Some(name)))
+}
+
+fn append_param(url: &mut String, name: &str, value: &str) {
+    url.push(if url.contains('?') { '&' } else { '?' });
+    url.push_str(name);
+    url.push('=');
+    url.push_str(&percent_encode(value));
+}
+
+/// Puts a password into a URL that has none (after the user name, or with `user` if it has
+/// none).
+fn with_password(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgresql", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let (userinfo, host) = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => (userinfo.to_string(), host),
+        None => (percent_encode(user), authority),
+    };
+    format!(
+        "{scheme}://{userinfo}:{}@{host}{tail}",
+        percent_encode(password)
+    )
+}
+
+pub fn target(resolved: &Resolved, data_dir: &Path) -> Result<DatabaseTarget, SettingsError> {
+    let storage_type = resolved
+        .get("MEM0_STORAGE_TYPE")
+        .map(|t| t.to_ascii_lowercase());
+    let wants_sqlite = match storage_type.as_deref() {
+        None => None,
+        Some("sqlite") => Some(true),
+        Some("database" | "postgres" | "postgresql") => Some(false),
+        Some(other) => {
+            return Err(SettingsError(format!(
+                "storage.type (MEM0_STORAGE_TYPE) is '{other}': use database (PostgreSQL) or sqlite"
+            )));
+        }
+    };
+    let url = resolved.secret(SecretName::DatabaseUrl);
+    let password = resolved.secret(SecretName::DbPassword);
+    let parts: Vec<&str> = [
+        "MEM0_DB_HOST",
+        "MEM0_DB_PORT",
+        "MEM0_DB_NAME",
+        "MEM0_DB_USER",
+    ]
+    .into_iter()
+    .filter(|k| resolved.get(k).is_some())
+    .collect();
+
+    if let Some(url) = &url
+        && let Some(path) = url.expose().strip_prefix("sqlite://")
+    {
+        if wants_sqlite == Some(false) {
+            return Err(SettingsError(
+                "MEM0_DATABASE_URL is a sqlite:// URL but storage.type is database: make them agree".into(),
+            ));
+        }
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err(SettingsError(
+                "MEM0_DATABASE_URL is sqlite:// without a file path: use sqlite:///absolute/path/mem0.db".into(),
+            ));
+        }
+        return Ok(DatabaseTarget::Sqlite(
+            std::path::absolute(path).unwrap_or_else(|_| path.into()),
+        ));
+    }
+    if wants_sqlite == Some(true) {
+        if url.is_some() || !parts.is_empty() {
+            return Err(SettingsError(
+                "storage.type is sqlite but a PostgreSQL connection is configured too (MEM0_DATABASE_URL or MEM0_DB_*): remove one of them".into(),
+            ));
+        }
+        return Ok(DatabaseTarget::Sqlite(data_dir.join(SQLITE_FILE)));
+    }
+
+    let mut composed = match (&url, parts.is_empty()) {
+        (Some(url), _) => {
+            let text = url.expose();
+            if !(text.starts_with("postgresql://") || text.starts_with("postgres://")) {
+                let scheme = text
+                    .split("://")
+                    .next()
+                    .filter(|s| s.len() < text.len())
+                    .unwrap_or("(none)");
+                return Err(SettingsError(format!(
+                    "MEM0_DATABASE_URL has the scheme '{scheme}', which is not supported: use postgresql://user@host:5432/database or sqlite:///path/to/mem0.db"
+                )));
+            }
+            if !parts.is_empty() {
+                return Err(SettingsError(format!(
+                    "both MEM0_DATABASE_URL and {} are set: give the connection one way, either the URL or the MEM0_DB_* parts",
+                    parts.join(", ")
+                )));
+            }
+            text.to_string()
+        }
+        (None, false) => compose(resolved)?,
+        (None, true) => {
+            if wants_sqlite == Some(false) {
+                return Err(SettingsError(
+                    "storage.type is database but no PostgreSQL connection is configured: set MEM0_DATABASE_URL, storage.database_url or MEM0_DB_HOST/MEM0_DB_NAME/MEM0_DB_USER".into(),
+                ));
+            }
+            if password.is_some() {
+                return Err(SettingsError(
+                    "MEM0_DB_PASSWORD is set but no database is: set MEM0_DATABASE_URL or MEM0_DB_HOST too".into(),
+                ));
+            }
+            return Ok(DatabaseTarget::Sqlite(data_dir.join(SQLITE_FILE)));
+        }
+    };
+
+    if let Some(password) = &password {
+        if url_has_password(&composed) {
+            return Err(SettingsError(
+                "MEM0_DB_PASSWORD is set, but the database URL already carries a password: keep only one of them".into(),
+            ));
+        }
+        let user = resolved
+            .get("MEM0_DB_USER")
+            .map(str::to_owned)
+            .unwrap_or_else(|| whoami::username().unwrap_or_else(|_| "postgres".into()));
+        composed = with_password(&composed, &user, password.expose());
+    }
+    for (variable, param) in [
+        ("MEM0_DB_SSLMODE", "sslmode"),
+        ("MEM0_DB_SSLCERT", "sslcert"),
+        ("MEM0_DB_SSLKEY", "sslkey"),
+        ("MEM0_DB_SSLROOTCERT", "sslrootcert"),
+    ] {
+        if let Some(value) = resolved.get(variable) {
+            if query_has(&composed, param) {
+                return Err(SettingsError(format!(
+                    "{variable} is set, but the database URL already has {param}=…: keep only one of them"
+                )));
+            }
+            append_param(&mut composed, param, value);
+        }
+    }
+    check_auth_method(resolved, &composed)?;
+    Ok(DatabaseTarget::Postgres(Secret::new(composed)))
+}
+
+/// `postgresql://user:password@host:port/name`; a host starting with `/` is a socket directory.
+fn compose(resolved: &Resolved) -> Result<String, SettingsError> {
+    let host = resolved.get("MEM0_DB_HOST");
+    let port = resolved.get("MEM0_DB_PORT");
+    if let Some(port) = port
+        && port.parse::<u16>().ok().filter(|p| *p > 0).is_none()
+    {
+        return Err(SettingsError(format!(
+            "MEM0_DB_PORT is '{port}': use a port number such as 5432"
+        )));
+    }
+    let mut url = String::from("postgresql://");
+    if let Some(user) = resolved.get("MEM0_DB_USER") {
+        url.push_str(&percent_encode(user));
+        url.push('@');
+    }
+    let socket_dir = host.filter(|h| h.starts_with('/'));
+    if let Some(host) = host.filter(|h| !h.starts_with('/')) {
+        if host.contains(':') && !host.starts_with('[') {
+            url.push_str(&format!("[{host}]"));
+        } else {
+            url.push_str(host);
+        }
+    }
+    if let Some(port) = port {
+        if socket_dir.is_some() || host.is_none() {
+            // libpq-style: with a socket, the port names the socket file.
+            url.push_str("localhost");
+        }
+        url.push(':');
+        url.push_str(port);
+    }
+    url.push('/');
+    if let Some(name) = resolved.get("MEM0_DB_NAME") {
+        url.push_str(&percent_encode(name));
+    }
+    if let Some(dir) = socket_dir {
+        append_param(&mut url, "host", dir);
+    }
+    Ok(url)
+}
+
+fn check_auth_method(resolved: &Resolved, url: &str) -> Result<(), SettingsError> {
+    let method = resolved
+        .get("MEM0_DATABASE_AUTH_METHOD")
+        .unwrap_or("auto")
+        .to_ascii_lowercase();
+    let has_password = url_has_password(url);
+    let has_cert = query_has(url, "sslcert") && query_has(url, "sslkey");
+    match method.as_str() {
+        "auto" => Ok(()),
+        "peer" if has_password => Err(SettingsError(
+            "security.database_auth_method is peer, but the connection carries a password (in MEM0_DATABASE_URL or MEM0_DB_PASSWORD): remove the password, or set database_auth_method to password".into(),
+        )),
+        "peer" => Ok(()),
+        "password" if !has_password => Err(SettingsError(
+            "security.database_auth_method is password, but no password is given: set MEM0_DB_PASSWORD (or MEM0_DB_PASSWORD_FILE, or the keychain), or set database_auth_method to peer".into(),
+        )),
+        "password" => Ok(()),
+        "cert" if !has_cert => Err(SettingsError(
+            "security.database_auth_method is cert, but no client certificate is given: set MEM0_DB_SSLCERT and MEM0_DB_SSLKEY (and MEM0_DB_SSLROOTCERT to verify the server)".into(),
+        )),
+        "cert" => Ok(()),
+        other => Err(SettingsError(format!(
+            "security.database_auth_method (MEM0_DATABASE_AUTH_METHOD) is '{other}': use peer, password, cert or auto"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::sources::{Raw, Source};
+
+    fn resolved(pairs: &[(&'static str, &str)]) -> Resolved {
+        let mut r = Resolved::default();
+        for (k, v) in pairs {
+            r.values.insert(k, (Raw::Plain(v.to_string()), Source::Env));
+        }
+        r
+    }
+
+    fn url_of(pairs: &[(&'static str, &str)]) -> Result<String, String> {
+        match target(&resolved(pairs), Path::new("/data")) {
+            Ok(DatabaseTarget::Postgres(url)) => Ok(url.expose().to_string()),
+            Ok(DatabaseTarget::Sqlite(path)) => Ok(format!("sqlite:{}", path.display())),
+            Err(e) => Err(e.0),
+        }
+    }
+
+    #[test]
+    fn composition_cases() {
+        let cases: &[(&[(&'static str, &str)], &str)] = &[
+            (&[], "sqlite:/data/mem0.db"),
+            (
+                &[("MEM0_DATABASE_URL", "sqlite:///x/y.db")],
+                "sqlite:/x/y.db",
+            ),
+            (&[("MEM0_STORAGE_TYPE", "sqlite")], "sqlite:/data/mem0.db"),
+            (
+                &[
+                    ("MEM0_DB_HOST", "db.example"),
+                    ("MEM0_DB_PORT", "6432"),
+                    ("MEM0_DB_NAME", "mem0"),
+                    ("MEM0_DB_USER", "me"),
+                ],
+                "postgresql://me@db.example:6432/mem0",
+            ),
+            (
+                &[
+                    ("MEM0_DB_HOST", "/var/run/postgresql"),
+                    ("MEM0_DB_NAME", "mem0"),
+                ],
+                "postgresql:///mem0?host=%2Fvar%2Frun%2Fpostgresql",
+            ),
+            (
+                &[
+                    ("MEM0_DB_HOST", "h"),
+                    ("MEM0_DB_USER", "u"),
+                    ("MEM0_DB_PASSWORD", "p@:/?#%&+ x"),
+                    ("MEM0_DB_NAME", "d"),
+                ],
+                "postgresql://u:p%40%3A%2F%3F%23%25%26%2B%20x@h/d",
+            ),
+            (
+                &[
+                    ("MEM0_DATABASE_URL", "postgresql://u@h/d"),
+                    ("MEM0_DB_PASSWORD", "pw"),
+                ],
+                "postgresql://u:pw@h/d",
+            ),
+            (
+                &[
+                    ("MEM0_DATABASE_URL", "postgresql://u@h/d"),
+                    ("MEM0_DB_SSLMODE", "verify-full"),
+                    ("MEM0_DB_SSLROOTCERT", "/ca.pem"),
+                ],
+                "postgresql://u@h/d?sslmode=verify-full&sslrootcert=%2Fca.pem",
+            ),
+            (
+                &[("MEM0_DB_HOST", "::1"), ("MEM0_DB_NAME", "d")],
+                "postgresql://[::1]/d",
+            ),
+        ];
+        for (pairs, want) in cases {
+            assert_eq!(url_of(pairs).as_deref(), Ok(*want), "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn conflicts_and_mismatches_are_errors() {
+        let cases: &[(&[(&'static str, &str)], &str)] = &[
+            (&[("MEM0_DATABASE_URL", "mysql://x")], "'mysql'"),
+            (
+                &[
+                    ("MEM0_DATABASE_URL", "postgresql://h/d"),
+                    ("MEM0_DB_HOST", "h"),
+                ],
+                "both MEM0_DATABASE_URL and MEM0_DB_HOST",
+            ),
+            (
+                &[
+                    ("MEM0_DATABASE_URL", "postgresql://u:x@h/d"),
+                    ("MEM0_DB_PASSWORD", "y"),
+                ],
+                "already carries a password",
+            ),
+            (
+                &[("MEM0_STORAGE_TYPE", "database")],
+                "no PostgreSQL connection",
+            ),
+            (&[("MEM0_STORAGE_TYPE", "mongo")], "'mongo'"),
+            (
+                &[("MEM0_STORAGE_TYPE", "sqlite"), ("MEM0_DB_HOST", "h")],
+                "storage.type is sqlite",
+            ),
+            (
+                &[("MEM0_DB_PORT", "abc"), ("MEM0_DB_HOST", "h")],
+                "MEM0_DB_PORT is 'abc'",
+            ),
+            (&[("MEM0_DB_PASSWORD", "pw")], "no database is"),
+            (
+                &[
+                    ("MEM0_DATABASE_URL", "postgresql://u:pw@h/d"),
+                    ("MEM0_DATABASE_AUTH_METHOD", "peer"),
+                ],
+                "is peer, but the connection carries a password",
+            ),
+            (
+                &[
+                    ("MEM0_DATABASE_URL", "postgresql://u@h/d"),
+                    ("MEM0_DATABASE_AUTH_METHOD", "password"),
+                ],
+                "no password is given",
+            ),
+            (
+                &[
+                    ("MEM0_DATABASE_URL", "postgresql://u@h/d"),
+                    ("MEM0_DATABASE_AUTH_METHOD", "cert"),
+                ],
+                "no client certificate",
+            ),
+            (
+                &[
+                    ("MEM0_DATABASE_URL", "postgresql://u@h/d?sslmode=require"),
+                    ("MEM0_DB_SSLMODE", "disable"),
+                ],
+                "already has sslmode",
+            ),
+        ];
+        for (pairs, want) in cases {
+            let err = url_of(pairs).unwrap_err();
+            assert!(err.contains(want), "{pairs:?}: {err}");
+        }
+        assert!(
+            url_of(&[
+                ("MEM0_DATABASE_URL", "postgresql://u@h/d"),
+                ("MEM0_DB_SSLCERT", "/c.pem"),
+                ("MEM0_DB_SSLKEY", "/k.pem"),
+                ("MEM0_DATABASE_AUTH_METHOD", "cert"),
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn password_detection() {
+        assert!(url_has_password("postgresql://u:p@h/d"));
+        assert!(url_has_password("postgresql://h/d?password=x"));
+        assert!(!url_has_password("postgresql://u@h/d"));
+        assert!(!url_has_password("postgresql:///d?host=/tmp"));
+        assert!(!url_has_password("postgresql://u:@h/d"));
+    }
+}

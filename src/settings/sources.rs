@@ -1,0 +1,384 @@
+//! The one precedence, applied in one place. For every registered setting, the first source
+//! that has it wins:
+//!
+//! command-line flag (never for secrets) > environment > `NAME_FILE` (secrets) > OS keychain
+//! (secrets) > config file > `.env` > default.
+//!
+//! `storage.auth_method` / `MEM0_DB_SECRET_SOURCE` and `security.jwt_secret_source` /
+//! `MEM0_JWT_SECRET_SOURCE` narrow where the database secret and the JWT secret may come from.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::config_file::ConfigFile;
+use super::keychain::{Keychain, Lookup};
+use super::keys::{KEYS, Key, Kind, SecretName};
+use super::{Environment, Secret, SettingsError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Flag,
+    Env,
+    File,
+    Keychain,
+    Config,
+    Dotenv,
+    Default,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Flag => "flag",
+            Source::Env => "env",
+            Source::File => "file",
+            Source::Keychain => "keychain",
+            Source::Config => "config",
+            Source::Dotenv => "dotenv",
+            Source::Default => "default",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Raw {
+    Plain(String),
+    Secret(Secret),
+}
+
+impl Raw {
+    pub fn text(&self) -> &str {
+        match self {
+            Raw::Plain(text) => text,
+            Raw::Secret(secret) => secret.expose(),
+        }
+    }
+}
+
+/// Every setting that has a value, with where it came from.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    pub values: BTreeMap<&'static str, (Raw, Source)>,
+    pub config_path: Option<PathBuf>,
+    /// Things worth a warning once logging is up (e.g. a secret file readable by others).
+    pub warnings: Vec<String>,
+}
+
+impl Resolved {
+    pub fn get(&self, env: &str) -> Option<&str> {
+        self.values.get(env).map(|(raw, _)| raw.text())
+    }
+
+    pub fn secret(&self, name: SecretName) -> Option<Secret> {
+        self.values.get(name.env()).map(|(raw, _)| match raw {
+            Raw::Secret(s) => s.clone(),
+            Raw::Plain(p) => Secret::new(p.clone()),
+        })
+    }
+
+    pub fn source(&self, env: &str) -> Option<Source> {
+        self.values.get(env).map(|(_, source)| *source)
+    }
+}
+
+/// Everything the resolver reads, gathered by the caller so resolution itself is testable.
+#[derive(Debug)]
+pub struct Inputs<'a> {
+    /// Flag values keyed by the setting's variable name.
+    pub flags: &'a BTreeMap<&'static str, String>,
+    pub env: &'a Environment,
+    pub dotenv: &'a Environment,
+    pub config: &'a ConfigFile,
+    pub keychain: &'a Keychain,
+    /// Relative `_FILE` paths are read from here.
+    pub cwd: &'a Path,
+}
+
+/// Where a secret may come from (`auto`: anywhere in the precedence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SecretSource {
+    Environment,
+    File,
+    Keychain,
+    Auto,
+}
+
+impl SecretSource {
+    fn parse(value: &str, setting: &str) -> Result<Self, SettingsError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "environment" | "env" => Ok(SecretSource::Environment),
+            "file" => Ok(SecretSource::File),
+            "keychain" => Ok(SecretSource::Keychain),
+            "auto" => Ok(SecretSource::Auto),
+            other => Err(SettingsError(format!(
+                "{setting} is '{other}': use environment, file, keychain or auto"
+            ))),
+        }
+    }
+
+    fn allows(self, source: Source) -> bool {
+        match self {
+            SecretSource::Auto => true,
+            SecretSource::Environment => matches!(source, Source::Env | Source::Dotenv),
+            SecretSource::File => source == Source::File,
+            SecretSource::Keychain => source == Source::Keychain,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            SecretSource::Environment => "the environment",
+            SecretSource::File => "a *_FILE secret file",
+            SecretSource::Keychain => "the OS keychain",
+            SecretSource::Auto => "anywhere",
+        }
+    }
+}
+
+fn non_empty<'a>(map: &'a Environment, name: &str) -> Option<&'a str> {
+    map.get(name)
+        .map(String::as_str)
+        .filter(|v| !v.trim().is_empty())
+}
+
+pub fn resolve(inputs: &Inputs<'_>) -> Result<Resolved, SettingsError> {
+    let mut resolved = Resolved {
+        config_path: inputs.config.path.clone(),
+        ..Resolved::default()
+    };
+    for key in KEYS.iter().filter(|k| !matches!(k.kind, Kind::Secret(_))) {
+        if let Some(found) = plain_value(key, inputs) {
+            resolved.values.insert(key.env, found);
+        }
+    }
+    let db_rule = SecretSource::parse(
+        resolved.get("MEM0_DB_SECRET_SOURCE").unwrap_or("auto"),
+        "storage.auth_method (MEM0_DB_SECRET_SOURCE)",
+    )?;
+    let jwt_rule = SecretSource::parse(
+        resolved.get("MEM0_JWT_SECRET_SOURCE").unwrap_or("auto"),
+        "security.jwt_secret_source (MEM0_JWT_SECRET_SOURCE)",
+    )?;
+    for name in SecretName::ALL {
+        let (rule, rule_name) = match name {
+            SecretName::DatabaseUrl | SecretName::DbPassword => {
+                (db_rule, "storage.auth_method (MEM0_DB_SECRET_SOURCE)")
+            }
+            SecretName::JwtSecret => (
+                jwt_rule,
+                "security.jwt_secret_source (MEM0_JWT_SECRET_SOURCE)",
+            ),
+            SecretName::Token => (SecretSource::Auto, ""),
+        };
+        if let Some((secret, source)) =
+            secret_value(name, rule, rule_name, inputs, &mut resolved.warnings)?
+        {
+            resolved
+                .values
+                .insert(name.env(), (Raw::Secret(secret), source));
+        }
+    }
+    check_rule_is_met(
+        &resolved,
+        db_rule,
+        "storage.auth_method (MEM0_DB_SECRET_SOURCE)",
+        &[SecretName::DatabaseUrl, SecretName::DbPassword],
+    )?;
+    check_rule_is_met(
+        &resolved,
+        jwt_rule,
+        "security.jwt_secret_source (MEM0_JWT_SECRET_SOURCE)",
+        &[SecretName::JwtSecret],
+    )?;
+    Ok(resolved)
+}
+
+fn plain_value(key: &Key, inputs: &Inputs<'_>) -> Option<(Raw, Source)> {
+    let from = |value: &str, source| Some((Raw::Plain(value.trim().to_owned()), source));
+    if let Some(v) = inputs.flags.get(key.env).filter(|v| !v.trim().is_empty()) {
+        return from(v, Source::Flag);
+    }
+    if let Some(v) = non_empty(inputs.env, key.env) {
+        return from(v, Source::Env);
+    }
+    if let Some(v) = inputs.config.values.get(key.env) {
+        return from(v, Source::Config);
+    }
+    if let Some(v) = non_empty(inputs.dotenv, key.env) {
+        return from(v, Source::Dotenv);
+    }
+    key.default.and_then(|d| from(d, Source::Default))
+}
+
+/// A database URL without a password is not secret, so the source rule does not bind it.
+fn exempt_from_rule(name: SecretName, value: &Secret) -> bool {
+    name == SecretName::DatabaseUrl && !super::database::url_has_password(value.expose())
+}
+
+fn secret_value(
+    name: SecretName,
+    rule: SecretSource,
+    rule_name: &str,
+    inputs: &Inputs<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<(Secret, Source)>, SettingsError> {
+    let env_name = name.env();
+    let file_name = format!("{env_name}_FILE");
+    for (map, origin) in [(inputs.env, "the environment"), (inputs.dotenv, ".env")] {
+        if non_empty(map, env_name).is_some() && non_empty(map, &file_name).is_some() {
+            return Err(SettingsError(format!(
+                "both {env_name} and {file_name} are set in {origin}: keep only one of them"
+            )));
+        }
+    }
+    let accept = |secret: Secret,
+                  source: Source|
+     -> Result<Option<(Secret, Source)>, SettingsError> {
+        if rule.allows(source) || exempt_from_rule(name, &secret) {
+            Ok(Some((secret, source)))
+        } else {
+            Err(SettingsError(format!(
+                "{env_name} comes from {} ({}), but {rule_name} says it must come from {}: move it there, or set that option to auto",
+                describe_source(source),
+                source.as_str(),
+                rule.describe()
+            )))
+        }
+    };
+    if let Some(v) = non_empty(inputs.env, env_name) {
+        return accept(Secret::new(v), Source::Env);
+    }
+    let file = non_empty(inputs.env, &file_name).or_else(|| non_empty(inputs.dotenv, &file_name));
+    if let Some(path) = file {
+        let secret = read_secret_file(&file_name, path, inputs.cwd, warnings)?;
+        return accept(secret, Source::File);
+    }
+    if matches!(rule, SecretSource::Auto | SecretSource::Keychain) {
+        match inputs.keychain.get(name) {
+            Lookup::Found(secret) => return accept(secret, Source::Keychain),
+            Lookup::Missing => {}
+            Lookup::Unavailable(reason) if rule == SecretSource::Keychain => {
+                return Err(SettingsError(format!(
+                    "{rule_name} is keychain, but the OS keychain cannot be used ({reason}): {}",
+                    super::keychain::INSTALL_HINT
+                )));
+            }
+            Lookup::Unavailable(_) => {}
+        }
+    }
+    if let Some(v) = inputs.config.values.get(env_name) {
+        // Only the database URL has a config key, and it must not embed a password.
+        if super::database::url_has_password(v) {
+            return Err(SettingsError(format!(
+                "storage.database_url in the config file {} embeds a password: remove it from the file and give the password through MEM0_DB_PASSWORD, MEM0_DB_PASSWORD_FILE or the keychain",
+                inputs
+                    .config
+                    .path
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            )));
+        }
+        return accept(Secret::new(v.clone()), Source::Config);
+    }
+    if let Some(v) = non_empty(inputs.dotenv, env_name) {
+        return accept(Secret::new(v), Source::Dotenv);
+    }
+    Ok(None)
+}
+
+fn describe_source(source: Source) -> &'static str {
+    match source {
+        Source::Flag => "a command-line flag",
+        Source::Env => "the environment",
+        Source::File => "a *_FILE secret file",
+        Source::Keychain => "the OS keychain",
+        Source::Config => "the config file",
+        Source::Dotenv => "a .env file",
+        Source::Default => "the defaults",
+    }
+}
+
+/// An explicit `file` or `keychain` rule with nothing there is a misconfiguration.
+fn check_rule_is_met(
+    resolved: &Resolved,
+    rule: SecretSource,
+    rule_name: &str,
+    secrets: &[SecretName],
+) -> Result<(), SettingsError> {
+    if !matches!(rule, SecretSource::File | SecretSource::Keychain) {
+        return Ok(());
+    }
+    let met = secrets.iter().any(|s| {
+        resolved
+            .values
+            .get(s.env())
+            .is_some_and(|(_, source)| rule.allows(*source))
+    });
+    if met {
+        return Ok(());
+    }
+    let wanted: Vec<String> = secrets
+        .iter()
+        .map(|s| match rule {
+            SecretSource::File => format!("{}_FILE", s.env()),
+            _ => format!(
+                "keychain service {} (mem0-mcp secret set {})",
+                s.keychain_service(),
+                s.cli_name()
+            ),
+        })
+        .collect();
+    Err(SettingsError(format!(
+        "{rule_name} is {}, but nothing is there: set {}, or set that option to auto",
+        rule.describe(),
+        wanted.join(" or ")
+    )))
+}
+
+/// Reads a Docker/Kubernetes-style secret file: one trailing newline is trimmed; a missing,
+/// unreadable or empty file is an error; one readable by group or others earns a warning.
+fn read_secret_file(
+    variable: &str,
+    path: &str,
+    cwd: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Secret, SettingsError> {
+    let path = cwd.join(path.trim());
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        SettingsError(format!(
+            "{variable} points at {}, which cannot be read ({}): fix the path or the file's permissions",
+            path.display(),
+            e.kind()
+        ))
+    })?;
+    let value = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&text);
+    if value.is_empty() {
+        return Err(SettingsError(format!(
+            "{variable} points at {}, which is empty: write the secret into it",
+            path.display()
+        )));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(&path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            warnings.push(format!(
+                "{variable} points at {}, which group or others can read: chmod 600 {}",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = warnings;
+    Ok(Secret::new(value))
+}
