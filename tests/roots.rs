@@ -1,0 +1,110 @@
+//! `auto` mode asks a client that supports MCP roots for its workspace, at the first tool call,
+//! and derives the project from the first `file://` root (here a fake git checkout whose
+//! `origin` names the repository). A client without roots falls back to the working directory.
+
+use std::path::Path;
+
+use rmcp::model::{
+    CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation, ListRootsResult,
+    ProtocolVersion, Root,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::TokioChildProcess;
+use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
+use tokio::process::Command;
+
+/// A client like VS Code: it declares roots and answers roots/list with one workspace folder.
+#[derive(Clone)]
+struct WorkspaceClient {
+    root_uri: Option<String>,
+}
+
+impl ClientHandler for WorkspaceClient {
+    fn get_info(&self) -> ClientConfig {
+        let capabilities = if self.root_uri.is_some() {
+            ClientCapabilities::builder().enable_roots().build()
+        } else {
+            ClientCapabilities::default()
+        };
+        ClientConfig::new(capabilities, Implementation::new("roots-test", "1"))
+            .with_protocol_version(ProtocolVersion::V_2025_06_18)
+    }
+
+    async fn list_roots(
+        &self,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ListRootsResult, ErrorData> {
+        Ok(ListRootsResult::new(
+            self.root_uri
+                .iter()
+                .map(|uri| Root::new(uri.clone()))
+                .collect(),
+        ))
+    }
+}
+
+fn fake_checkout(dir: &Path, origin: &str) {
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    std::fs::write(
+        dir.join(".git/config"),
+        format!("[core]\n\tbare = false\n[remote \"origin\"]\n\turl = {origin}\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("src/deep")).unwrap();
+}
+
+async fn project_seen_by(client: WorkspaceClient, cwd: &Path, data: &Path) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mem0-mcp"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("MEM0_") || name.starts_with("PROJECT_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .current_dir(cwd)
+        .env("HOME", data)
+        .env("MEM0_DATA_DIR", data)
+        .env("MEM0_USER_ID", "roots-user")
+        .env("MEM0_LOG", "warn");
+    let service = client
+        .serve(TokioChildProcess::new(command).unwrap())
+        .await
+        .expect("the server starts");
+    let result = service
+        .call_tool(CallToolRequestParams::new("memory_status"))
+        .await
+        .expect("memory_status answers");
+    let project = result.structured_content.expect("structured")["project_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    service.cancel().await.unwrap();
+    project
+}
+
+#[tokio::test]
+async fn the_first_client_root_decides_the_project() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("my checkout");
+    fake_checkout(&repo, "git@github.com:acme/widgets.git");
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let data = tmp.path().join("data");
+
+    let uri = format!("file://{}", repo.join("src/deep").display()).replace(' ', "%20");
+    let with_roots = WorkspaceClient {
+        root_uri: Some(uri),
+    };
+    let project = project_seen_by(with_roots, &elsewhere, &data).await;
+    assert!(
+        project.starts_with("widgets-"),
+        "project from the root: {project}"
+    );
+
+    let without_roots = WorkspaceClient { root_uri: None };
+    let project = project_seen_by(without_roots, &elsewhere, &data).await;
+    assert!(
+        project.starts_with("elsewhere-"),
+        "project from the working directory: {project}"
+    );
+}
