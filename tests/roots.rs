@@ -2,6 +2,9 @@
 //! and derives the project from the first `file://` root (here a fake git checkout whose
 //! `origin` names the repository). A client without roots falls back to the working directory.
 
+// Roots are deprecated from protocol 2026-07-28 on, but they are what clients send today.
+#![allow(deprecated)]
+
 use std::path::Path;
 
 use rmcp::model::{
