@@ -21,7 +21,9 @@ const MIN_FRAGMENT_CHARS: usize = 3;
 pub struct SearchTerms {
     /// Lowercase runs of letters and digits, stop words removed.
     pub words: Vec<String>,
-    /// Whitespace-separated pieces, stripped of surrounding punctuation, lowercase.
+    /// Whitespace-separated pieces that hold punctuation inside (`pnpm-lock.yaml`, `v1.2.3`,
+    /// `snake_case`, `src/main.rs`), stripped of surrounding punctuation, lowercase. Plain words
+    /// are left to the full-text index: matching them as substrings would scan every row.
     pub fragments: Vec<String>,
 }
 
@@ -45,6 +47,7 @@ impl SearchTerms {
                 .trim_matches(|c: char| !c.is_alphanumeric() && !"_/~@#$".contains(c))
                 .to_lowercase();
             if piece.chars().count() >= MIN_FRAGMENT_CHARS
+                && piece.chars().any(|c| !c.is_alphanumeric())
                 && !STOPWORDS.contains(&piece.as_str())
                 && !fragments.contains(&piece)
             {
@@ -106,17 +109,18 @@ mod tests {
     #[test]
     fn hostile_text_becomes_plain_terms() {
         let cases: &[(&str, &[&str], &[&str])] = &[
-            ("pnpm", &["pnpm"], &["pnpm"]),
+            ("pnpm", &["pnpm"], &[]),
+            (
+                "a:b:c ~/.config",
+                &["b", "c", "config"],
+                &["a:b:c", "~/.config"],
+            ),
             (
                 "\"unbalanced (quote* AND -x OR y NEAR: z",
                 &["unbalanced", "quote", "x", "y", "near", "z"],
-                &["unbalanced", "quote", "near"],
+                &[],
             ),
-            (
-                "What does THE repo use?",
-                &["repo", "use"],
-                &["repo", "use"],
-            ),
+            ("What does THE repo use?", &["repo", "use"], &[]),
             (
                 "pnpm-lock.yaml v1.2.3 snake_case",
                 &["pnpm", "lock", "yaml", "v1", "2", "3", "snake", "case"],
@@ -139,9 +143,6 @@ mod tests {
             terms.fts5_query(),
             "\"50\"* OR \"off\"* OR \"b\"* OR \"deploy\"*"
         );
-        assert_eq!(
-            terms.like_patterns(),
-            vec!["%50\\%\\_off%", "%a\\\\b%", "%deploy%"]
-        );
+        assert_eq!(terms.like_patterns(), vec!["%50\\%\\_off%", "%a\\\\b%"]);
     }
 }
