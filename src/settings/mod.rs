@@ -2,7 +2,7 @@
 //! and passed down as a value (nothing reads the environment later).
 //!
 //! Variables read here: `MEM0_DATABASE_URL`, `MEM0_DATA_DIR`, `MEM0_USER_ID`, `MEM0_TOKEN`,
-//! `PROJECT_ID_MODE`, `PROJECT_ID`, `PROJECT_DIR`, `MEM0_MAX_MEMORIES_PER_CONTEXT`,
+//! `MEM0_JWT_SECRET`, `PROJECT_ID_MODE`, `PROJECT_ID`, `PROJECT_DIR`, `MEM0_MAX_MEMORIES_PER_CONTEXT`,
 //! `MEM0_TIMEOUT`, `MEM0_BACKUP_ENABLED`, `MEM0_LOG`.
 
 mod secret;
@@ -39,6 +39,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub user_id: Option<String>,
     pub token: Option<Secret>,
+    /// The HS256 key of minted tokens (`token mint`, and `serve` given a minted token).
+    pub jwt_secret: Option<Secret>,
     pub project_mode: ProjectMode,
     pub project_id: Option<String>,
     pub project_dir: Option<PathBuf>,
@@ -112,6 +114,7 @@ pub fn resolve(env: &Environment) -> Result<Settings, SettingsError> {
         data_dir,
         user_id,
         token: get(env, "MEM0_TOKEN").map(Secret::new),
+        jwt_secret: get(env, "MEM0_JWT_SECRET").map(Secret::new),
         project_mode,
         project_id,
         project_dir: get(env, "PROJECT_DIR").map(|d| absolute(Path::new(d))),
