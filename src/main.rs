@@ -26,6 +26,7 @@ fn main() -> std::process::ExitCode {
                     None => cli::serve::run(&Default::default(), &settings).await,
                     Some(Command::Serve(args)) => cli::serve::run(args, &settings).await,
                     Some(Command::Migrate(args)) => cli::migrate::run(args, &settings).await,
+                    Some(Command::Token(args)) => cli::token::run(args, &settings).await,
                 }
             })
         });

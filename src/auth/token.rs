@@ -24,7 +24,9 @@ pub struct Token(String);
 pub enum TokenFormatError {
     #[error("it does not start with mcp_")]
     Prefix,
-    #[error("it has {0} characters after mcp_ instead of 43 (was it copied completely?)")]
+    #[error(
+        "it has {0} characters after mcp_ instead of 43, so it was probably not copied completely"
+    )]
     Length(usize),
     #[error("it contains characters a token never has (only A-Z, a-z, 0-9, - and _)")]
     Alphabet,

@@ -32,7 +32,7 @@ pub enum AuthError {
     )]
     MissingUser,
     #[error(
-        "authentication failed (invalid token): MEM0_TOKEN is not a mem0-mcp token ({0}); copy it again from the output of `mem0-mcp token create`"
+        "authentication failed (invalid token): MEM0_TOKEN is not a mem0-mcp token: {0}; copy it again from the output of `mem0-mcp token create`"
     )]
     Malformed(TokenFormatError),
     #[error(
@@ -197,12 +197,12 @@ pub async fn authenticate(
             ..AuditEntry::new(AuditEvent::AuthFailed)
         }),
     };
-    if let Some(entry) = entry {
-        if let Err(e) = store.append_audit(&entry).await {
-            // An attempt that cannot be recorded is not let in.
-            tracing::error!(error = %e, "could not write the authentication audit row");
-            return Err(result.err().unwrap_or(AuthError::Store(e)));
-        }
+    if let Some(entry) = entry
+        && let Err(e) = store.append_audit(&entry).await
+    {
+        // An attempt that cannot be recorded is not let in.
+        tracing::error!(error = %e, "could not write the authentication audit row");
+        return Err(result.err().unwrap_or(AuthError::Store(e)));
     }
     if let Ok(auth) = &result {
         store.touch_token(auth.token.id, now).await?;

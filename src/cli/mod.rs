@@ -3,6 +3,9 @@
 
 pub mod migrate;
 pub mod serve;
+mod table;
+pub mod token;
+mod token_output;
 
 use clap::{Parser, Subcommand};
 
@@ -66,4 +69,6 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Apply the embedded database migrations, or show which are applied
     Migrate(migrate::MigrateArgs),
+    /// Manage access tokens: create, list, revoke, enable, delete, audit, stats, mint
+    Token(token::TokenArgs),
 }
