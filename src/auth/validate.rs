@@ -206,12 +206,14 @@ pub async fn authenticate(
     }
     if let Ok(auth) = &result {
         store.touch_token(auth.token.id, now).await?;
-        tracing::info!(
-            user.id = %auth.principal.user_id,
-            token.id = auth.principal.token_display_id.as_deref().unwrap_or_default(),
-            permissions = %auth.principal.permissions.names().join(","),
-            "authenticated"
-        );
+        if purpose == Purpose::Serve {
+            tracing::info!(
+                user.id = %auth.principal.user_id,
+                token.id = auth.principal.token_display_id.as_deref().unwrap_or_default(),
+                permissions = %auth.principal.permissions.names().join(","),
+                "authenticated"
+            );
+        }
     }
     result
 }
