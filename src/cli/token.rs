@@ -185,7 +185,6 @@ fn check_text(flag: &str, value: &str) -> Result<(), Failure> {
 
 fn validate_create(args: &CreateArgs) -> Result<(), Failure> {
     check_text("--user-id", &args.user_id)?;
-    crate::settings::validate_user_id(&args.user_id).map_err(|e| usage(e.0))?;
     for (flag, value) in [
         ("--name", &args.name),
         ("--email", &args.email),
