@@ -4,9 +4,10 @@
 //!
 //! Data flows one way: [`mcp`] (tool handlers) → [`memory`] (scope, limits, dedup, history) →
 //! [`store`] (SQL). [`settings`] are resolved once at startup and passed down as values;
-//! [`project`] derives the project of a directory.
+//! [`project`] derives the project of a directory; [`auth`] decides who a session acts for.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod cli;
 pub mod mcp;
 pub mod memory;

@@ -52,6 +52,7 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
             Some(Command::Migrate(args)) => cli::migrate::run(args, settings).await,
             Some(Command::Config(command)) => cli::config::run(command, &loaded),
             Some(Command::Secret(_)) => Ok(()),
+            Some(Command::Token(args)) => cli::token::run(args, settings).await,
         }
     })
 }

@@ -5,6 +5,9 @@ pub mod config;
 pub mod migrate;
 pub mod secret;
 pub mod serve;
+mod table;
+pub mod token;
+mod token_output;
 
 use std::path::PathBuf;
 
@@ -132,4 +135,6 @@ pub enum Command {
     /// Store, delete or list secrets in the OS keychain
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Manage access tokens: create, list, revoke, enable, delete, audit, stats, mint
+    Token(token::TokenArgs),
 }

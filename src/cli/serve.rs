@@ -1,6 +1,7 @@
-//! `mem0-mcp serve` (and plain `mem0-mcp`): resolve who acts, open the store, make sure its
-//! schema is current, and serve MCP over stdin/stdout until the client closes stdin or a
-//! signal arrives. Nothing here writes to stdout except the MCP transport.
+//! `mem0-mcp serve` (and plain `mem0-mcp`): open the store, make sure its schema is current,
+//! authenticate (always on PostgreSQL; on the embedded database when a token is given), and
+//! serve MCP over stdin/stdout until the client closes stdin or a signal arrives. Nothing here
+//! writes to stdout except the MCP transport.
 
 use std::sync::Arc;
 
@@ -9,22 +10,28 @@ use rmcp::ServiceExt;
 
 use super::migrate::database_failure;
 use super::{ExitCode, Failure};
+use crate::auth::{self, AuditLog, AuthError, Credentials, Purpose, SessionGuard};
 use crate::mcp::{MemoryServer, ScopePlan};
-use crate::memory::{MemoryService, Permissions, Principal, ServiceLimits};
-use crate::settings::{DatabaseTarget, Settings};
-use crate::store::{self, Backend, MemoryStore};
+use crate::memory::{MemoryService, Permissions, Principal, ProjectMode, ServiceLimits};
+use crate::settings::Settings;
+use crate::store::{self, Backend, MemoryStore, Stores};
 
 #[derive(Debug, Args, Default)]
 pub struct ServeArgs {}
 
 pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
-    let store = store::open(&settings.database, settings.timeout)
+    // Read once at startup like every other setting; tests shorten it.
+    let recheck_every =
+        auth::revocation::recheck_interval(std::env::var("MEM0_AUTH_RECHECK_SECS").ok().as_deref())
+            .map_err(|message| Failure::new(ExitCode::Usage, message))?;
+    let stores = store::open_all(&settings.database, settings.timeout)
         .await
         .map_err(database_failure)?;
-    prepare_schema(store.as_ref()).await?;
-    let principal = acting_principal(settings, store.backend());
+    prepare_schema(stores.memories.as_ref()).await?;
+    let acting = acting_principal(settings, &stores).await?;
+    let principal = acting.principal;
     let service = Arc::new(MemoryService::new(
-        store,
+        stores.memories.clone(),
         ServiceLimits {
             max_memories_per_scope: settings.max_memories_per_context,
             backup_dir: settings
@@ -32,19 +39,36 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
                 .then(|| settings.data_dir.join("backups")),
         },
     ));
-    let plan = ScopePlan {
+    let mut plan = ScopePlan {
         mode: settings.project_mode,
         user_id: principal.user_id.clone(),
         project_id: settings.project_id.clone(),
         project_dir: settings.project_dir.clone(),
     };
+    if let Some(project) = acting.project {
+        // A minted token limited to one project works in that project only.
+        if settings
+            .project_id
+            .as_ref()
+            .is_some_and(|id| *id != project)
+        {
+            tracing::warn!(project.id = %project, "the minted token is limited to another project than PROJECT_ID; using the token's project");
+        }
+        plan.mode = ProjectMode::Manual;
+        plan.project_id = Some(project);
+    }
     tracing::info!(
         user.id = %principal.user_id,
         project.mode = settings.project_mode.as_str(),
         database = %settings.database.describe(),
         "serving MCP over stdio"
     );
-    let server = MemoryServer::new(service, principal, plan, settings.timeout);
+    let mut server = MemoryServer::new(service, principal, plan, settings.timeout)
+        .with_audit(AuditLog::new(stores.tokens.clone()));
+    if let Some(guard) = acting.guard {
+        auth::revocation::spawn_recheck(guard.clone(), stores.tokens.clone(), recheck_every);
+        server = server.with_session_guard(guard);
+    }
     let transport = crate::mcp::stdio::stdio();
     let running = server
         .serve((transport.reader, transport.writer))
@@ -73,7 +97,7 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
 
 /// The embedded database belongs to this user: bring it up to date. A shared PostgreSQL is
 /// migrated deliberately by someone allowed to run DDL, never by each client process.
-async fn prepare_schema(store: &dyn MemoryStore) -> Result<(), Failure> {
+pub(crate) async fn prepare_schema(store: &dyn MemoryStore) -> Result<(), Failure> {
     match store.backend() {
         Backend::Sqlite => {
             let status = store.schema_status().await.map_err(database_failure)?;
@@ -104,18 +128,43 @@ async fn prepare_schema(store: &dyn MemoryStore) -> Result<(), Failure> {
     }
 }
 
-/// Who the server acts for: `MEM0_USER_ID`, else the OS user name.
-fn acting_principal(settings: &Settings, backend: Backend) -> Principal {
-    let user_id = settings.user_id.clone().unwrap_or_else(os_user_name);
-    let permissions = match (&settings.database, backend) {
-        // The embedded file is readable by its owner only: they may do everything.
-        (DatabaseTarget::Sqlite(_), _) => Permissions::ALL,
-        _ => Permissions::READ_WRITE,
+/// Who the server acts for, and what keeps checking that it still may.
+#[derive(Debug)]
+struct Acting {
+    principal: Principal,
+    guard: Option<Arc<SessionGuard>>,
+    project: Option<String>,
+}
+
+/// PostgreSQL: the token in `MEM0_TOKEN` must be valid for `MEM0_USER_ID`. The embedded
+/// database is readable by its owner only, so without a token its owner acts as `MEM0_USER_ID`
+/// (else the OS user name) with every permission; a token that is given is checked all the same.
+async fn acting_principal(settings: &Settings, stores: &Stores) -> Result<Acting, Failure> {
+    if stores.memories.backend() == Backend::Sqlite && settings.token.is_none() {
+        return Ok(Acting {
+            principal: Principal {
+                user_id: settings.user_id.clone().unwrap_or_else(os_user_name),
+                permissions: Permissions::ALL,
+                token_display_id: None,
+            },
+            guard: None,
+            project: None,
+        });
+    }
+    let credentials = Credentials {
+        token: settings.token.as_ref(),
+        user_id: settings.user_id.as_deref(),
+        jwt_secret: settings.jwt_secret.as_ref(),
     };
-    Principal {
-        user_id,
-        permissions,
-        token_display_id: None,
+    let global = settings.project_mode == ProjectMode::Global;
+    match auth::authenticate(stores.tokens.as_ref(), credentials, Purpose::Serve, global).await {
+        Ok(done) => Ok(Acting {
+            principal: done.principal,
+            guard: Some(SessionGuard::new(done.session)),
+            project: done.project,
+        }),
+        Err(AuthError::Store(e)) => Err(database_failure(e)),
+        Err(e) => Err(Failure::new(ExitCode::Auth, e.to_string())),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The MCP face of the server: tool definitions (descriptions, limits, annotations, schemas),
 //! thin handlers that call the memory service, and the `ServerHandler` that filters the tool
-//! list by permission, resolves the scope at the first call and bounds every call in time.
+//! list by permission, refuses calls once the session's token is revoked, resolves the scope at
+//! the first call and bounds every call in time.
 
 mod params;
 mod scope;
@@ -26,6 +27,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_router};
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
+use crate::auth::{AuditLog, SessionGuard};
 use crate::memory::{MemoryError, MemoryService, Principal, Scope};
 use params::*;
 use views::*;
@@ -94,6 +96,9 @@ pub struct MemoryServer {
     timeout: Duration,
     tools: ToolRouter<Self>,
     aliases: ToolRouter<Self>,
+    /// Set when the session authenticated with a token: consulted before every call.
+    guard: Option<Arc<SessionGuard>>,
+    audit: Option<AuditLog>,
 }
 
 impl std::fmt::Debug for MemoryServer {
@@ -129,7 +134,21 @@ impl MemoryServer {
             timeout,
             tools,
             aliases,
+            guard: None,
+            audit: None,
         }
+    }
+
+    /// Refuse every call once the token behind this session stops working.
+    pub fn with_session_guard(mut self, guard: Arc<SessionGuard>) -> Self {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// Record bulk deletes in the audit log.
+    pub fn with_audit(mut self, audit: AuditLog) -> Self {
+        self.audit = Some(audit);
+        self
     }
 
     fn scope(&self) -> Result<&Scope, ToolFailure> {
@@ -327,6 +346,12 @@ impl MemoryServer {
             .service
             .delete_all(&self.principal, scope, dry_run)
             .await?;
+        if !dry_run
+            && deleted > 0
+            && let Some(audit) = &self.audit
+        {
+            audit.bulk_delete(&self.principal, scope, deleted).await;
+        }
         Ok(Reply(DeleteAllResult {
             deleted,
             dry_run,
@@ -480,6 +505,11 @@ impl ServerHandler for MemoryServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let name = request.name.to_string();
+        if let Some(guard) = &self.guard
+            && let Err(message) = guard.check(chrono::Utc::now())
+        {
+            return ToolFailure(message).into_call_tool_result();
+        }
         if WRITE_TOOLS.contains(&name.as_str()) && !self.principal.permissions.write {
             return ToolFailure(format!(
                 "{name} needs the write permission, and this session's token is read-only: use search_memories, list_memories, get_memory, memory_history or memory_status"

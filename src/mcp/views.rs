@@ -259,8 +259,13 @@ impl Render for MemoryHistoryResult {
     fn render(&self) -> String {
         let mut text = format!("{} event(s) in {}:", self.events.len(), self.scope.label());
         for e in &self.events {
+            let token = e
+                .actor_token
+                .as_deref()
+                .map(|t| format!(" (token {t})"))
+                .unwrap_or_default();
             text.push_str(&format!(
-                "\n{} {} by {}: {}",
+                "\n{} {} by {}{token}: {}",
                 e.at,
                 e.event.as_str(),
                 e.actor,

@@ -39,8 +39,14 @@ macro_rules! migration {
     };
 }
 
-pub static POSTGRES: &[Migration] = &[migration!("postgres", 20261123000001, "memories")];
-pub static SQLITE: &[Migration] = &[migration!("sqlite", 20261123000001, "memories")];
+pub static POSTGRES: &[Migration] = &[
+    migration!("postgres", 20261123000001, "memories"),
+    migration!("postgres", 20261124000001, "auth"),
+];
+pub static SQLITE: &[Migration] = &[
+    migration!("sqlite", 20261123000001, "memories"),
+    migration!("sqlite", 20261124000001, "auth"),
+];
 
 /// The table that records applied migrations, the same on both backends.
 pub const BOOKKEEPING_TABLE: &str = "mem0_schema_migrations";
@@ -120,22 +126,26 @@ mod tests {
     fn status_sorts_applied_pending_modified_and_unknown() {
         let now = Utc::now();
         let first = &POSTGRES[0];
-        let applied = [
-            AppliedMigration {
-                version: first.version,
-                checksum: first.checksum(),
+        let mut applied: Vec<AppliedMigration> = POSTGRES
+            .iter()
+            .map(|m| AppliedMigration {
+                version: m.version,
+                checksum: m.checksum(),
                 applied_at: now,
-            },
-            AppliedMigration {
-                version: 99990101000000,
-                checksum: "x".into(),
-                applied_at: now,
-            },
-        ];
+            })
+            .collect();
+        applied.push(AppliedMigration {
+            version: 99990101000000,
+            checksum: "x".into(),
+            applied_at: now,
+        });
         let status = SchemaStatus::new(POSTGRES, &applied);
         assert_eq!(status.migrations[0].1, MigrationState::Applied { at: now });
         assert!(status.is_current());
         assert_eq!(status.unknown_versions, vec![99990101000000]);
+
+        let first_only = SchemaStatus::new(POSTGRES, &applied[..1]);
+        assert_eq!(first_only.pending().len(), POSTGRES.len() - 1);
 
         let none = SchemaStatus::new(POSTGRES, &[]);
         assert_eq!(none.pending().len(), POSTGRES.len());

@@ -1,17 +1,24 @@
 //! The SQL layer: one [`MemoryStore`] trait, implemented for PostgreSQL and for the embedded
 //! SQLite file. Every method takes the [`Scope`] and filters on it in SQL, so no query can
 //! reach another user's or another project's rows. Database details stay in [`StoreError`]; the
-//! layers above log them once and show callers a plain message.
+//! layers above log them once and show callers a plain message. The token tables have their own
+//! trait, [`TokenStore`], implemented by the same two types.
 
 mod migrations;
 mod postgres;
+mod postgres_tokens;
 mod search_terms;
 mod sqlite;
+mod sqlite_tokens;
+mod tokens;
 
 pub use migrations::{Migration, MigrationState, SchemaStatus};
 pub use postgres::PostgresStore;
 pub use search_terms::SearchTerms;
 pub use sqlite::SqliteStore;
+pub use tokens::{
+    AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenRecord, TokenStatus, TokenStore,
+};
 
 use std::fmt;
 use std::sync::Arc;
@@ -180,6 +187,36 @@ pub async fn open(
     match target {
         DatabaseTarget::Postgres(url) => Ok(Arc::new(PostgresStore::open(url, statement_timeout)?)),
         DatabaseTarget::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path).await?)),
+    }
+}
+
+/// One connection pool seen through both traits.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    pub memories: Arc<dyn MemoryStore>,
+    pub tokens: Arc<dyn TokenStore>,
+}
+
+/// Like [`open`], for callers that also need the token tables.
+pub async fn open_all(
+    target: &DatabaseTarget,
+    statement_timeout: std::time::Duration,
+) -> Result<Stores, StoreError> {
+    match target {
+        DatabaseTarget::Postgres(url) => {
+            let store = Arc::new(PostgresStore::open(url, statement_timeout)?);
+            Ok(Stores {
+                memories: store.clone(),
+                tokens: store,
+            })
+        }
+        DatabaseTarget::Sqlite(path) => {
+            let store = Arc::new(SqliteStore::open(path).await?);
+            Ok(Stores {
+                memories: store.clone(),
+                tokens: store,
+            })
+        }
     }
 }
 

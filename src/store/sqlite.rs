@@ -37,11 +37,11 @@ pub struct SqliteStore {
     path: PathBuf,
 }
 
-fn time_to_text(at: DateTime<Utc>) -> String {
+pub(super) fn time_to_text(at: DateTime<Utc>) -> String {
     at.format(TIME_FORMAT).to_string()
 }
 
-fn time_from_text(text: &str) -> Result<DateTime<Utc>, StoreError> {
+pub(super) fn time_from_text(text: &str) -> Result<DateTime<Utc>, StoreError> {
     NaiveDateTime::parse_from_str(text, TIME_FORMAT)
         .map(|t| t.and_utc())
         .map_err(|e| StoreError::Corrupt(format!("timestamp '{text}': {e}")))
@@ -130,7 +130,7 @@ impl SqliteStore {
         &self.pool
     }
 
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    pub(super) async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 

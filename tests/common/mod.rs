@@ -169,6 +169,8 @@ pub struct TestDb {
     pub backend: Backend,
     data_dir: TempDir,
     pg: Option<PgDatabase>,
+    /// One token per user, created on first use (PostgreSQL requires one).
+    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl TestDb {
@@ -202,6 +204,7 @@ impl TestDb {
             backend,
             data_dir,
             pg,
+            tokens: Default::default(),
         }
     }
 
@@ -252,6 +255,36 @@ impl TestDb {
             cmd.env(k, v);
         }
         run_to_end(cmd).await
+    }
+
+    /// The token `user` authenticates with: on PostgreSQL a `read,write` token made with
+    /// `mem0-mcp token create` on first use; none on the embedded database, where it is optional.
+    pub fn token_for(&self, user: &str) -> Option<String> {
+        self.pg.as_ref()?;
+        let mut tokens = self.tokens.lock().expect("token cache");
+        if let Some(token) = tokens.get(user) {
+            return Some(token.clone());
+        }
+        let dirs = ProcessDirs::new();
+        let output = self
+            .command(&dirs)
+            .args(["token", "create", "--user-id", user])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run mem0-mcp token create");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let token = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Token:"))
+            .map(|t| t.trim().to_string())
+            .unwrap_or_else(|| {
+                panic!(
+                    "token create printed no token:\n{stdout}\n{}",
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            });
+        tokens.insert(user.to_string(), token.clone());
+        Some(token)
     }
 
     /// A server for this database: user `alice`, manual project `proj-main` unless changed.
@@ -392,6 +425,9 @@ impl ServerBuilder<'_> {
         let dirs = ProcessDirs::new();
         let mut cmd = self.db.command(&dirs);
         cmd.env("MEM0_USER_ID", &self.user);
+        if let Some(token) = self.db.token_for(&self.user) {
+            cmd.env("MEM0_TOKEN", token);
+        }
         match &self.mode {
             Mode::Manual(project) => {
                 cmd.env("PROJECT_ID_MODE", "manual")
@@ -734,6 +770,14 @@ impl RawProcess {
         use tokio::io::AsyncBufReadExt;
         let dirs = ProcessDirs::new();
         let mut cmd = db.command(&dirs);
+        let user = env
+            .iter()
+            .find(|(k, _)| *k == "MEM0_USER_ID")
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_else(|| "raw-user".into());
+        if let Some(token) = db.token_for(&user) {
+            cmd.env("MEM0_USER_ID", &user).env("MEM0_TOKEN", token);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -1,0 +1,18 @@
+//! Authentication: who a session acts for and what it may do. A token is `mcp_` plus 43 random
+//! characters; only its SHA-256 is stored ([`token`]). `serve` checks `MEM0_TOKEN` and
+//! `MEM0_USER_ID` against the token tables before it serves anything ([`validate`]), keeps
+//! re-checking the token while it runs ([`revocation`]), and accepts short-lived JWTs minted
+//! from a token ([`jwt`]). Permissions are `read`, `write` and `admin` ([`permissions`]); the
+//! audit log records every attempt, every token change and every bulk delete ([`audit`]).
+
+pub mod audit;
+pub mod jwt;
+pub mod permissions;
+pub mod revocation;
+pub mod token;
+pub mod validate;
+
+pub use audit::AuditLog;
+pub use revocation::{Session, SessionGuard};
+pub use token::{Token, TokenFormatError, TokenHash};
+pub use validate::{AuthError, Authenticated, Credentials, Purpose, authenticate};
