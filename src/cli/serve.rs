@@ -70,15 +70,20 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
         server = server.with_session_guard(guard);
     }
     let transport = crate::mcp::stdio::stdio();
-    let running = server
-        .serve((transport.reader, transport.writer))
-        .await
-        .map_err(|e| {
-            Failure::new(
+    let running = match server.serve((transport.reader, transport.writer)).await {
+        Ok(running) => running,
+        // The client went away before it said hello (stdin closed): a normal end, not a failure.
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
+            tracing::info!("stdin closed before initialize; exiting");
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(Failure::new(
                 ExitCode::Other,
                 format!("the MCP session could not start: {e}"),
-            )
-        })?;
+            ));
+        }
+    };
     let cancel = running.cancellation_token();
     tokio::spawn(async move {
         shutdown_signal().await;
