@@ -57,6 +57,8 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
         plan.mode = ProjectMode::Manual;
         plan.project_id = Some(project);
     }
+    // The startup checks are done: hold no connection until the first tool call.
+    stores.memories.release_idle_connections().await;
     tracing::info!(
         user.id = %principal.user_id,
         project.mode = settings.project_mode.as_str(),

@@ -42,10 +42,12 @@ macro_rules! migration {
 pub static POSTGRES: &[Migration] = &[
     migration!("postgres", 20261123000001, "memories"),
     migration!("postgres", 20261124000001, "auth"),
+    migration!("postgres", 20261125000001, "scoped_search"),
 ];
 pub static SQLITE: &[Migration] = &[
     migration!("sqlite", 20261123000001, "memories"),
     migration!("sqlite", 20261124000001, "auth"),
+    migration!("sqlite", 20261125000001, "scoped_search"),
 ];
 
 /// The table that records applied migrations, the same on both backends.

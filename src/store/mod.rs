@@ -125,6 +125,10 @@ pub struct ListFilter<'a> {
 pub trait MemoryStore: Send + Sync + fmt::Debug {
     fn backend(&self) -> Backend;
 
+    /// Closes connections that sit idle, so a server that is not being used holds none
+    /// (many client windows share one PostgreSQL and its connection limit).
+    async fn release_idle_connections(&self) {}
+
     // Schema
     async fn schema_status(&self) -> Result<SchemaStatus, StoreError>;
     /// Applies pending migrations; returns the ones applied.

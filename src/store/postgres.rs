@@ -52,7 +52,7 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .min_connections(0)
-            .idle_timeout(Duration::from_secs(60))
+            .idle_timeout(Duration::from_secs(20))
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(options);
         Ok(PostgresStore { pool })
@@ -172,6 +172,17 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
 impl MemoryStore for PostgresStore {
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    async fn release_idle_connections(&self) {
+        for _ in 0..self.pool.num_idle() {
+            match self.pool.try_acquire() {
+                Some(connection) => {
+                    let _ = connection.close().await;
+                }
+                None => break,
+            }
+        }
     }
 
     #[instrument(skip_all)]
@@ -447,30 +458,52 @@ impl MemoryStore for PostgresStore {
         tags: &[String],
         limit: u32,
     ) -> Result<Vec<ScoredMemory>, StoreError> {
-        // Full-text rank (0..1, english stemming, prefix terms) plus a substring bonus for each
-        // literal fragment found, so identifiers the stemmer splits still match.
-        let sql = format!(
-            "WITH q AS (SELECT CASE WHEN $3 = '' THEN NULL ELSE to_tsquery('english', $3) END AS query)
-             SELECT {MEMORY_COLUMNS},
-                    (COALESCE(ts_rank_cd(search_vector, q.query, 32), 0)
-                     + 0.5 * (SELECT count(*) FROM unnest($4::text[]) AS p(pattern) WHERE content ILIKE p.pattern)
-                           / GREATEST(cardinality($4::text[]), 1))::float8 AS score
-             FROM memories, q
-             WHERE scope_user = $1 AND project_id = $2
-               AND tags @> $5
-               AND ((q.query IS NOT NULL AND search_vector @@ q.query) OR content ILIKE ANY($4::text[]))
-             ORDER BY score DESC, created_at DESC, id DESC
-             LIMIT $6"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(scope.owner_key())
-            .bind(&scope.project_id)
-            .bind(terms.tsquery())
-            .bind(terms.like_patterns())
-            .bind(serde_json::json!(tags))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        // Plain words: the full-text rank (0..1, english stemming, prefix terms), found through
+        // the scope + text GIN index. With punctuated fragments (identifiers, file names,
+        // versions) each one found as a substring adds to the score; that form scans the scope.
+        let rows = if terms.fragments.is_empty() {
+            let sql = format!(
+                "SELECT {MEMORY_COLUMNS},
+                        ts_rank_cd(search_vector, to_tsquery('english', $3), 32)::float8 AS score
+                 FROM memories
+                 WHERE scope_user = $1 AND project_id = $2
+                   AND search_vector @@ to_tsquery('english', $3)
+                   AND tags @> $4
+                 ORDER BY score DESC, created_at DESC, id DESC
+                 LIMIT $5"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(scope.owner_key())
+                .bind(&scope.project_id)
+                .bind(terms.tsquery())
+                .bind(serde_json::json!(tags))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+        } else {
+            let sql = format!(
+                "WITH q AS (SELECT CASE WHEN $3 = '' THEN NULL ELSE to_tsquery('english', $3) END AS query)
+                 SELECT {MEMORY_COLUMNS},
+                        (COALESCE(ts_rank_cd(search_vector, q.query, 32), 0)
+                         + 0.5 * (SELECT count(*) FROM unnest($4::text[]) AS p(pattern) WHERE content ILIKE p.pattern)
+                               / GREATEST(cardinality($4::text[]), 1))::float8 AS score
+                 FROM memories, q
+                 WHERE scope_user = $1 AND project_id = $2
+                   AND tags @> $5
+                   AND ((q.query IS NOT NULL AND search_vector @@ q.query) OR content ILIKE ANY($4::text[]))
+                 ORDER BY score DESC, created_at DESC, id DESC
+                 LIMIT $6"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(scope.owner_key())
+                .bind(&scope.project_id)
+                .bind(terms.tsquery())
+                .bind(terms.like_patterns())
+                .bind(serde_json::json!(tags))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+        };
         rows.iter()
             .map(|row| {
                 Ok(ScoredMemory {

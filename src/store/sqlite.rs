@@ -65,6 +65,13 @@ fn memory_from_row(row: &SqliteRow) -> Result<Memory, StoreError> {
     })
 }
 
+fn scored_from_row(row: &SqliteRow) -> Result<ScoredMemory, StoreError> {
+    Ok(ScoredMemory {
+        memory: memory_from_row(row)?,
+        score: row.try_get("score")?,
+    })
+}
+
 fn tags_json(tags: &[String]) -> String {
     serde_json::Value::from(tags.to_vec()).to_string()
 }
@@ -486,6 +493,30 @@ impl MemoryStore for SqliteStore {
     ) -> Result<Vec<ScoredMemory>, StoreError> {
         // bm25 is negative, lower is better: -rank/(1-rank) maps it to 0..1 like PostgreSQL's
         // normalized rank; each literal fragment found adds a share of 0.5.
+        if terms.fragments.is_empty() {
+            // Plain words only: the full-text index finds the rows, the scope filters them.
+            let sql = format!(
+                "WITH fts AS MATERIALIZED (
+                     SELECT rowid AS seq, bm25(memories_fts) AS rank FROM memories_fts WHERE memories_fts MATCH ?
+                 )
+                 SELECT {MEMORY_COLUMNS}, (-f.rank) / (1.0 - f.rank) AS score
+                 FROM fts f JOIN memories m ON m.seq = f.seq
+                 WHERE m.scope_user = ? AND m.project_id = ? AND {HAS_ALL_TAGS}
+                 ORDER BY score DESC, m.created_at DESC, m.id DESC
+                 LIMIT ?"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(terms.fts5_query())
+                .bind(scope.owner_key())
+                .bind(&scope.project_id)
+                .bind(tags_json(tags))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+            return rows.iter().map(scored_from_row).collect();
+        }
+        // With punctuated fragments, each one found as a substring adds to the score; that form
+        // scans the scope.
         let fts = if terms.words.is_empty() {
             "SELECT NULL AS seq, NULL AS rank WHERE 0".to_string()
         } else {
@@ -518,14 +549,7 @@ impl MemoryStore for SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ScoredMemory {
-                    memory: memory_from_row(row)?,
-                    score: row.try_get("score")?,
-                })
-            })
-            .collect()
+        rows.iter().map(scored_from_row).collect()
     }
 
     #[instrument(skip_all)]
