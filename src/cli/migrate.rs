@@ -82,7 +82,13 @@ pub fn database_failure(error: StoreError) -> Failure {
         StoreError::Query(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42501") => {
             "the database user lacks a privilege this needs: run `mem0-mcp migrate` as the schema owner, or GRANT the privileges".into()
         }
-        _ => format!("database error: {error}"),
+        // PostgreSQL's own message, once (sqlx's Display adds its prefix and a line of the
+        // server's C source).
+        StoreError::Query(sqlx::Error::Database(db)) => format!("the database refused the request: {}", db.message()),
+        StoreError::InvalidUrl(_) => {
+            return Failure::new(ExitCode::Usage, error.to_string());
+        }
+        _ => error.to_string(),
     };
     Failure::new(ExitCode::Database, message)
 }
@@ -91,7 +97,17 @@ pub fn database_failure(error: StoreError) -> Failure {
 fn describe_connection_error(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Io(io) => format!("{} ({:?})", io, io.kind()),
-        sqlx::Error::Tls(_) => "the TLS handshake failed".into(),
+        // TLS errors name the certificate problem (unknown issuer, expired, wrong host name, an
+        // X.509 v1 client certificate); they hold no secret.
+        sqlx::Error::Tls(e) => {
+            let text = e.to_string();
+            let hint = if text.contains("UnsupportedCertVersion") {
+                " (client certificates must be X.509 v3: sign them with an extensions file)"
+            } else {
+                ""
+            };
+            format!("the TLS handshake (certificate check) failed: {text}{hint}")
+        }
         sqlx::Error::PoolTimedOut => "no connection within 5 seconds".into(),
         sqlx::Error::Database(db) => db.message().to_string(),
         other => other.to_string(),

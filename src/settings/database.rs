@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::keys::SecretName;
-use super::sources::Resolved;
+use super::sources::{Resolved, Source};
 use super::{DatabaseTarget, SQLITE_FILE, Secret, SettingsError};
 
 /// True when a URL carries a password, in its user info or as a `password=` parameter.
@@ -150,10 +150,15 @@ pub fn target(resolved: &Resolved, data_dir: &Path) -> Result<DatabaseTarget, Se
                     "storage.type is database but no PostgreSQL connection is configured: set MEM0_DATABASE_URL, storage.database_url or MEM0_DB_HOST/MEM0_DB_NAME/MEM0_DB_USER".into(),
                 ));
             }
-            if password.is_some() {
-                return Err(SettingsError(
-                    "MEM0_DB_PASSWORD is set but no database is: set MEM0_DATABASE_URL or MEM0_DB_HOST too".into(),
-                ));
+            match resolved.source(SecretName::DbPassword.env()) {
+                // A password left in the keychain must not break the embedded database.
+                None | Some(Source::Keychain) => {}
+                Some(source) => {
+                    return Err(SettingsError(format!(
+                        "MEM0_DB_PASSWORD is set (from {}) but no database is: set MEM0_DATABASE_URL or MEM0_DB_HOST too, or remove the password",
+                        source.as_str()
+                    )));
+                }
             }
             return Ok(DatabaseTarget::Sqlite(data_dir.join(SQLITE_FILE)));
         }
@@ -171,6 +176,15 @@ pub fn target(resolved: &Resolved, data_dir: &Path) -> Result<DatabaseTarget, Se
             .unwrap_or_else(|| whoami::username().unwrap_or_else(|_| "postgres".into()));
         composed = with_password(&composed, &user, password.expose());
     }
+    for variable in ["MEM0_DB_SSLCERT", "MEM0_DB_SSLKEY", "MEM0_DB_SSLROOTCERT"] {
+        if let Some(path) = resolved.get(variable)
+            && !Path::new(path).is_file()
+        {
+            return Err(SettingsError(format!(
+                "{variable} points at {path}, which is not a readable file: fix the path"
+            )));
+        }
+    }
     for (variable, param) in [
         ("MEM0_DB_SSLMODE", "sslmode"),
         ("MEM0_DB_SSLCERT", "sslcert"),
@@ -186,8 +200,31 @@ pub fn target(resolved: &Resolved, data_dir: &Path) -> Result<DatabaseTarget, Se
             append_param(&mut composed, param, value);
         }
     }
+    if !query_has(&composed, "sslmode") && is_loopback(&composed) {
+        // TLS on the loopback interface protects nothing, and the handshake costs about 180 ms
+        // per connection here; MEM0_DB_SSLMODE or sslmode= in the URL still asks for it.
+        append_param(&mut composed, "sslmode", "disable");
+    }
     check_auth_method(resolved, &composed)?;
     Ok(DatabaseTarget::Postgres(Secret::new(composed)))
+}
+
+/// True when the URL's host is this machine's loopback interface.
+fn is_loopback(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
+    let host = if let Some(bracketed) = host_port.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    matches!(host, "localhost" | "::1") || host.starts_with("127.")
 }
 
 /// `postgresql://user:password@host:port/name`; a host starting with `/` is a socket directory.
@@ -272,6 +309,9 @@ mod tests {
         r
     }
 
+    /// A file that exists, standing in for certificate files.
+    const A_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+
     fn url_of(pairs: &[(&'static str, &str)]) -> Result<String, String> {
         match target(&resolved(pairs), Path::new("/data")) {
             Ok(DatabaseTarget::Postgres(url)) => Ok(url.expose().to_string()),
@@ -325,17 +365,33 @@ mod tests {
                 &[
                     ("MEM0_DATABASE_URL", "postgresql://u@h/d"),
                     ("MEM0_DB_SSLMODE", "verify-full"),
-                    ("MEM0_DB_SSLROOTCERT", "/ca.pem"),
+                    ("MEM0_DB_SSLROOTCERT", A_FILE),
                 ],
-                "postgresql://u@h/d?sslmode=verify-full&sslrootcert=%2Fca.pem",
+                "postgresql://u@h/d?sslmode=verify-full&sslrootcert=<A_FILE>",
             ),
             (
                 &[("MEM0_DB_HOST", "::1"), ("MEM0_DB_NAME", "d")],
-                "postgresql://[::1]/d",
+                "postgresql://[::1]/d?sslmode=disable",
+            ),
+            (
+                &[("MEM0_DATABASE_URL", "postgresql://u@127.0.0.1:5432/d")],
+                "postgresql://u@127.0.0.1:5432/d?sslmode=disable",
+            ),
+            (
+                &[("MEM0_DATABASE_URL", "postgresql://u@localhost/d?x=1")],
+                "postgresql://u@localhost/d?x=1&sslmode=disable",
+            ),
+            (
+                &[
+                    ("MEM0_DATABASE_URL", "postgresql://u@127.0.0.1/d"),
+                    ("MEM0_DB_SSLMODE", "require"),
+                ],
+                "postgresql://u@127.0.0.1/d?sslmode=require",
             ),
         ];
         for (pairs, want) in cases {
-            assert_eq!(url_of(pairs).as_deref(), Ok(*want), "{pairs:?}");
+            let want = want.replace("<A_FILE>", &percent_encode(A_FILE));
+            assert_eq!(url_of(pairs), Ok(want), "{pairs:?}");
         }
     }
 
@@ -399,6 +455,13 @@ mod tests {
                 ],
                 "already has sslmode",
             ),
+            (
+                &[
+                    ("MEM0_DATABASE_URL", "postgresql://u@h/d"),
+                    ("MEM0_DB_SSLCERT", "/no/such.crt"),
+                ],
+                "MEM0_DB_SSLCERT points at /no/such.crt",
+            ),
         ];
         for (pairs, want) in cases {
             let err = url_of(pairs).unwrap_err();
@@ -407,8 +470,8 @@ mod tests {
         assert!(
             url_of(&[
                 ("MEM0_DATABASE_URL", "postgresql://u@h/d"),
-                ("MEM0_DB_SSLCERT", "/c.pem"),
-                ("MEM0_DB_SSLKEY", "/k.pem"),
+                ("MEM0_DB_SSLCERT", A_FILE),
+                ("MEM0_DB_SSLKEY", A_FILE),
                 ("MEM0_DATABASE_AUTH_METHOD", "cert"),
             ])
             .is_ok()

@@ -55,6 +55,9 @@ pub enum StoreError {
     /// The schema is missing or older than this binary expects.
     #[error("{0}")]
     Schema(String),
+    /// The connection settings cannot be used (a configuration error, not an outage).
+    #[error("{0}")]
+    InvalidUrl(String),
     /// Anything else the database said.
     #[error("database error: {0}")]
     Query(#[source] sqlx::Error),

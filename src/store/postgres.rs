@@ -39,21 +39,32 @@ impl PostgresStore {
     pub fn open(url: &Secret, statement_timeout: Duration) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url.expose())
             .map_err(|e| {
-                StoreError::Schema(format!(
-                    "the PostgreSQL URL is not valid: {}",
+                StoreError::InvalidUrl(format!(
+                    "MEM0_DATABASE_URL is not a valid PostgreSQL URL: {}",
                     redact_url_error(&e)
                 ))
             })?
             .application_name("mem0-mcp")
-            .options([(
-                "statement_timeout",
-                format!("{}", statement_timeout.as_millis().max(1)),
-            )]);
+            // PgBouncer refuses unknown startup parameters; floats travel in binary anyway.
+            .extra_float_digits(None);
+        // statement_timeout is set after connecting rather than as a startup option, which
+        // PgBouncer refuses (or silently drops when told to ignore it).
+        let timeout_ms = statement_timeout.as_millis().clamp(1, i32::MAX as u128);
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .min_connections(0)
             .idle_timeout(Duration::from_secs(20))
             .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SET statement_timeout = {timeout_ms}"
+                    )))
+                    .execute(connection)
+                    .await
+                    .map(drop)
+                })
+            })
             .connect_lazy_with(options);
         Ok(PostgresStore { pool })
     }
@@ -92,7 +103,7 @@ impl PostgresStore {
 fn redact_url_error(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Configuration(_) => {
-            "expected postgresql://user@host:port/database (check the scheme, port and percent-encoding)".into()
+            "expected postgresql://user@host:port/database (check the scheme, host, port, sslmode and the percent-encoding of special characters)".into()
         }
         _ => "it could not be parsed".into(),
     }
