@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Benchmarks, reproduced with one command: writes BENCHMARKS.md.
+#   1. cargo bench --bench serve: cold start, tool latency (1k / 10k in scope, 1M rows),
+#      peak RSS and many clients, against the release binary (the "serve" section);
+#   2. mcpbench (../shared/mcpbench, or $MCPBENCH): this server side by side with
+#      @modelcontextprotocol/server-memory and a do-nothing Rust server, repetitions
+#      interleaved in one run, with the ratios (the "side-by-side" section).
+# Needs PostgreSQL on 127.0.0.1:5432 (MEM0_BENCH_ADMIN_URL), Node and Python for mcpbench.
+# Timings are never pass/fail: compare within one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+here=$(pwd)
+mcpbench=${MCPBENCH:-$here/../shared/mcpbench}
+reps=${MEM0_BENCH_SIDE_REPS:-10}
+calls=${MEM0_BENCH_SIDE_CALLS:-200}
+
+cargo build --release --locked
+cargo bench --locked --bench serve
+
+"$mcpbench/setup.sh"
+out=$here/target/bench/mcpbench
+rm -rf "$out" && mkdir -p "$out"
+config=$out/servers.json
+cat >"$config" <<JSON
+{
+  "servers": {
+    "mem0-mcp": {
+      "command": ["$here/target/release/mem0-mcp"],
+      "env": {"MEM0_DATA_DIR": "{tmp}", "MEM0_LOG": "warn"},
+      "adapter": "mem0"
+    },
+    "server-memory": {
+      "command": ["node", "$mcpbench/peers/node/node_modules/@modelcontextprotocol/server-memory/dist/index.js"],
+      "env": {"MEMORY_FILE_PATH": "{tmp}/memory.jsonl"},
+      "adapter": "server-memory"
+    },
+    "rs-floor": {
+      "command": ["$mcpbench/peers/rs-floor/target/release/rs-floor"],
+      "adapter": "floor"
+    }
+  },
+  "adapters": {}
+}
+JSON
+"$mcpbench/.venv/bin/python" "$mcpbench/mcpbench.py" run -c "$config" mem0-mcp server-memory rs-floor \
+  --client raw -R "$reps" -N "$calls" -o "$out"
+"$mcpbench/.venv/bin/python" "$mcpbench/mcpbench.py" table "$out"/*.json >"$out/table.md"
+python3 scripts/bench_side_by_side.py "$out" BENCHMARKS.md
+echo "wrote BENCHMARKS.md"
