@@ -192,7 +192,11 @@ pub async fn open(
     statement_timeout: std::time::Duration,
 ) -> Result<Arc<dyn MemoryStore>, StoreError> {
     match target {
-        DatabaseTarget::Postgres(url) => Ok(Arc::new(PostgresStore::open(url, statement_timeout)?)),
+        DatabaseTarget::Postgres(url) => {
+            let store = PostgresStore::open(url, statement_timeout)?;
+            store.check_reachable().await?;
+            Ok(Arc::new(store))
+        }
         DatabaseTarget::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path).await?)),
     }
 }
@@ -211,7 +215,9 @@ pub async fn open_all(
 ) -> Result<Stores, StoreError> {
     match target {
         DatabaseTarget::Postgres(url) => {
-            let store = Arc::new(PostgresStore::open(url, statement_timeout)?);
+            let store = PostgresStore::open(url, statement_timeout)?;
+            store.check_reachable().await?;
+            let store = Arc::new(store);
             Ok(Stores {
                 memories: store.clone(),
                 tokens: store,

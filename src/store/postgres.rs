@@ -26,6 +26,7 @@ const MEMORY_COLUMNS: &str = "id, user_id, content, tags, metadata, created_at, 
 
 pub struct PostgresStore {
     pool: PgPool,
+    options: PgConnectOptions,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -53,8 +54,10 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .min_connections(0)
-            .idle_timeout(Duration::from_secs(20))
-            .acquire_timeout(Duration::from_secs(5))
+            // Idle connections go back quickly: many client windows share one server's
+            // connection limit. Waiting for a free slot may take a while in a burst.
+            .idle_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -65,8 +68,28 @@ impl PostgresStore {
                     .map(drop)
                 })
             })
-            .connect_lazy_with(options);
-        Ok(PostgresStore { pool })
+            .connect_lazy_with(options.clone());
+        Ok(PostgresStore { pool, options })
+    }
+
+    /// One direct connection attempt, so that a server that is down, a refused login or a
+    /// wrong database name is reported at once and in its own words (the pool retries refused
+    /// connections until its timeout). "Too many connections" is left to the pool, which waits
+    /// for a free slot.
+    pub async fn check_reachable(&self) -> Result<(), StoreError> {
+        use sqlx::Connection;
+        match sqlx::PgConnection::connect_with(&self.options).await {
+            Ok(connection) => {
+                let _ = connection.close().await;
+                Ok(())
+            }
+            Err(sqlx::Error::Database(db))
+                if matches!(db.code().as_deref(), Some("53300" | "57P03")) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -422,7 +445,7 @@ impl MemoryStore for PostgresStore {
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories
              WHERE scope_user = $1 AND project_id = $2
-               AND tags @> $3
+               AND ($3::jsonb = '[]'::jsonb OR tags @> $3)
                AND ($4::text IS NULL OR user_id = $4)
                AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
              ORDER BY created_at DESC, id DESC
@@ -450,7 +473,7 @@ impl MemoryStore for PostgresStore {
     ) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM memories
-             WHERE scope_user = $1 AND project_id = $2 AND tags @> $3 AND ($4::text IS NULL OR user_id = $4)",
+             WHERE scope_user = $1 AND project_id = $2 AND ($3::jsonb = '[]'::jsonb OR tags @> $3) AND ($4::text IS NULL OR user_id = $4)",
         )
         .bind(scope.owner_key())
         .bind(&scope.project_id)
@@ -479,7 +502,7 @@ impl MemoryStore for PostgresStore {
                  FROM memories
                  WHERE scope_user = $1 AND project_id = $2
                    AND search_vector @@ to_tsquery('english', $3)
-                   AND tags @> $4
+                   AND ($4::jsonb = '[]'::jsonb OR tags @> $4)
                  ORDER BY score DESC, created_at DESC, id DESC
                  LIMIT $5"
             );
@@ -500,7 +523,7 @@ impl MemoryStore for PostgresStore {
                                / GREATEST(cardinality($4::text[]), 1))::float8 AS score
                  FROM memories, q
                  WHERE scope_user = $1 AND project_id = $2
-                   AND tags @> $5
+                   AND ($5::jsonb = '[]'::jsonb OR tags @> $5)
                    AND ((q.query IS NOT NULL AND search_vector @@ q.query) OR content ILIKE ANY($4::text[]))
                  ORDER BY score DESC, created_at DESC, id DESC
                  LIMIT $6"
