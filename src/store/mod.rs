@@ -125,6 +125,9 @@ pub struct ListFilter<'a> {
 pub trait MemoryStore: Send + Sync + fmt::Debug {
     fn backend(&self) -> Backend;
 
+    /// One trivial round trip (connecting first if needed): is the database there?
+    async fn ping(&self) -> Result<(), StoreError>;
+
     // Schema
     async fn schema_status(&self) -> Result<SchemaStatus, StoreError>;
     /// Applies pending migrations; returns the ones applied.
