@@ -328,9 +328,6 @@ async fn interactive_init_through_a_pseudo_terminal() {
     session.exp_string("applied").unwrap();
     session.exp_string("User id [").unwrap();
     session.send_line("bob@example.com").unwrap();
-    session.exp_string("Write ").unwrap();
-    session.exp_string("[y/N]").unwrap();
-    session.send_line("").unwrap();
     session.exp_string("Found here: claude-desktop.").unwrap();
     session.exp_string("[claude-desktop]:").unwrap();
     // A typo is asked again.
@@ -355,6 +352,59 @@ async fn interactive_init_through_a_pseudo_terminal() {
     let server = Launched::start(&home, &server_entry, home.path(), &[]).await;
     use_server(&server, "bob@example.com", "sqlite").await;
     server.stop().await;
+}
+
+#[test]
+fn interactive_init_on_postgres_retries_a_failed_connection() {
+    let db = PgDb::create();
+    let home = Home::new();
+    let mut cmd = home.command(&["init"], &[("TERM", "dumb"), ("NO_COLOR", "1")]);
+    cmd.env_remove("MEM0_DATABASE_URL");
+    let mut session = rexpect::session::spawn_command(cmd, Some(60_000)).expect("spawn in a pty");
+    session.exp_string("[embedded]:").unwrap();
+    session.send_line("postgres").unwrap();
+    session.exp_string("PostgreSQL URL [postgresql://").unwrap();
+    // Nothing listens on port 1: the failure is explained and the question asked again.
+    session
+        .send_line("postgresql://postgres@127.0.0.1:1/nowhere")
+        .unwrap();
+    session.exp_string("Password (input hidden").unwrap();
+    session.send_line("").unwrap();
+    session
+        .exp_string("cannot connect to the database")
+        .unwrap();
+    session
+        .exp_string("Try other connection settings? [Y/n]")
+        .unwrap();
+    session.send_line("").unwrap();
+    session
+        .exp_string("PostgreSQL URL [postgresql://postgres@127.0.0.1:1/nowhere]:")
+        .unwrap();
+    session.send_line(&db.url).unwrap();
+    // Trust authentication ignores it; it is still stored for the client.
+    session.exp_string("Password (input hidden").unwrap();
+    session.send_line("typed-pw").unwrap();
+    session.exp_string("applied").unwrap();
+    session.exp_string("User id [").unwrap();
+    session.send_line("erin").unwrap();
+    session.exp_string("created mcp_").unwrap();
+    session.exp_string("[y/N]").unwrap();
+    session.send_line("y").unwrap();
+    session
+        .exp_string("None was found on this machine.")
+        .unwrap();
+    session.exp_string("[none]:").unwrap();
+    session.send_line("").unwrap();
+    session.exp_string("No client configured").unwrap();
+    session.exp_eof().unwrap();
+    let status = format!("{:?}", session.process_mut().wait().unwrap());
+    assert!(status.ends_with(", 0)"), "init ended with {status}");
+
+    assert_eq!(read(&home.mem0_dir().join("db-password")), "typed-pw\n");
+    assert!(read(&home.mem0_dir().join("token")).starts_with("mcp_"));
+    let config: Value =
+        serde_json::from_str(&read(&home.mem0_dir().join("mem0.config.json"))).unwrap();
+    assert_eq!(config["storage"]["database_url"], db.url.as_str());
 }
 
 #[test]

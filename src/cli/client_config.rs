@@ -47,11 +47,14 @@ pub struct ClientConfigArgs {
     pub show_secrets: bool,
 }
 
-/// The absolute path of this binary, as clients should launch it.
+/// The absolute path of this binary, as clients should launch it (symlinks resolved, so a
+/// client keeps working when a link changes; on Windows as given, since canonical paths there
+/// are `\\?\` paths some clients cannot start).
 pub fn current_binary() -> PathBuf {
-    std::env::current_exe()
-        .and_then(|p| p.canonicalize())
-        .unwrap_or_else(|_| PathBuf::from("mem0-mcp"))
+    let exe = std::env::current_exe();
+    #[cfg(not(windows))]
+    let exe = exe.and_then(|p| p.canonicalize());
+    exe.unwrap_or_else(|_| PathBuf::from("mem0-mcp"))
 }
 
 pub fn run(args: &ClientConfigArgs, loaded: &Loaded) -> Result<(), Failure> {

@@ -277,8 +277,10 @@ fn client_env(process_env: &Environment, entry: &serde_json::Value) -> Environme
         .collect();
     if let Some(vars) = entry.get("env").and_then(|e| e.as_object()) {
         for (name, value) in vars {
+            // Values the client expands itself cannot be known here; PROJECT_DIR is kept so the
+            // project check can say the client decides it.
             if let Some(value) = value.as_str()
-                && !value.contains("${")
+                && (!value.contains("${") || name == "PROJECT_DIR")
             {
                 env.insert(name.clone(), value.to_owned());
             }
@@ -452,6 +454,8 @@ async fn probe(loaded: &Loaded) -> Probe {
         ),
     );
     let backend = stores.memories.backend();
+    // The token tables exist only once every migration is applied.
+    let mut tables_ready = false;
     let schema = match stores.memories.schema_status().await {
         Err(e) => {
             let explained = explain(&e);
@@ -460,6 +464,7 @@ async fn probe(loaded: &Loaded) -> Probe {
         Ok(status) => {
             let all = status.migrations.len();
             let pending = status.pending().len();
+            tables_ready = pending == 0;
             let modified = status
                 .migrations
                 .iter()
@@ -505,8 +510,7 @@ async fn probe(loaded: &Loaded) -> Probe {
             }
         }
     };
-    let schema_ok = schema.ok && !schema.detail.contains("pending");
-    let token = if settings.token.is_some() && schema_ok {
+    let token = if settings.token.is_some() && tables_ready {
         Some(token_check(loaded, &stores).await)
     } else {
         None
@@ -808,7 +812,11 @@ async fn client_checks(
             let mut notes = Vec::new();
             let mut status = Status::Pass;
             let mut fix = String::new();
-            if resolved != binary {
+            if resolved
+                != binary
+                    .canonicalize()
+                    .unwrap_or_else(|_| binary.to_path_buf())
+            {
                 status = Status::Warn;
                 notes.push(format!(
                     "runs {}, not this binary ({})",

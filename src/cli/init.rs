@@ -308,8 +308,11 @@ pub async fn run(args: &InitArgs, flags: &Flags, keychain: &Keychain) -> Result<
     verify_launch(&report, &launch, &dirs.home, &config_dir, keychain).await?;
 
     // 6. mem0.config.json, if asked.
+    // The embedded database is the default anyway; a file only helps a PostgreSQL setup.
+    let is_postgres = matches!(connection, Connection::Postgres { .. });
     let write_config = args.write_config
         || (interactive
+            && is_postgres
             && ask.confirm(
                 &format!(
                     "\nWrite {} so that mem0-mcp commands in your shell use this database too?",
