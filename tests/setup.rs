@@ -214,7 +214,8 @@ async fn init_yes_on_postgres_stores_secrets_in_files_and_the_client_config_work
     list.ok();
     assert!(list.stdout.contains("alice@example.com"), "{}", list.stdout);
 
-    // A second run keeps the working token and every file as it was.
+    // A second run (the user taken from the stored token) keeps the working token and every
+    // file as it was.
     let before = read(&desktop);
     let again = home.run(
         &[
@@ -222,8 +223,6 @@ async fn init_yes_on_postgres_stores_secrets_in_files_and_the_client_config_work
             "--yes",
             "--database-url",
             url.as_str(),
-            "--user-id",
-            "alice@example.com",
             "--client",
             "claude-desktop",
         ],

@@ -220,10 +220,17 @@ pub async fn run(args: &InitArgs, flags: &Flags, keychain: &Keychain) -> Result<
     };
 
     // 2. The user.
+    let token_owner = match &connection {
+        Connection::Postgres { stores, .. } => {
+            stored_token_owner(stores, current.as_ref(), &config_dir, keychain).await
+        }
+        Connection::Embedded { .. } => None,
+    };
     let default_user = flags
         .get("MEM0_USER_ID")
         .cloned()
         .or_else(|| current.as_ref().and_then(|l| l.settings.user_id.clone()))
+        .or(token_owner)
         .unwrap_or_else(os_user_name);
     let user_id = if flags.contains_key("MEM0_USER_ID") {
         default_user
@@ -771,15 +778,12 @@ fn store_secret(
     Ok(Stored::File(file.to_path_buf()))
 }
 
-/// A token for `user_id` that works: a stored one that still validates, else a new one.
-async fn ensure_token(
-    report: &Report,
-    stores: &Stores,
-    user_id: &str,
+/// The tokens stored where init keeps them (its file, the keychain) and the one in effect.
+fn stored_tokens(
     current: Option<&settings::Loaded>,
     config_dir: &Path,
     keychain: &Keychain,
-) -> Result<Known, Failure> {
+) -> Vec<Known> {
     let mut candidates: Vec<Known> = Vec::new();
     let file = config_dir.join(TOKEN_FILE);
     if let Ok(text) = std::fs::read_to_string(&file) {
@@ -815,6 +819,39 @@ async fn ensure_token(
             stored,
         });
     }
+    candidates
+}
+
+/// The user a stored, still usable token belongs to: the natural default on a second run.
+async fn stored_token_owner(
+    stores: &Stores,
+    current: Option<&settings::Loaded>,
+    config_dir: &Path,
+    keychain: &Keychain,
+) -> Option<String> {
+    for candidate in stored_tokens(current, config_dir, keychain) {
+        let Ok(token) = Token::parse(candidate.value.expose()) else {
+            continue;
+        };
+        if let Ok(Some(record)) = stores.tokens.token_by_hash(&token.hash()).await
+            && record.status(chrono::Utc::now()) == crate::store::TokenStatus::Enabled
+        {
+            return Some(record.user_id);
+        }
+    }
+    None
+}
+
+/// A token for `user_id` that works: a stored one that still validates, else a new one.
+async fn ensure_token(
+    report: &Report,
+    stores: &Stores,
+    user_id: &str,
+    current: Option<&settings::Loaded>,
+    config_dir: &Path,
+    keychain: &Keychain,
+) -> Result<Known, Failure> {
+    let candidates = stored_tokens(current, config_dir, keychain);
     let mut rejected = Vec::new();
     for candidate in candidates {
         // Only database tokens are kept: a minted JWT expires by itself.
