@@ -5,10 +5,13 @@
 //! Data flows one way: [`mcp`] (tool handlers) → [`memory`] (scope, limits, dedup, history) →
 //! [`store`] (SQL). [`settings`] are resolved once at startup and passed down as values;
 //! [`project`] derives the project of a directory; [`auth`] decides who a session acts for.
+//! [`clients`] knows where MCP clients keep their configuration; [`files`] writes files safely.
 #![forbid(unsafe_code)]
 
 pub mod auth;
 pub mod cli;
+pub mod clients;
+pub mod files;
 pub mod mcp;
 pub mod memory;
 pub mod project;

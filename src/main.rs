@@ -19,23 +19,55 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
-    // Commands that need no settings, so they work even when the settings are broken.
+    // Commands that need no settings, or load them their own way, so they work (and explain)
+    // even when the settings are broken.
+    let flags = cli.flags.to_flags();
     match &cli.command {
         Some(Command::Config(cli::config::ConfigCommand::Example)) => {
             return cli::config::example();
         }
+        Some(Command::Completions(args)) => return cli::completions::run(args),
         Some(Command::Secret(command)) => {
             init_logging(cli.flags.log.as_deref().unwrap_or("warn"));
             return cli::secret::run(command, keychain);
         }
+        Some(Command::Init(args)) => {
+            init_logging(cli.flags.log.as_deref().unwrap_or("warn"));
+            return runtime()?.block_on(cli::init::run(args, &flags, keychain));
+        }
+        Some(Command::Doctor(args)) => {
+            // Problems are the report's lines, not log noise.
+            init_logging(cli.flags.log.as_deref().unwrap_or("error"));
+            return runtime()?.block_on(cli::doctor::run(args, &flags, keychain));
+        }
         _ => {}
     }
-    let loaded = settings::load(&cli.flags.to_flags(), keychain)?;
+    let loaded = settings::load(&flags, keychain)?;
     init_logging(&loaded.settings.log_filter);
     for warning in &loaded.resolved.warnings {
         tracing::warn!("{warning}");
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let settings = &loaded.settings;
+    runtime()?.block_on(async {
+        match &cli.command {
+            None => cli::serve::run(&Default::default(), settings).await,
+            Some(Command::Serve(args)) => cli::serve::run(args, settings).await,
+            Some(Command::Migrate(args)) => cli::migrate::run(args, settings).await,
+            Some(Command::Config(command)) => cli::config::run(command, &loaded),
+            Some(Command::ClientConfig(args)) => cli::client_config::run(args, &loaded),
+            Some(Command::Token(args)) => cli::token::run(args, settings).await,
+            Some(
+                Command::Secret(_)
+                | Command::Completions(_)
+                | Command::Init(_)
+                | Command::Doctor(_),
+            ) => Ok(()),
+        }
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| {
@@ -43,18 +75,7 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
                 ExitCode::Other,
                 format!("cannot start the async runtime: {e}"),
             )
-        })?;
-    let settings = &loaded.settings;
-    runtime.block_on(async {
-        match &cli.command {
-            None => cli::serve::run(&Default::default(), settings).await,
-            Some(Command::Serve(args)) => cli::serve::run(args, settings).await,
-            Some(Command::Migrate(args)) => cli::migrate::run(args, settings).await,
-            Some(Command::Config(command)) => cli::config::run(command, &loaded),
-            Some(Command::Secret(_)) => Ok(()),
-            Some(Command::Token(args)) => cli::token::run(args, settings).await,
-        }
-    })
+        })
 }
 
 /// Logs go to stderr only: stdout carries JSON-RPC while serving.

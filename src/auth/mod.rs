@@ -15,4 +15,4 @@ pub mod validate;
 pub use audit::AuditLog;
 pub use revocation::{Session, SessionGuard};
 pub use token::{Token, TokenFormatError, TokenHash};
-pub use validate::{AuthError, Authenticated, Credentials, Purpose, authenticate};
+pub use validate::{AuthError, Authenticated, Credentials, Purpose, authenticate, verify};

@@ -218,6 +218,24 @@ pub async fn authenticate(
     result
 }
 
+/// Checks the credentials exactly as [`authenticate`] does for `serve`, but records nothing:
+/// no audit row, no `last_used_at`. For diagnostics (`doctor`) and for `init` deciding whether
+/// a stored token still works.
+pub async fn verify(
+    store: &dyn TokenStore,
+    credentials: Credentials<'_>,
+    global_mode: bool,
+) -> Result<Authenticated, AuthError> {
+    check(
+        store,
+        credentials,
+        Purpose::Serve,
+        global_mode,
+        crate::memory::now(),
+    )
+    .await
+}
+
 async fn check(
     store: &dyn TokenStore,
     credentials: Credentials<'_>,

@@ -68,29 +68,89 @@ pub async fn run(args: &MigrateArgs, settings: &Settings) -> Result<(), Failure>
 
 /// Database failures exit with 4 and say how to fix the usual causes.
 pub fn database_failure(error: StoreError) -> Failure {
-    let message = match &error {
-        StoreError::Unavailable(cause) => format!(
-            "cannot connect to the database: {}; check that PostgreSQL is running and that MEM0_DATABASE_URL (host, port, database, user, password) is right",
-            describe_connection_error(cause)
+    // Settings that cannot form a connection are a configuration error, not an outage.
+    let code = match error {
+        StoreError::InvalidUrl(_) => ExitCode::Usage,
+        _ => ExitCode::Database,
+    };
+    Failure::new(code, explain(&error).sentence())
+}
+
+/// A database failure as what went wrong and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explained {
+    pub problem: String,
+    /// Empty when the problem already says it.
+    pub fix: String,
+    separator: &'static str,
+}
+
+impl Explained {
+    fn new(problem: impl Into<String>, separator: &'static str, fix: impl Into<String>) -> Self {
+        Explained {
+            problem: problem.into(),
+            fix: fix.into(),
+            separator,
+        }
+    }
+
+    /// Problem and fix as the one line commands print.
+    pub fn sentence(&self) -> String {
+        if self.fix.is_empty() {
+            self.problem.clone()
+        } else {
+            format!("{}{}{}", self.problem, self.separator, self.fix)
+        }
+    }
+}
+
+pub fn explain(error: &StoreError) -> Explained {
+    let code = |db: &dyn sqlx::error::DatabaseError| db.code().map(|c| c.into_owned());
+    match error {
+        StoreError::Unavailable(cause) => Explained::new(
+            format!(
+                "cannot connect to the database: {}",
+                describe_connection_error(cause)
+            ),
+            "; ",
+            "check that PostgreSQL is running and that MEM0_DATABASE_URL (host, port, database, user, password) is right",
         ),
-        StoreError::Query(sqlx::Error::Database(db)) if db.code().as_deref() == Some("28P01") || db.code().as_deref() == Some("28000") => {
-            "the database refused the login: check the user and password (or peer/cert settings) in MEM0_DATABASE_URL".into()
+        StoreError::Query(sqlx::Error::Database(db))
+            if matches!(code(db.as_ref()).as_deref(), Some("28P01" | "28000")) =>
+        {
+            Explained::new(
+                "the database refused the login",
+                ": ",
+                "check the user and password (or peer/cert settings) in MEM0_DATABASE_URL",
+            )
         }
-        StoreError::Query(sqlx::Error::Database(db)) if db.code().as_deref() == Some("3D000") => {
-            "the database named in MEM0_DATABASE_URL does not exist: create it (createdb NAME) or fix the name".into()
+        StoreError::Query(sqlx::Error::Database(db))
+            if code(db.as_ref()).as_deref() == Some("3D000") =>
+        {
+            Explained::new(
+                "the database named in MEM0_DATABASE_URL does not exist",
+                ": ",
+                "create it (createdb NAME) or fix the name",
+            )
         }
-        StoreError::Query(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42501") => {
-            "the database user lacks a privilege this needs: run `mem0-mcp migrate` as the schema owner, or GRANT the privileges".into()
+        StoreError::Query(sqlx::Error::Database(db))
+            if code(db.as_ref()).as_deref() == Some("42501") =>
+        {
+            Explained::new(
+                "the database user lacks a privilege this needs",
+                ": ",
+                "run `mem0-mcp migrate` as the schema owner, or GRANT the privileges",
+            )
         }
         // PostgreSQL's own message, once (sqlx's Display adds its prefix and a line of the
         // server's C source).
-        StoreError::Query(sqlx::Error::Database(db)) => format!("the database refused the request: {}", db.message()),
-        StoreError::InvalidUrl(_) => {
-            return Failure::new(ExitCode::Usage, error.to_string());
-        }
-        _ => error.to_string(),
-    };
-    Failure::new(ExitCode::Database, message)
+        StoreError::Query(sqlx::Error::Database(db)) => Explained::new(
+            format!("the database refused the request: {}", db.message()),
+            "",
+            "",
+        ),
+        _ => Explained::new(error.to_string(), "", ""),
+    }
 }
 
 /// Connection errors without anything that could hold a secret.

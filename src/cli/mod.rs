@@ -1,10 +1,16 @@
 //! The command line: one file per subcommand, each with its clap arguments and a `run`.
 //! Failures carry the documented exit code and one line for stderr.
 
+pub mod client_config;
+pub mod completions;
 pub mod config;
+pub mod doctor;
+pub mod init;
 pub mod migrate;
+mod prompt;
 pub mod secret;
 pub mod serve;
+mod style;
 mod table;
 pub mod token;
 mod token_output;
@@ -47,6 +53,9 @@ impl From<crate::settings::SettingsError> for Failure {
 }
 
 const AFTER_HELP: &str = "\
+Getting started: `mem0-mcp init` sets up the database, a token and your clients in one go;
+`mem0-mcp doctor` checks every piece of a setup and says how to fix what is broken.
+
 Settings come from, highest first: command-line flags (never secrets), the environment
 (MEM0_*), NAME_FILE secret files, the OS keychain, mem0.config.json, .env files, defaults.
 `mem0-mcp config show` lists every setting and where it came from.
@@ -125,6 +134,14 @@ impl GlobalFlags {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Set everything up: database, migrations, token, secrets, client configuration
+    Init(init::InitArgs),
+    /// Check the setup, one line per check, with the fix for each problem
+    Doctor(doctor::DoctorArgs),
+    /// Print (or write) the configuration a client needs to start this server
+    ClientConfig(client_config::ClientConfigArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(completions::CompletionsArgs),
     /// Serve MCP over stdio (the default when no command is given)
     Serve(serve::ServeArgs),
     /// Apply the embedded database migrations, or show which are applied

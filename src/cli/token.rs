@@ -213,37 +213,15 @@ async fn run_create(
 ) -> Result<(), Failure> {
     let perms = permissions::parse_list(&args.permissions)
         .map_err(|e| usage(format!("--permissions: {e}")))?;
-    let token = Token::generate().map_err(|e| {
-        Failure::new(
-            ExitCode::Other,
-            format!("the operating system's random generator failed: {e}"),
-        )
-    })?;
-    let now = crate::memory::now();
-    let created_by = args.created_by.clone().unwrap_or_else(os_user_name);
-    let new = NewToken {
-        hash: token.hash(),
-        display_id: token.display_id(),
+    let request = TokenRequest {
         user_id: args.user_id.clone(),
         name: args.name.clone(),
         email: args.email.clone(),
-        created_at: now,
-        expires_at: (args.expires_days > 0)
-            .then(|| now + chrono::Duration::days(i64::from(args.expires_days))),
-        created_by: Some(created_by.clone()),
+        expires_days: args.expires_days,
         permissions: perms,
+        created_by: args.created_by.clone(),
     };
-    let audit = AuditEntry::new(AuditEvent::TokenCreated)
-        .user(args.user_id.clone())
-        .token(Some(token.display_id()))
-        .message(format!(
-            "created by {created_by} with permissions {}",
-            perms.names().join(",")
-        ));
-    let record = tokens
-        .insert_token(&new, &audit)
-        .await
-        .map_err(database_failure)?;
+    let (token, record) = issue(tokens, &request).await?;
     let binary = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("mem0-mcp"));
     let hint = database_hint(&settings.database);
     out(&token_output::created(&token, &record, &binary, &hint));
@@ -251,6 +229,58 @@ async fn run_create(
         "This is the only time the token is shown: mem0-mcp keeps only its SHA-256. Store it now (a password manager, the client configuration); a lost token cannot be recovered, only replaced."
     );
     Ok(())
+}
+
+/// What a new token is for.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub user_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// 0: never expires.
+    pub expires_days: u32,
+    pub permissions: Permissions,
+    /// Default: the OS user name.
+    pub created_by: Option<String>,
+}
+
+/// Creates a token and its `token_created` audit row; the token is returned once, here.
+pub async fn issue(
+    tokens: &dyn TokenStore,
+    request: &TokenRequest,
+) -> Result<(Token, TokenRecord), Failure> {
+    let token = Token::generate().map_err(|e| {
+        Failure::new(
+            ExitCode::Other,
+            format!("the operating system's random generator failed: {e}"),
+        )
+    })?;
+    let now = crate::memory::now();
+    let created_by = request.created_by.clone().unwrap_or_else(os_user_name);
+    let new = NewToken {
+        hash: token.hash(),
+        display_id: token.display_id(),
+        user_id: request.user_id.clone(),
+        name: request.name.clone(),
+        email: request.email.clone(),
+        created_at: now,
+        expires_at: (request.expires_days > 0)
+            .then(|| now + chrono::Duration::days(i64::from(request.expires_days))),
+        created_by: Some(created_by.clone()),
+        permissions: request.permissions,
+    };
+    let audit = AuditEntry::new(AuditEvent::TokenCreated)
+        .user(request.user_id.clone())
+        .token(Some(token.display_id()))
+        .message(format!(
+            "created by {created_by} with permissions {}",
+            request.permissions.names().join(",")
+        ));
+    let record = tokens
+        .insert_token(&new, &audit)
+        .await
+        .map_err(database_failure)?;
+    Ok((token, record))
 }
 
 /// What the configuration snippets say about the database.

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::table;
 use crate::auth::Token;
+use crate::clients::{Client, DEFAULT_SERVER_NAME, Launch, claude_add_command, shell_quote};
 use crate::store::{AuditRecord, AuthStats, TokenRecord};
 
 /// Where the client should find the database, for the configuration snippets. A URL that
@@ -33,35 +34,21 @@ pub fn created(
     database: &DatabaseHint,
 ) -> String {
     let user = &record.user_id;
-    let binary = binary.display().to_string();
-    let mut env = serde_json::Map::new();
-    env.insert("MEM0_TOKEN".into(), Value::from(token.expose()));
-    env.insert("MEM0_USER_ID".into(), Value::from(user.as_str()));
     let url = match database {
         DatabaseHint::Default => None,
         DatabaseHint::Url(url) => Some(url.as_str()),
         DatabaseHint::Withheld => Some(WITHHELD_URL),
     };
+    // Shown once, so the snippets carry the token itself; `client-config` references it instead.
+    let mut launch = Launch::new(binary)
+        .var("MEM0_TOKEN", token.expose())
+        .var("MEM0_USER_ID", user.as_str());
     if let Some(url) = url {
-        env.insert("MEM0_DATABASE_URL".into(), Value::from(url));
+        launch.set("MEM0_DATABASE_URL", url);
     }
-    let desktop = json!({
-        "mcpServers": { "mem0": { "command": binary, "env": Value::Object(env.clone()) } }
-    });
-    let mut vscode_env = env.clone();
-    vscode_env.insert("PROJECT_DIR".into(), Value::from("${workspaceFolder}"));
-    let vscode = json!({
-        "servers": { "mem0": { "type": "stdio", "command": binary, "env": Value::Object(vscode_env) } }
-    });
-    let mut claude = format!(
-        "claude mcp add mem0 -e MEM0_TOKEN={} -e MEM0_USER_ID={}",
-        shell_quote(token.expose()),
-        shell_quote(user)
-    );
-    if let Some(url) = url {
-        claude.push_str(&format!(" -e MEM0_DATABASE_URL={}", shell_quote(url)));
-    }
-    claude.push_str(&format!(" -- {}", shell_quote(&binary)));
+    let desktop = Client::ClaudeDesktop.snippet(DEFAULT_SERVER_NAME, &launch);
+    let vscode = Client::VsCode.snippet(DEFAULT_SERVER_NAME, &launch);
+    let claude = claude_add_command(DEFAULT_SERVER_NAME, &launch);
     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
     let mut text = format!(
         "Token created for user {user}\n\
@@ -102,18 +89,6 @@ pub fn created(
         ));
     }
     text
-}
-
-/// Quotes a value for a POSIX shell.
-pub fn shell_quote(value: &str) -> String {
-    if !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./@:%+=,".contains(&b))
-    {
-        return format!("'{value}'");
-    }
-    format!("'{}'", value.replace('\'', "'\\''"))
 }
 
 fn day(at: DateTime<Utc>) -> String {

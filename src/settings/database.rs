@@ -53,9 +53,102 @@ fn append_param(url: &mut String, name: &str, value: &str) {
     url.push_str(&percent_encode(value));
 }
 
+/// Decodes `%XX` escapes (invalid ones are kept as they are).
+pub fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit()
+        {
+            let hex = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
+            out.push(hex(bytes[i + 1]) * 16 + hex(bytes[i + 2]));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Splits a URL into the URL without its password and the (decoded) password, whether the
+/// password is in the user info or a `password=` parameter.
+pub fn split_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_owned(), None);
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let mut password = None;
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, pw)) => {
+                if !pw.is_empty() {
+                    password = Some(percent_decode(pw));
+                }
+                format!("{user}@{host}")
+            }
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let mut kept = Vec::new();
+            for pair in query.split('&') {
+                match pair.strip_prefix("password=") {
+                    Some(pw) => {
+                        if !pw.is_empty() && password.is_none() {
+                            password = Some(percent_decode(pw));
+                        }
+                    }
+                    None => kept.push(pair),
+                }
+            }
+            if kept.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        }
+        None => tail.to_owned(),
+    };
+    (format!("{scheme}://{authority}{tail}"), password)
+}
+
+/// A PostgreSQL URL as shown to people: `user@host:port/database`, never the password.
+pub fn describe_url(url: &str) -> String {
+    let (safe, _) = split_password(url);
+    let rest = safe.split_once("://").map_or(safe.as_str(), |(_, r)| r);
+    let (main, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let socket = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("host="))
+        .map(percent_decode);
+    let (authority, database) = main.split_once('/').unwrap_or((main, ""));
+    let (user, host) = match authority.rsplit_once('@') {
+        Some((user, host)) => (Some(percent_decode(user)), host.to_owned()),
+        None => (None, authority.to_owned()),
+    };
+    let host = match (socket, host.is_empty()) {
+        (Some(dir), _) => format!("socket {dir}"),
+        (None, true) => "localhost".into(),
+        (None, false) => host,
+    };
+    let database = percent_decode(database.split('#').next().unwrap_or_default());
+    match user {
+        Some(user) => format!("{user}@{host}/{database}"),
+        None => format!("{host}/{database}"),
+    }
+}
+
 /// Puts a password into a URL that has none (after the user name, or with `user` if it has
 /// none).
-fn with_password(url: &str, user: &str, password: &str) -> String {
+pub fn with_password(url: &str, user: &str, password: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("postgresql", url));
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
@@ -476,6 +569,53 @@ mod tests {
             ])
             .is_ok()
         );
+    }
+
+    #[test]
+    fn passwords_split_off_and_back() {
+        for (url, safe, password) in [
+            (
+                "postgresql://u:p%40ss@h:5432/d",
+                "postgresql://u@h:5432/d",
+                Some("p@ss"),
+            ),
+            (
+                "postgresql://u@h/d?password=x&sslmode=require",
+                "postgresql://u@h/d?sslmode=require",
+                Some("x"),
+            ),
+            (
+                "postgresql://u@h/d?password=x",
+                "postgresql://u@h/d",
+                Some("x"),
+            ),
+            (
+                "postgresql:///d?host=/tmp",
+                "postgresql:///d?host=/tmp",
+                None,
+            ),
+            ("postgresql://u:@h/d", "postgresql://u@h/d", None),
+        ] {
+            let (got, pw) = split_password(url);
+            assert_eq!(got, safe, "{url}");
+            assert_eq!(pw.as_deref(), password, "{url}");
+            assert!(!url_has_password(&got));
+        }
+        let full = with_password("postgresql://u@h/d", "u", "a b@c");
+        assert_eq!(split_password(&full).1.as_deref(), Some("a b@c"));
+    }
+
+    #[test]
+    fn urls_are_described_without_secrets() {
+        assert_eq!(
+            describe_url("postgresql://me:pw@db:5432/mem0"),
+            "me@db:5432/mem0"
+        );
+        assert_eq!(
+            describe_url("postgresql:///mem0?host=%2Fvar%2Frun%2Fpostgresql"),
+            "socket /var/run/postgresql/mem0"
+        );
+        assert_eq!(describe_url("postgresql://h/d?password=x"), "h/d");
     }
 
     #[test]

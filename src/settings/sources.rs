@@ -63,6 +63,8 @@ impl Raw {
 pub struct Resolved {
     pub values: BTreeMap<&'static str, (Raw, Source)>,
     pub config_path: Option<PathBuf>,
+    /// The file each secret read from `NAME_FILE` came from (absolute), keyed by `NAME`.
+    pub secret_files: BTreeMap<&'static str, PathBuf>,
     /// Things worth a warning once logging is up (e.g. a secret file readable by others).
     pub warnings: Vec<String>,
 }
@@ -176,6 +178,11 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Resolved, SettingsError> {
         if let Some((secret, source)) =
             secret_value(name, rule, rule_name, inputs, &mut resolved.warnings)?
         {
+            if source == Source::File
+                && let Some(path) = secret_file_path(name, inputs)
+            {
+                resolved.secret_files.insert(name.env(), path);
+            }
             resolved
                 .values
                 .insert(name.env(), (Raw::Secret(secret), source));
@@ -288,6 +295,14 @@ fn secret_value(
         return accept(Secret::new(v), Source::Dotenv);
     }
     Ok(None)
+}
+
+/// The absolute path `NAME_FILE` names (environment first, then `.env`).
+fn secret_file_path(name: SecretName, inputs: &Inputs<'_>) -> Option<PathBuf> {
+    let file_name = format!("{}_FILE", name.env());
+    non_empty(inputs.env, &file_name)
+        .or_else(|| non_empty(inputs.dotenv, &file_name))
+        .map(|path| inputs.cwd.join(path.trim()))
 }
 
 fn describe_source(source: Source) -> &'static str {

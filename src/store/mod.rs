@@ -132,6 +132,9 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
     /// (many client windows share one PostgreSQL and its connection limit).
     async fn release_idle_connections(&self) {}
 
+    /// One trivial round trip (connecting first if needed): is the database there?
+    async fn ping(&self) -> Result<(), StoreError>;
+
     // Schema
     async fn schema_status(&self) -> Result<SchemaStatus, StoreError>;
     /// Applies pending migrations; returns the ones applied.

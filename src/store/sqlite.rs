@@ -220,6 +220,12 @@ impl MemoryStore for SqliteStore {
     }
 
     #[instrument(skip_all)]
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    #[instrument(skip_all)]
     async fn schema_status(&self) -> Result<SchemaStatus, StoreError> {
         Ok(SchemaStatus::new(SQLITE, &self.applied().await?))
     }
