@@ -17,7 +17,8 @@
 //! Environment: `MEM0_BENCH_ADMIN_URL` (default `postgresql://postgres@127.0.0.1:5432/postgres`),
 //! `MEM0_BENCH_REPS` (cold starts per case, default 20), `MEM0_BENCH_CALLS` (calls per
 //! operation, default 300), `MEM0_BENCH_BIG=0` skips the 1M-row case, `MEM0_BENCH_CLIENTS`
-//! (comma-separated counts for the many-clients case, default `100,200`).
+//! (comma-separated counts for the many-clients case, default `100,200`), `MEM0_BENCH_ONLY`
+//! (`startup`, `latency`, `many`, comma-separated; default all three).
 
 // A benchmark's output is its point.
 #![allow(clippy::print_stdout)]
@@ -55,6 +56,8 @@ struct Client {
 struct Launch<'a> {
     env: Vec<(&'a str, String)>,
     cwd: &'a Path,
+    /// Where the server's stderr goes (discarded when `None`).
+    stderr: Option<PathBuf>,
 }
 
 impl Client {
@@ -70,7 +73,10 @@ impl Client {
             .current_dir(launch.cwd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(match &launch.stderr {
+                Some(path) => Stdio::from(std::fs::File::create(path)?),
+                None => Stdio::null(),
+            });
         for (k, v) in &launch.env {
             command.env(k, v);
         }
@@ -475,10 +481,11 @@ fn bench_many_clients(pg: &PgBench, n: usize, cwd: &Path) -> ManyClientsResult {
     let started = Instant::now();
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
     let handles: Vec<_> = (0..n)
-        .map(|_| {
+        .map(|i| {
             let env = pg.env();
             let cwd = cwd.to_path_buf();
             let barrier = barrier.clone();
+            let stderr = cwd.join(format!("many-{n}-{i}.err"));
             std::thread::spawn(move || -> Result<(), String> {
                 let launch = Launch {
                     env: env
@@ -489,6 +496,7 @@ fn bench_many_clients(pg: &PgBench, n: usize, cwd: &Path) -> ManyClientsResult {
                         ])
                         .collect(),
                     cwd: &cwd,
+                    stderr: Some(stderr.clone()),
                 };
                 // Every thread reaches the barrier, whatever happened before it.
                 let mut client = None;
@@ -512,7 +520,14 @@ fn bench_many_clients(pg: &PgBench, n: usize, cwd: &Path) -> ManyClientsResult {
                 if let Some(c) = client {
                     c.close();
                 }
-                outcome
+                // The server's own last words say why it stopped.
+                outcome.map_err(|e| {
+                    let said = std::fs::read_to_string(&stderr).unwrap_or_default();
+                    match said.lines().rev().find(|l| !l.trim().is_empty()) {
+                        Some(line) => format!("{e}: {line}"),
+                        None => e,
+                    }
+                })
             })
         })
         .collect();
@@ -679,6 +694,9 @@ fn main() {
         "MEM0_BENCH_ADMIN_URL",
         "postgresql://postgres@127.0.0.1:5432/postgres",
     );
+    // MEM0_BENCH_ONLY=startup,latency,many runs only those parts (the default is all).
+    let only = env_or("MEM0_BENCH_ONLY", "startup,latency,many");
+    let wants = |part: &str| only.split(',').any(|p| p.trim() == part);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let work = tempfile::tempdir().unwrap();
     let cwd = work.path().join("cwd");
@@ -707,6 +725,7 @@ fn main() {
         let launch = Launch {
             env: manual(vec![("MEM0_DATA_DIR", dir.display().to_string())]),
             cwd: &cwd,
+            stderr: None,
         };
         let (mut client, _) = Client::spawn(&launch).unwrap();
         client.initialize().unwrap();
@@ -714,30 +733,37 @@ fn main() {
         client.close();
         dir
     };
-    let dir = sqlite_dir("sqlite-start");
-    startup.push(bench_startup(
-        "embedded SQLite",
-        &Launch {
-            env: manual(vec![("MEM0_DATA_DIR", dir.display().to_string())]),
-            cwd: &cwd,
-        },
-        reps,
-    ));
-    println!("cold start, sqlite: done");
+    if wants("startup") {
+        let dir = sqlite_dir("sqlite-start");
+        startup.push(bench_startup(
+            "embedded SQLite",
+            &Launch {
+                env: manual(vec![("MEM0_DATA_DIR", dir.display().to_string())]),
+                cwd: &cwd,
+                stderr: None,
+            },
+            reps,
+        ));
+        println!("cold start, sqlite: done");
 
-    let pg = PgBench::create(&runtime, &admin_url, "start");
-    startup.push(bench_startup(
-        "PostgreSQL + token validation",
-        &Launch {
-            env: manual(pg.env()),
-            cwd: &cwd,
-        },
-        reps,
-    ));
-    pg.drop_database(&runtime);
-    println!("cold start, postgres: done");
+        let pg = PgBench::create(&runtime, &admin_url, "start");
+        startup.push(bench_startup(
+            "PostgreSQL + token validation",
+            &Launch {
+                env: manual(pg.env()),
+                cwd: &cwd,
+                stderr: None,
+            },
+            reps,
+        ));
+        pg.drop_database(&runtime);
+        println!("cold start, postgres: done");
+    }
 
-    for in_scope in [1_000usize, 10_000] {
+    for in_scope in [1_000usize, 10_000]
+        .into_iter()
+        .filter(|_| wants("latency"))
+    {
         let dir = sqlite_dir(&format!("sqlite-{in_scope}"));
         load_sqlite(&runtime, &dir.join("mem0.db"), in_scope);
         latency.push(bench_latency(
@@ -745,6 +771,7 @@ fn main() {
             &Launch {
                 env: manual(vec![("MEM0_DATA_DIR", dir.display().to_string())]),
                 cwd: &cwd,
+                stderr: None,
             },
             in_scope,
             calls,
@@ -758,6 +785,7 @@ fn main() {
             &Launch {
                 env: manual(pg.env()),
                 cwd: &cwd,
+                stderr: None,
             },
             in_scope,
             calls,
@@ -766,7 +794,7 @@ fn main() {
         println!("latency, postgres {in_scope}: done");
     }
 
-    if big {
+    if big && wants("latency") {
         let pg = PgBench::create(&runtime, &admin_url, "big");
         let loading = Instant::now();
         load_postgres(&runtime, &pg.url, 1_000, 1_000);
@@ -776,6 +804,7 @@ fn main() {
             &Launch {
                 env: manual(pg.env()),
                 cwd: &cwd,
+                stderr: None,
             },
             1_000,
             calls,
@@ -784,7 +813,7 @@ fn main() {
         println!("latency, postgres 1M: done");
     }
 
-    if !client_counts.is_empty() {
+    if !client_counts.is_empty() && wants("many") {
         let pg = PgBench::create(&runtime, &admin_url, "many");
         for n in &client_counts {
             many.push(bench_many_clients(&pg, *n, &cwd));

@@ -168,7 +168,7 @@ fn describe_connection_error(error: &sqlx::Error) -> String {
             };
             format!("the TLS handshake (certificate check) failed: {text}{hint}")
         }
-        sqlx::Error::PoolTimedOut => "no connection within 5 seconds".into(),
+        sqlx::Error::PoolTimedOut => "no free connection within 10 seconds (the server may be at its connection limit: see max_connections, or put PgBouncer in front)".into(),
         sqlx::Error::Database(db) => db.message().to_string(),
         other => other.to_string(),
     }

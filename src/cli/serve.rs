@@ -24,7 +24,7 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
     let recheck_every =
         auth::revocation::recheck_interval(std::env::var("MEM0_AUTH_RECHECK_SECS").ok().as_deref())
             .map_err(|message| Failure::new(ExitCode::Usage, message))?;
-    let stores = store::open_all(&settings.database, settings.timeout)
+    let stores = store::open_all_lazy(&settings.database, settings.timeout)
         .await
         .map_err(database_failure)?;
     prepare_schema(stores.memories.as_ref()).await?;
@@ -114,7 +114,17 @@ pub(crate) async fn prepare_schema(store: &dyn MemoryStore) -> Result<(), Failur
             Ok(())
         }
         Backend::Postgres => {
-            let status = store.schema_status().await.map_err(database_failure)?;
+            // The first query connects. If it has not answered in a moment, one direct
+            // connection attempt tells a down server (reported at once) from a busy one
+            // (keep waiting for the pool).
+            let status = tokio::select! {
+                status = store.schema_status() => status,
+                Err(unreachable) = async {
+                    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                    store.diagnose_unreachable().await
+                } => Err(unreachable),
+            }
+            .map_err(database_failure)?;
             if !status.is_current() {
                 let pending = status.pending().len();
                 let all = status.migrations.len();

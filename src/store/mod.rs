@@ -128,6 +128,13 @@ pub struct ListFilter<'a> {
 pub trait MemoryStore: Send + Sync + fmt::Debug {
     fn backend(&self) -> Backend;
 
+    /// One direct connection attempt that reports a down server or a refused login at once,
+    /// in its own words (a pool waits for its timeout instead). Ok when the database answers,
+    /// even if it is at its connection limit.
+    async fn diagnose_unreachable(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Closes connections that sit idle, so a server that is not being used holds none
     /// (many client windows share one PostgreSQL and its connection limit).
     async fn release_idle_connections(&self) {}
@@ -197,7 +204,7 @@ pub async fn open(
     match target {
         DatabaseTarget::Postgres(url) => {
             let store = PostgresStore::open(url, statement_timeout)?;
-            store.check_reachable().await?;
+            store.diagnose_unreachable().await?;
             Ok(Arc::new(store))
         }
         DatabaseTarget::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path).await?)),
@@ -216,11 +223,20 @@ pub async fn open_all(
     target: &DatabaseTarget,
     statement_timeout: std::time::Duration,
 ) -> Result<Stores, StoreError> {
+    let stores = open_all_lazy(target, statement_timeout).await?;
+    stores.memories.diagnose_unreachable().await?;
+    Ok(stores)
+}
+
+/// [`open_all`] without the upfront connection check, for `serve`, whose first query shows
+/// soon enough whether the database is there (see [`MemoryStore::diagnose_unreachable`]).
+pub async fn open_all_lazy(
+    target: &DatabaseTarget,
+    statement_timeout: std::time::Duration,
+) -> Result<Stores, StoreError> {
     match target {
         DatabaseTarget::Postgres(url) => {
-            let store = PostgresStore::open(url, statement_timeout)?;
-            store.check_reachable().await?;
-            let store = Arc::new(store);
+            let store = Arc::new(PostgresStore::open(url, statement_timeout)?);
             Ok(Stores {
                 memories: store.clone(),
                 tokens: store,

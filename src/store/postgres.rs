@@ -56,7 +56,7 @@ impl PostgresStore {
             .min_connections(0)
             // Idle connections go back quickly: many client windows share one server's
             // connection limit. Waiting for a free slot may take a while in a burst.
-            .idle_timeout(Duration::from_secs(5))
+            .idle_timeout(Duration::from_secs(2))
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |connection, _| {
                 Box::pin(async move {
@@ -70,26 +70,6 @@ impl PostgresStore {
             })
             .connect_lazy_with(options.clone());
         Ok(PostgresStore { pool, options })
-    }
-
-    /// One direct connection attempt, so that a server that is down, a refused login or a
-    /// wrong database name is reported at once and in its own words (the pool retries refused
-    /// connections until its timeout). "Too many connections" is left to the pool, which waits
-    /// for a free slot.
-    pub async fn check_reachable(&self) -> Result<(), StoreError> {
-        use sqlx::Connection;
-        match sqlx::PgConnection::connect_with(&self.options).await {
-            Ok(connection) => {
-                let _ = connection.close().await;
-                Ok(())
-            }
-            Err(sqlx::Error::Database(db))
-                if matches!(db.code().as_deref(), Some("53300" | "57P03")) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(error.into()),
-        }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -206,6 +186,26 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
 impl MemoryStore for PostgresStore {
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    /// One direct connection attempt, so that a server that is down, a refused login or a
+    /// wrong database name is reported at once and in its own words (the pool retries refused
+    /// connections until its timeout). "Too many connections" is left to the pool, which waits
+    /// for a free slot.
+    async fn diagnose_unreachable(&self) -> Result<(), StoreError> {
+        use sqlx::Connection;
+        match sqlx::PgConnection::connect_with(&self.options).await {
+            Ok(connection) => {
+                let _ = connection.close().await;
+                Ok(())
+            }
+            Err(sqlx::Error::Database(db))
+                if matches!(db.code().as_deref(), Some("53300" | "57P03")) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     async fn release_idle_connections(&self) {

@@ -118,8 +118,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // Two connections: a reader can run beside the writer (WAL), and each connection's page
+        // cache costs memory in a process that every client window starts.
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(2)
             .min_connections(0)
             .idle_timeout(Duration::from_secs(300))
             .connect_lazy_with(options);
