@@ -20,7 +20,7 @@ cargo bench --locked --bench serve
 "$mcpbench/setup.sh"
 out=$here/target/bench/mcpbench
 rm -rf "$out" && mkdir -p "$out"
-config=$out/servers.json
+config=$here/target/bench/mcpbench-servers.json
 cat >"$config" <<JSON
 {
   "servers": {

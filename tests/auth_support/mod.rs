@@ -9,6 +9,11 @@
 
 #![allow(dead_code)]
 
+#[path = "../shared/pg_admin.rs"]
+mod pg_admin;
+#[allow(unused_imports)]
+pub use pg_admin::{DEFAULT_ADMIN_URL, admin_url, database_url};
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
@@ -24,7 +29,6 @@ use sqlx::{Connection, Row};
 use tempfile::TempDir;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_mem0-mcp");
-pub const DEFAULT_ADMIN_URL: &str = "postgresql://postgres@127.0.0.1:5432/postgres";
 /// Generous: the suite runs on a loaded two-core machine.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// A JWT secret for the tests (at least 32 bytes).
@@ -87,32 +91,6 @@ pub struct TestEnv {
     /// Everything children printed, except the outputs meant to carry a secret once.
     transcript: Mutex<Vec<String>>,
     logs: Mutex<usize>,
-}
-
-fn admin_url() -> String {
-    std::env::var("MEM0_TEST_ADMIN_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_ADMIN_URL.to_string())
-}
-
-/// `admin` with its database name replaced (query string kept).
-fn database_url(admin: &str, database: &str) -> String {
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (admin, None),
-    };
-    let authority = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path = base[authority..]
-        .find('/')
-        .map(|i| authority + i)
-        .unwrap_or(base.len());
-    let mut url = format!("{}/{database}", &base[..path]);
-    if let Some(q) = query {
-        url.push('?');
-        url.push_str(q);
-    }
-    url
 }
 
 async fn admin_connection(admin: &str) -> sqlx::PgConnection {

@@ -12,6 +12,11 @@
 
 #![allow(dead_code)]
 
+#[path = "../shared/pg_admin.rs"]
+mod pg_admin;
+#[allow(unused_imports)]
+pub use pg_admin::{DEFAULT_ADMIN_URL, admin_url, database_url};
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
@@ -31,8 +36,6 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_mem0-mcp");
 /// Generous: the suite runs on a loaded two-core machine.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
-pub const DEFAULT_ADMIN_URL: &str = "postgresql://postgres@127.0.0.1:5432/postgres";
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -47,32 +50,6 @@ impl Backend {
             Backend::Postgres => "postgres",
         }
     }
-}
-
-pub fn admin_url() -> String {
-    std::env::var("MEM0_TEST_ADMIN_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_ADMIN_URL.to_string())
-}
-
-/// `admin` with its database name replaced by `database` (query string kept).
-pub fn database_url(admin: &str, database: &str) -> String {
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (admin, None),
-    };
-    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[authority_start..]
-        .find('/')
-        .map(|i| authority_start + i)
-        .unwrap_or(base.len());
-    let mut url = format!("{}/{}", &base[..path_start], database);
-    if let Some(q) = query {
-        url.push('?');
-        url.push_str(q);
-    }
-    url
 }
 
 async fn admin_connection(admin: &str) -> sqlx::PgConnection {

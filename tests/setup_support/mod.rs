@@ -10,6 +10,12 @@
 
 #![allow(dead_code)]
 
+#[path = "../shared/pg_admin.rs"]
+mod pg_admin;
+use pg_admin::database_url as with_database;
+#[allow(unused_imports)]
+pub use pg_admin::{DEFAULT_ADMIN_URL, admin_url, database_url};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -24,7 +30,6 @@ use tempfile::TempDir;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_mem0-mcp");
 pub const TIMEOUT: Duration = Duration::from_secs(60);
-pub const DEFAULT_ADMIN_URL: &str = "postgresql://postgres@127.0.0.1:5432/postgres";
 
 /// A home directory of its own, and a project directory inside it to run commands from.
 #[derive(Debug)]
@@ -164,32 +169,6 @@ fn wait_with_timeout(child: std::process::Child) -> std::process::Output {
         Ok(output) => output.expect("wait for mem0-mcp"),
         Err(_) => panic!("mem0-mcp (pid {pid}) did not finish within 60 s"),
     }
-}
-
-pub fn admin_url() -> String {
-    std::env::var("MEM0_TEST_ADMIN_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_ADMIN_URL.to_string())
-}
-
-/// `admin` with its database replaced by `database` (query string kept).
-pub fn with_database(admin: &str, database: &str) -> String {
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (admin, None),
-    };
-    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[authority_start..]
-        .find('/')
-        .map(|i| authority_start + i)
-        .unwrap_or(base.len());
-    let mut url = format!("{}/{}", &base[..path_start], database);
-    if let Some(q) = query {
-        url.push('?');
-        url.push_str(q);
-    }
-    url
 }
 
 /// Runs one statement on the admin database, on a runtime of its own (callable from sync and
