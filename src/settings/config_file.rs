@@ -23,8 +23,12 @@ pub fn config_dir() -> Option<PathBuf> {
 }
 
 /// Finds the file to read: an explicit path must exist; otherwise `./mem0.config.json`, then
-/// the platform config dir, or none.
-pub fn locate(explicit: Option<&Path>, cwd: &Path) -> Result<Option<PathBuf>, SettingsError> {
+/// `config_dir` (the platform config dir, or a test's), or none.
+pub fn locate(
+    explicit: Option<&Path>,
+    cwd: &Path,
+    config_dir: Option<&Path>,
+) -> Result<Option<PathBuf>, SettingsError> {
     if let Some(path) = explicit {
         if path.is_file() {
             return Ok(Some(path.to_path_buf()));
@@ -38,7 +42,7 @@ pub fn locate(explicit: Option<&Path>, cwd: &Path) -> Result<Option<PathBuf>, Se
     if local.is_file() {
         return Ok(Some(local));
     }
-    Ok(config_dir()
+    Ok(config_dir
         .map(|dir| dir.join(FILE_NAME))
         .filter(|p| p.is_file()))
 }

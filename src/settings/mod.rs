@@ -136,17 +136,7 @@ pub fn load_from(
         .or_else(|| dotenv.get("MEM0_CONFIG"))
         .filter(|p| !p.trim().is_empty())
         .map(|p| cwd.join(p.trim()));
-    let config_path = match explicit_config {
-        Some(path) => config_file::locate(Some(&path), cwd)?,
-        None => {
-            let local = cwd.join(config_file::FILE_NAME);
-            let in_dir = config_dir.map(|d| d.join(config_file::FILE_NAME));
-            [Some(local), in_dir]
-                .into_iter()
-                .flatten()
-                .find(|p| p.is_file())
-        }
-    };
+    let config_path = config_file::locate(explicit_config.as_deref(), cwd, config_dir)?;
     let config = match &config_path {
         Some(path) => config_file::load(path)?,
         None => config_file::ConfigFile::default(),
