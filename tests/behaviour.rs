@@ -33,6 +33,7 @@ on_both_backends! {
     dedup_across_concurrent_processes => sqlite_dedup_across_concurrent_processes, postgres_dedup_across_concurrent_processes;
     pagination => sqlite_pagination, postgres_pagination;
     scope_limit => sqlite_scope_limit, postgres_scope_limit;
+    scope_count_follows_every_writer => sqlite_scope_count_follows_every_writer, postgres_scope_count_follows_every_writer;
     bad_input => sqlite_bad_input, postgres_bad_input;
     hostile_search_text => sqlite_hostile_search_text, postgres_hostile_search_text;
     isolation => sqlite_isolation, postgres_isolation;
@@ -901,6 +902,163 @@ async fn scope_limit(backend: Backend) {
     assert_eq!(total(&a).await, 5);
     a.shutdown().await;
     b.shutdown().await;
+}
+
+/// Runs SQL on the test database directly, as an administrator or a bulk loader would.
+async fn execute_by_hand(db: &TestDb, sql: &str) {
+    use sqlx::Connection;
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    match db.backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", db.data_dir().join("mem0.db").display());
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&db.pg().url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+        }
+    }
+}
+
+async fn status_count(server: &common::Server) -> u64 {
+    let status = server.ok("memory_status", json!({})).await;
+    status["count"].as_u64().expect("memory_status count")
+}
+
+/// The per-scope limit reads a counter the database keeps; writers other than the server (a
+/// bulk insert, a DELETE or UPDATE by hand, TRUNCATE) keep it exact, and the migration that
+/// adds it counts the memories already there.
+async fn scope_count_follows_every_writer(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = || {
+        db.server()
+            .user("dana")
+            .manual("proj-counted")
+            .env("MEM0_MAX_MEMORIES_PER_CONTEXT", "6")
+            .start()
+    };
+    let s = server().await;
+    for i in 0..2 {
+        s.ok(
+            "add_memory",
+            json!({"content": format!("Counted fact {i}")}),
+        )
+        .await;
+    }
+    let row = |id: u32, project: &str, content: &str| {
+        format!(
+            "('00000000-0000-4000-8000-{id:012}', 'dana', 'dana', '{project}', '{content}', '{content}', \
+             '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')"
+        )
+    };
+    let insert = "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, created_at, updated_at) VALUES";
+    execute_by_hand(
+        &db,
+        &format!(
+            "{insert} {}, {}, {}",
+            row(1, "proj-counted", "loaded one"),
+            row(2, "proj-counted", "loaded two"),
+            row(3, "proj-elsewhere", "loaded three")
+        ),
+    )
+    .await;
+    assert_eq!(status_count(&s).await, 4, "a bulk insert is counted");
+    execute_by_hand(&db, "DELETE FROM memories WHERE content = 'loaded one'").await;
+    assert_eq!(status_count(&s).await, 3, "a delete by hand is counted");
+    execute_by_hand(
+        &db,
+        "UPDATE memories SET project_id = 'proj-counted' WHERE content = 'loaded three'",
+    )
+    .await;
+    assert_eq!(status_count(&s).await, 4, "a row moved in is counted");
+    execute_by_hand(
+        &db,
+        "UPDATE memories SET content = 'loaded three, edited' WHERE content = 'loaded three'",
+    )
+    .await;
+    assert_eq!(status_count(&s).await, 4, "an edit is not a move");
+
+    // The limit (6) holds against the counted total.
+    for i in 2..4 {
+        s.ok(
+            "add_memory",
+            json!({"content": format!("Counted fact {i}")}),
+        )
+        .await;
+    }
+    let full = s
+        .err("add_memory", json!({"content": "Counted fact 4"}))
+        .await;
+    assert!(full.contains("limit"), "{full}");
+    assert_eq!(total(&s).await, 6);
+    let other = db
+        .server()
+        .user("dana")
+        .manual("proj-elsewhere")
+        .start()
+        .await;
+    assert_eq!(
+        status_count(&other).await,
+        0,
+        "the moved row left its scope"
+    );
+    other.shutdown().await;
+
+    s.ok("delete_all_memories", json!({"confirm": true})).await;
+    assert_eq!(status_count(&s).await, 0);
+    s.shutdown().await;
+
+    // Upgrading a database that already holds memories counts them.
+    execute_by_hand(
+        &db,
+        &format!(
+            "{insert} {}, {}",
+            row(5, "proj-counted", "kept five"),
+            row(6, "proj-counted", "kept six")
+        ),
+    )
+    .await;
+    let remove_counter = match backend {
+        Backend::Sqlite => {
+            "DROP TRIGGER memory_scope_counts_insert; DROP TRIGGER memory_scope_counts_delete;
+             DROP TRIGGER memory_scope_counts_move; DROP TABLE memory_scope_counts;"
+        }
+        Backend::Postgres => {
+            "DROP FUNCTION memory_scope_counts_after_insert() CASCADE;
+             DROP FUNCTION memory_scope_counts_after_delete() CASCADE;
+             DROP FUNCTION memory_scope_counts_after_move() CASCADE;
+             DROP FUNCTION memory_scope_counts_after_truncate() CASCADE;
+             DROP TABLE memory_scope_counts;"
+        }
+    };
+    execute_by_hand(
+        &db,
+        &format!(
+            "{remove_counter} DELETE FROM mem0_schema_migrations WHERE version = 20261126000001;"
+        ),
+    )
+    .await;
+    if backend == Backend::Postgres {
+        let migrated = db.run(&["migrate"], &[]).await;
+        assert_eq!(migrated.code, Some(0), "{}", migrated.stderr);
+    }
+    let s = server().await;
+    assert_eq!(
+        status_count(&s).await,
+        2,
+        "the migration counts existing rows"
+    );
+    if backend == Backend::Postgres {
+        execute_by_hand(&db, "TRUNCATE memories").await;
+        assert_eq!(status_count(&s).await, 0, "TRUNCATE resets the counts");
+        s.ok("add_memory", json!({"content": "After truncate"}))
+            .await;
+        assert_eq!(status_count(&s).await, 1);
+    }
+    s.shutdown().await;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -43,11 +43,13 @@ pub static POSTGRES: &[Migration] = &[
     migration!("postgres", 20261123000001, "memories"),
     migration!("postgres", 20261124000001, "auth"),
     migration!("postgres", 20261125000001, "scoped_search"),
+    migration!("postgres", 20261126000001, "scope_counts"),
 ];
 pub static SQLITE: &[Migration] = &[
     migration!("sqlite", 20261123000001, "memories"),
     migration!("sqlite", 20261124000001, "auth"),
     migration!("sqlite", 20261125000001, "scoped_search"),
+    migration!("sqlite", 20261126000001, "scope_counts"),
 ];
 
 /// The table that records applied migrations, the same on both backends.

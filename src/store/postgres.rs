@@ -178,6 +178,21 @@ async fn record_history(
     Ok(())
 }
 
+/// How many memories the scope holds, from the counter row the triggers keep (no row: none).
+async fn scope_count<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    scope: &Scope,
+) -> Result<u64, StoreError> {
+    let count: Option<i64> = sqlx::query_scalar(
+        "SELECT memories FROM memory_scope_counts WHERE scope_user = $1 AND project_id = $2",
+    )
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .fetch_optional(executor)
+    .await?;
+    Ok(count.unwrap_or(0) as u64)
+}
+
 fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
 }
@@ -289,17 +304,9 @@ impl MemoryStore for PostgresStore {
             tx.commit().await?;
             return Ok(InsertOutcome::Duplicate(existing));
         }
-        let count: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM memories WHERE scope_user = $1 AND project_id = $2",
-        )
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if count as u64 >= scope_limit {
-            return Ok(InsertOutcome::ScopeFull {
-                count: count as u64,
-            });
+        let count = scope_count(&mut *tx, scope).await?;
+        if count >= scope_limit {
+            return Ok(InsertOutcome::ScopeFull { count });
         }
         let memory = Memory {
             id: new.id,
@@ -477,6 +484,9 @@ impl MemoryStore for PostgresStore {
         tags: &[String],
         author: Option<&str>,
     ) -> Result<u64, StoreError> {
+        if tags.is_empty() && author.is_none() {
+            return scope_count(&self.pool, scope).await;
+        }
         let count: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM memories
              WHERE scope_user = $1 AND project_id = $2 AND ($3::jsonb = '[]'::jsonb OR tags @> $3) AND ($4::text IS NULL OR user_id = $4)",

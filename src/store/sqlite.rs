@@ -172,6 +172,21 @@ impl SqliteStore {
     }
 }
 
+/// How many memories the scope holds, from the counter row the triggers keep (no row: none).
+async fn scope_count<'c>(
+    executor: impl sqlx::SqliteExecutor<'c>,
+    scope: &Scope,
+) -> Result<u64, StoreError> {
+    let count: Option<i64> = sqlx::query_scalar(
+        "SELECT memories FROM memory_scope_counts WHERE scope_user = ? AND project_id = ?",
+    )
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .fetch_optional(executor)
+    .await?;
+    Ok(count.unwrap_or(0) as u64)
+}
+
 async fn find_by_hash(
     tx: &mut Transaction<'_, Sqlite>,
     scope: &Scope,
@@ -290,17 +305,9 @@ impl MemoryStore for SqliteStore {
             tx.commit().await?;
             return Ok(InsertOutcome::Duplicate(existing));
         }
-        let count: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM memories WHERE scope_user = ? AND project_id = ?",
-        )
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if count as u64 >= scope_limit {
-            return Ok(InsertOutcome::ScopeFull {
-                count: count as u64,
-            });
+        let count = scope_count(&mut *tx, scope).await?;
+        if count >= scope_limit {
+            return Ok(InsertOutcome::ScopeFull { count });
         }
         let memory = Memory {
             id: new.id,
@@ -479,6 +486,9 @@ impl MemoryStore for SqliteStore {
         tags: &[String],
         author: Option<&str>,
     ) -> Result<u64, StoreError> {
+        if tags.is_empty() && author.is_none() {
+            return scope_count(&self.pool, scope).await;
+        }
         let sql = format!(
             "SELECT count(*) FROM memories m
              WHERE m.scope_user = ? AND m.project_id = ? AND {HAS_ALL_TAGS} AND (? IS NULL OR m.user_id = ?)"
