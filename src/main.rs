@@ -26,6 +26,14 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
         Some(Command::Config(cli::config::ConfigCommand::Example)) => {
             return cli::config::example();
         }
+        Some(Command::Config(command)) => {
+            let inspected = settings::inspect(&flags, keychain)?;
+            init_logging(inspected.resolved.get("MEM0_LOG").unwrap_or("warn"));
+            for warning in &inspected.resolved.warnings {
+                tracing::warn!("{warning}");
+            }
+            return cli::config::run(command, &inspected);
+        }
         Some(Command::Completions(args)) => return cli::completions::run(args),
         Some(Command::Secret(command)) => {
             init_logging(cli.flags.log.as_deref().unwrap_or("warn"));
@@ -53,11 +61,11 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
             None => cli::serve::run(&Default::default(), settings).await,
             Some(Command::Serve(args)) => cli::serve::run(args, settings).await,
             Some(Command::Migrate(args)) => cli::migrate::run(args, settings).await,
-            Some(Command::Config(command)) => cli::config::run(command, &loaded),
             Some(Command::ClientConfig(args)) => cli::client_config::run(args, &loaded),
             Some(Command::Token(args)) => cli::token::run(args, settings).await,
             Some(
                 Command::Secret(_)
+                | Command::Config(_)
                 | Command::Completions(_)
                 | Command::Init(_)
                 | Command::Doctor(_),

@@ -68,3 +68,41 @@ fn a_bad_setting_exits_2_with_one_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn config_show_lists_the_settings_even_when_one_is_invalid() {
+    let data = tempfile::tempdir().unwrap();
+    for json in [false, true] {
+        let mut cmd = mem0();
+        cmd.args(["config", "show"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd
+            .env("MEM0_DATA_DIR", data.path())
+            .env("HOME", data.path())
+            .env("MEM0_TIMEOUT", "soon")
+            .current_dir(data.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "json: {json}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        if json {
+            let shown: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            assert_eq!(shown["MEM0_TIMEOUT"]["value"], "soon");
+            assert_eq!(shown["MEM0_TIMEOUT"]["source"], "env");
+        } else {
+            let row = stdout
+                .lines()
+                .find(|l| l.starts_with("MEM0_TIMEOUT "))
+                .unwrap_or_else(|| panic!("no MEM0_TIMEOUT row: {stdout}"));
+            assert!(row.contains("soon") && row.ends_with("env"), "{row}");
+        }
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("cannot be used: MEM0_TIMEOUT (from env) is 'soon'"),
+            "{stderr}"
+        );
+    }
+}

@@ -7,7 +7,7 @@ use std::io::Write;
 use clap::Subcommand;
 
 use super::{ExitCode, Failure};
-use crate::settings::Loaded;
+use crate::settings::Inspected;
 use crate::settings::keys::{KEYS, Kind};
 use crate::settings::sources::Raw;
 
@@ -30,14 +30,24 @@ pub fn example() -> Result<(), Failure> {
     write_out(EXAMPLE)
 }
 
-pub fn run(command: &ConfigCommand, loaded: &Loaded) -> Result<(), Failure> {
+/// Lists the settings, also when one is invalid: then the listing is printed first and the
+/// command fails with the validation error (exit 2), so the value at fault and its source are
+/// on screen next to the reason.
+pub fn run(command: &ConfigCommand, inspected: &Inspected) -> Result<(), Failure> {
     match command {
         ConfigCommand::Example => example(),
         ConfigCommand::Show { json } => {
             if *json {
-                write_out(&format!("{:#}\n", show_json(loaded)))
+                write_out(&format!("{:#}\n", show_json(inspected)))?;
             } else {
-                write_out(&show_table(loaded))
+                write_out(&show_table(inspected))?;
+            }
+            match &inspected.settings {
+                Ok(_) => Ok(()),
+                Err(error) => Err(Failure::new(
+                    ExitCode::Usage,
+                    format!("the settings above cannot be used: {error}"),
+                )),
             }
         }
     }
@@ -71,7 +81,7 @@ fn shown_value(kind: Kind, raw: Option<&Raw>) -> serde_json::Value {
     }
 }
 
-pub fn show_json(loaded: &Loaded) -> serde_json::Value {
+pub fn show_json(loaded: &Inspected) -> serde_json::Value {
     let mut object = serde_json::Map::new();
     for key in KEYS {
         let entry = loaded.resolved.values.get(key.env);
@@ -84,7 +94,7 @@ pub fn show_json(loaded: &Loaded) -> serde_json::Value {
     serde_json::Value::Object(object)
 }
 
-fn show_table(loaded: &Loaded) -> String {
+fn show_table(loaded: &Inspected) -> String {
     let rows: Vec<(String, String, String)> = KEYS
         .iter()
         .map(|key| {
@@ -114,11 +124,15 @@ fn show_table(loaded: &Loaded) -> String {
             "{name:name_width$}  {value:value_width$}  {source}\n"
         ));
     }
-    let settings = &loaded.settings;
+    if let Ok(settings) = &loaded.settings {
+        out.push_str(&format!(
+            "\nDatabase: {}\nData directory: {}",
+            settings.database.describe(),
+            settings.data_dir.display(),
+        ));
+    }
     out.push_str(&format!(
-        "\nDatabase: {}\nData directory: {}\nConfig file: {}\n",
-        settings.database.describe(),
-        settings.data_dir.display(),
+        "\nConfig file: {}\n",
         loaded
             .resolved
             .config_path

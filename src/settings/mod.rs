@@ -118,6 +118,31 @@ pub fn load(flags: &Flags, keychain: &Keychain) -> Result<Loaded, SettingsError>
     )
 }
 
+/// Every setting's value and source, and the typed settings or why they are invalid: what
+/// `config show` needs to list the values even when one of them is wrong.
+#[derive(Debug)]
+pub struct Inspected {
+    pub resolved: Resolved,
+    pub settings: Result<Settings, SettingsError>,
+}
+
+/// Like [`load`], but a value that fails validation is reported next to the resolved values
+/// instead of replacing them. Errors in the sources themselves (a conflict, an unreadable
+/// file) still fail, as nothing can be listed then.
+pub fn inspect(flags: &Flags, keychain: &Keychain) -> Result<Inspected, SettingsError> {
+    let env = process_environment();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let resolved = resolve_from(
+        flags,
+        &env,
+        &cwd,
+        config_file::config_dir().as_deref(),
+        keychain,
+    )?;
+    let settings = typed(&resolved, &cwd);
+    Ok(Inspected { resolved, settings })
+}
+
 /// [`load`] with every input given, so tests can build any situation.
 pub fn load_from(
     flags: &Flags,
@@ -126,6 +151,19 @@ pub fn load_from(
     config_dir: Option<&Path>,
     keychain: &Keychain,
 ) -> Result<Loaded, SettingsError> {
+    let resolved = resolve_from(flags, env, cwd, config_dir, keychain)?;
+    let settings = typed(&resolved, cwd)?;
+    Ok(Loaded { settings, resolved })
+}
+
+/// Every source read and merged in the one precedence order, before typed validation.
+fn resolve_from(
+    flags: &Flags,
+    env: &Environment,
+    cwd: &Path,
+    config_dir: Option<&Path>,
+    keychain: &Keychain,
+) -> Result<Resolved, SettingsError> {
     let dotenv_files: Vec<PathBuf> = std::iter::once(cwd.join(".env"))
         .chain(config_dir.map(|d| d.join(".env")))
         .collect();
@@ -141,16 +179,14 @@ pub fn load_from(
         Some(path) => config_file::load(path)?,
         None => config_file::ConfigFile::default(),
     };
-    let resolved = sources::resolve(&sources::Inputs {
+    sources::resolve(&sources::Inputs {
         flags,
         env,
         dotenv: &dotenv,
         config: &config,
         keychain,
         cwd,
-    })?;
-    let settings = typed(&resolved, cwd)?;
-    Ok(Loaded { settings, resolved })
+    })
 }
 
 /// Validates the resolved values into [`Settings`].
