@@ -516,12 +516,14 @@ impl MemoryStore for SqliteStore {
         // normalized rank; each literal fragment found adds a share of 0.5.
         if terms.fragments.is_empty() {
             // Plain words only: the full-text index finds the rows, the scope filters them.
+            // CROSS JOIN fixes that order (SQLite never reorders it): left to itself, the planner
+            // may walk the whole scope and probe the matches instead, 25× slower at 10k memories.
             let sql = format!(
                 "WITH fts AS MATERIALIZED (
                      SELECT rowid AS seq, bm25(memories_fts) AS rank FROM memories_fts WHERE memories_fts MATCH ?
                  )
                  SELECT {MEMORY_COLUMNS}, (-f.rank) / (1.0 - f.rank) AS score
-                 FROM fts f JOIN memories m ON m.seq = f.seq
+                 FROM fts f CROSS JOIN memories m ON m.seq = f.seq
                  WHERE m.scope_user = ? AND m.project_id = ? AND {HAS_ALL_TAGS}
                  ORDER BY score DESC, m.created_at DESC, m.id DESC
                  LIMIT ?"
