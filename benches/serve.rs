@@ -18,7 +18,8 @@
 //! `MEM0_BENCH_REPS` (cold starts per case, default 20), `MEM0_BENCH_CALLS` (calls per
 //! operation, default 300), `MEM0_BENCH_BIG=0` skips the 1M-row case, `MEM0_BENCH_CLIENTS`
 //! (comma-separated counts for the many-clients case, default `100,200`), `MEM0_BENCH_ONLY`
-//! (`startup`, `latency`, `many`, comma-separated; default all three).
+//! (`startup`, `latency`, `many`, comma-separated; default all three), `MEM0_BENCH_BIN` (the
+//! server binary to measure; default the one cargo builds for this bench).
 
 // A benchmark's output is its point.
 #![allow(clippy::print_stdout)]
@@ -31,7 +32,15 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mem0-mcp");
+/// The server measured: `MEM0_BENCH_BIN` if set, else the binary cargo built for this bench.
+/// `scripts/bench.sh` sets it to a plain `cargo build --release` binary, because the one cargo
+/// builds next to a bench carries the dev-dependencies' extra features (about 0.7 MB more code
+/// resident) and so is not quite what users run.
+fn bin() -> PathBuf {
+    std::env::var_os("MEM0_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_mem0-mcp")))
+}
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
@@ -62,7 +71,7 @@ struct Launch<'a> {
 
 impl Client {
     fn spawn(launch: &Launch<'_>) -> std::io::Result<(Client, Instant)> {
-        let mut command = Command::new(BIN);
+        let mut command = Command::new(bin());
         for (name, _) in std::env::vars() {
             if name.starts_with("MEM0_") || name.starts_with("PROJECT_") {
                 command.env_remove(name);
@@ -274,7 +283,7 @@ impl PgBench {
 }
 
 fn run_cli(url: &str, args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut command = Command::new(BIN);
+    let mut command = Command::new(bin());
     command
         .args(args)
         .env("MEM0_DATABASE_URL", url)
@@ -586,7 +595,10 @@ fn machine() -> Vec<(String, String)> {
         ),
         ("Memory".into(), memory),
         ("Kernel".into(), command_line("uname", &["-r"])),
-        ("mem0-mcp".into(), command_line(BIN, &["--version"])),
+        (
+            "mem0-mcp".into(),
+            command_line(&bin().display().to_string(), &["--version"]),
+        ),
         ("rustc".into(), command_line("rustc", &["--version"])),
         ("PostgreSQL".into(), command_line("psql", &["--version"])),
     ]
@@ -609,8 +621,13 @@ fn render(
 ) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "Measured by `cargo bench --bench serve` on {} (raw JSON-RPC client, release build; {reps} cold starts per backend, {calls} calls per operation).\n\n",
-        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+        "Measured by `cargo bench --bench serve` on {} (raw JSON-RPC client, {}; {reps} cold starts per backend, {calls} calls per operation).\n\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        if std::env::var_os("MEM0_BENCH_BIN").is_some() {
+            "the `cargo build --release` binary"
+        } else {
+            "the release binary `cargo bench` builds"
+        }
     ));
     out.push_str("| machine | |\n|---|---|\n");
     for (k, v) in machine() {
