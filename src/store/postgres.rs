@@ -298,13 +298,33 @@ impl MemoryStore for PostgresStore {
         actor: &Principal,
         scope_limit: u64,
     ) -> Result<InsertOutcome, StoreError> {
+        // Five round trips: begin, lock, look up (duplicate and count together), insert (the
+        // memory and its history event in one statement), commit.
         let mut tx = self.pool.begin().await?;
         lock_scope(&mut tx, scope).await?;
-        if let Some(existing) = find_by_hash(&mut tx, scope, &new.content_hash).await? {
+        let sql = format!(
+            "SELECT c.memories AS scope_count, {}
+             FROM (SELECT 1) AS one
+             LEFT JOIN memories m ON m.scope_user = $1 AND m.project_id = $2 AND m.content_hash = $3
+             LEFT JOIN memory_scope_counts c ON c.scope_user = $1 AND c.project_id = $2",
+            MEMORY_COLUMNS
+                .split(", ")
+                .map(|c| format!("m.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(&new.content_hash)
+            .fetch_one(&mut *tx)
+            .await?;
+        if row.try_get::<Option<Uuid>, _>("id")?.is_some() {
+            let existing = memory_from_row(&row)?;
             tx.commit().await?;
             return Ok(InsertOutcome::Duplicate(existing));
         }
-        let count = scope_count(&mut *tx, scope).await?;
+        let count = row.try_get::<Option<i64>, _>("scope_count")?.unwrap_or(0) as u64;
         if count >= scope_limit {
             return Ok(InsertOutcome::ScopeFull { count });
         }
@@ -318,8 +338,13 @@ impl MemoryStore for PostgresStore {
             updated_at: new.at,
         };
         let inserted = sqlx::query(
-            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            "WITH inserted AS (
+                 INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+                 RETURNING id
+             )
+             INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
+             SELECT id, $2, $3, $4, 'ADD', $5, $7, $8, $10, $9 FROM inserted",
         )
         .bind(memory.id)
         .bind(&memory.user_id)
@@ -330,6 +355,7 @@ impl MemoryStore for PostgresStore {
         .bind(serde_json::json!(memory.tags))
         .bind(serde_json::Value::Object(memory.metadata.clone()))
         .bind(new.at)
+        .bind(actor.token_display_id.as_deref())
         .execute(&mut *tx)
         .await;
         if let Err(error) = inserted {
@@ -344,7 +370,6 @@ impl MemoryStore for PostgresStore {
             }
             return Err(error.into());
         }
-        record_history(&mut tx, scope, &memory, HistoryKind::Add, actor).await?;
         tx.commit().await?;
         Ok(InsertOutcome::Inserted(memory))
     }
