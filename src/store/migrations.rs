@@ -44,14 +44,14 @@ pub static POSTGRES: &[Migration] = &[
     migration!("postgres", 20261124000001, "auth"),
     migration!("postgres", 20261125000001, "scoped_search"),
     migration!("postgres", 20261126000001, "scope_counts"),
-    migration!("postgres", 20261126000002, "gin_without_pending_list"),
+    migration!("postgres", 20261126000002, "gin_direct_updates"),
 ];
 pub static SQLITE: &[Migration] = &[
     migration!("sqlite", 20261123000001, "memories"),
     migration!("sqlite", 20261124000001, "auth"),
     migration!("sqlite", 20261125000001, "scoped_search"),
     migration!("sqlite", 20261126000001, "scope_counts"),
-    migration!("sqlite", 20261126000002, "gin_without_pending_list"),
+    migration!("sqlite", 20261126000002, "gin_direct_updates"),
 ];
 
 /// The table that records applied migrations, the same on both backends.
