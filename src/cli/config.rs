@@ -81,10 +81,10 @@ fn shown_value(kind: Kind, raw: Option<&Raw>) -> serde_json::Value {
     }
 }
 
-pub fn show_json(loaded: &Inspected) -> serde_json::Value {
+pub fn show_json(inspected: &Inspected) -> serde_json::Value {
     let mut object = serde_json::Map::new();
     for key in KEYS {
-        let entry = loaded.resolved.values.get(key.env);
+        let entry = inspected.resolved.values.get(key.env);
         let source = entry.map(|(_, s)| s.as_str()).unwrap_or("default");
         object.insert(
             key.env.to_string(),
@@ -94,11 +94,11 @@ pub fn show_json(loaded: &Inspected) -> serde_json::Value {
     serde_json::Value::Object(object)
 }
 
-fn show_table(loaded: &Inspected) -> String {
+fn show_table(inspected: &Inspected) -> String {
     let rows: Vec<(String, String, String)> = KEYS
         .iter()
         .map(|key| {
-            let entry = loaded.resolved.values.get(key.env);
+            let entry = inspected.resolved.values.get(key.env);
             let value = match shown_value(key.kind, entry.map(|(r, _)| r)) {
                 serde_json::Value::Null => "(unset)".to_string(),
                 serde_json::Value::String(s) => s,
@@ -124,7 +124,7 @@ fn show_table(loaded: &Inspected) -> String {
             "{name:name_width$}  {value:value_width$}  {source}\n"
         ));
     }
-    if let Ok(settings) = &loaded.settings {
+    if let Ok(settings) = &inspected.settings {
         out.push_str(&format!(
             "\nDatabase: {}\nData directory: {}",
             settings.database.describe(),
@@ -133,7 +133,7 @@ fn show_table(loaded: &Inspected) -> String {
     }
     out.push_str(&format!(
         "\nConfig file: {}\n",
-        loaded
+        inspected
             .resolved
             .config_path
             .as_deref()

@@ -107,15 +107,11 @@ pub struct Loaded {
 /// Gathers every source from this process (environment, `.env` files, config file, keychain)
 /// and resolves them.
 pub fn load(flags: &Flags, keychain: &Keychain) -> Result<Loaded, SettingsError> {
-    let env = process_environment();
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    load_from(
-        flags,
-        &env,
-        &cwd,
-        config_file::config_dir().as_deref(),
-        keychain,
-    )
+    let Inspected { resolved, settings } = inspect(flags, keychain)?;
+    Ok(Loaded {
+        settings: settings?,
+        resolved,
+    })
 }
 
 /// Every setting's value and source, and the typed settings or why they are invalid: what

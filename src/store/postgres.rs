@@ -303,15 +303,12 @@ impl MemoryStore for PostgresStore {
         let mut tx = self.pool.begin().await?;
         lock_scope(&mut tx, scope).await?;
         let sql = format!(
-            "SELECT c.memories AS scope_count, {}
+            "SELECT (SELECT memories FROM memory_scope_counts WHERE scope_user = $1 AND project_id = $2) AS scope_count,
+                    found.*
              FROM (SELECT 1) AS one
-             LEFT JOIN memories m ON m.scope_user = $1 AND m.project_id = $2 AND m.content_hash = $3
-             LEFT JOIN memory_scope_counts c ON c.scope_user = $1 AND c.project_id = $2",
-            MEMORY_COLUMNS
-                .split(", ")
-                .map(|c| format!("m.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+             LEFT JOIN (
+                 SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND content_hash = $3
+             ) AS found ON true"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(scope.owner_key())
