@@ -14,6 +14,7 @@ pub mod clients;
 pub mod files;
 pub mod mcp;
 pub mod memory;
+pub mod problem;
 pub mod project;
 pub mod settings;
 pub mod store;

@@ -5,6 +5,7 @@ pub mod client_config;
 pub mod completions;
 pub mod config;
 pub mod doctor;
+mod failure;
 pub mod init;
 pub mod migrate;
 mod prompt;
@@ -21,36 +22,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::settings::Flags;
 
-/// Exit codes, as documented in `--help` and the README.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitCode {
-    Other = 1,
-    Usage = 2,
-    Auth = 3,
-    Database = 4,
-}
-
-/// A command that failed: the exit code and one sentence saying what failed and how to fix it.
-#[derive(Debug)]
-pub struct Failure {
-    pub code: ExitCode,
-    pub message: String,
-}
-
-impl Failure {
-    pub fn new(code: ExitCode, message: impl Into<String>) -> Self {
-        Failure {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<crate::settings::SettingsError> for Failure {
-    fn from(error: crate::settings::SettingsError) -> Self {
-        Failure::new(ExitCode::Usage, error.0)
-    }
-}
+pub use failure::{ExitCode, Failure};
 
 const AFTER_HELP: &str = "\
 Getting started: `mem0-mcp init` sets up the database, a token and your clients in one go;
