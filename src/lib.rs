@@ -4,10 +4,12 @@
 //!
 //! Data flows one way: [`mcp`] (tool handlers) → [`memory`] (scope, limits, dedup, history) →
 //! [`store`] (SQL). [`settings`] are resolved once at startup and passed down as values;
-//! [`project`] derives the project of a directory; [`auth`] decides who a session acts for.
+//! [`project`] derives the project of a directory; [`auth`] decides who a session acts for,
+//! as an [`access::Principal`] with its permissions.
 //! [`clients`] knows where MCP clients keep their configuration; [`files`] writes files safely.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod auth;
 pub mod cli;
 pub mod clients;

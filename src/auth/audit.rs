@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::memory::{Principal, Scope};
+use crate::access::Principal;
+use crate::memory::Scope;
 use crate::store::{AuditEntry, AuditEvent, TokenStore};
 
 #[derive(Debug, Clone)]
@@ -40,7 +41,8 @@ fn bulk_delete_entry(principal: &Principal, scope: &Scope, deleted: u64) -> Audi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::{Permissions, ProjectMode};
+    use crate::access::Permissions;
+    use crate::memory::ProjectMode;
 
     #[test]
     fn bulk_delete_rows_name_user_token_and_scope() {

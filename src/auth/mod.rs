@@ -2,12 +2,11 @@
 //! characters; only its SHA-256 is stored ([`token`]). `serve` checks `MEM0_TOKEN` and
 //! `MEM0_USER_ID` against the token tables before it serves anything ([`validate`]), keeps
 //! re-checking the token while it runs ([`revocation`]), and accepts short-lived JWTs minted
-//! from a token ([`jwt`]). Permissions are `read`, `write` and `admin` ([`permissions`]); the
+//! from a token ([`jwt`]). Permissions are `read`, `write` and `admin` ([`crate::access`]); the
 //! audit log records every attempt, every token change and every bulk delete ([`audit`]).
 
 pub mod audit;
 pub mod jwt;
-pub mod permissions;
 pub mod revocation;
 pub mod token;
 pub mod validate;

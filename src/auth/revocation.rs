@@ -268,7 +268,7 @@ mod tests {
             is_enabled: enabled,
             last_used_at: None,
             created_by: None,
-            permissions: crate::memory::Permissions::READ_WRITE,
+            permissions: crate::access::Permissions::READ_WRITE,
         }
     }
 

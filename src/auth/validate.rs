@@ -4,10 +4,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::Session;
 use super::jwt::{self, Claims, JwtError, JwtKey};
 use super::token::{Token, TokenFormatError};
-use super::{Session, permissions};
-use crate::memory::Principal;
+use crate::access::{Permissions, Principal};
 use crate::settings::Secret;
 use crate::store::{AuditEntry, AuditEvent, StoreError, TokenRecord, TokenStatus, TokenStore};
 
@@ -363,11 +363,11 @@ async fn check_jwt(
             owner: claims.sub,
         });
     }
-    let claimed = permissions::from_json(&serde_json::json!(claims.perms))
+    let claimed = Permissions::from_json(&serde_json::json!(claims.perms))
         .map_err(|_| AuthError::Jwt(JwtError::Invalid("it names an unknown permission")))?;
     // A parent that lost a permission since the minting takes it from its minted tokens too.
-    let effective = permissions::intersect(claimed, parent.permissions);
-    permissions::check_usable(effective).map_err(|_| {
+    let effective = claimed.intersect(parent.permissions);
+    effective.check_usable().map_err(|_| {
         AuthError::Jwt(JwtError::Invalid(
             "its parent token no longer has the permissions it was minted with",
         ))

@@ -22,11 +22,11 @@ use super::serve::os_user_name;
 use super::style::Style;
 use super::token::{TokenRequest, issue};
 use super::{ExitCode, Failure};
+use crate::access::Permissions;
 use crate::auth::{self, Credentials, Token};
 use crate::clients::config_file;
 use crate::clients::{Client, DEFAULT_SERVER_NAME, Dirs, Launch, claude_add_command};
 use crate::files::{self, Access, Written};
-use crate::memory::Permissions;
 use crate::settings::keychain::Lookup;
 use crate::settings::sources::{Raw, Resolved};
 use crate::settings::{

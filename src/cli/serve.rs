@@ -10,9 +10,10 @@ use rmcp::ServiceExt;
 
 use super::migrate::database_failure;
 use super::{ExitCode, Failure};
+use crate::access::{Permissions, Principal};
 use crate::auth::{self, AuditLog, AuthError, Credentials, Purpose, SessionGuard};
 use crate::mcp::{MemoryServer, ScopePlan};
-use crate::memory::{MemoryService, Permissions, Principal, ProjectMode, ServiceLimits};
+use crate::memory::{MemoryService, ProjectMode, ServiceLimits};
 use crate::settings::Settings;
 use crate::store::{self, Backend, MemoryStore, Stores};
 

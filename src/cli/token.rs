@@ -12,10 +12,10 @@ use super::migrate::database_failure;
 use super::serve::{os_user_name, prepare_schema};
 use super::token_output::{self, DatabaseHint, UserStats};
 use super::{ExitCode, Failure};
+use crate::access::Permissions;
 use crate::auth::jwt::{self, Claims, JwtKey};
 use crate::auth::token::DISPLAY_ID_CHARS;
-use crate::auth::{self, AuthError, Credentials, Purpose, Token, permissions};
-use crate::memory::Permissions;
+use crate::auth::{self, AuthError, Credentials, Purpose, Token};
 use crate::settings::{DatabaseTarget, SQLITE_FILE, Settings};
 use crate::store::{
     self, AuditEntry, AuditEvent, NewToken, Stores, TokenRecord, TokenStatus, TokenStore,
@@ -202,7 +202,7 @@ fn validate_create(args: &CreateArgs) -> Result<(), Failure> {
             "--expires-days must be at most 36500 (use 0 for a token that never expires)",
         ));
     }
-    permissions::parse_list(&args.permissions).map_err(|e| usage(format!("--permissions: {e}")))?;
+    Permissions::parse_list(&args.permissions).map_err(|e| usage(format!("--permissions: {e}")))?;
     Ok(())
 }
 
@@ -211,7 +211,7 @@ async fn run_create(
     tokens: &dyn TokenStore,
     settings: &Settings,
 ) -> Result<(), Failure> {
-    let perms = permissions::parse_list(&args.permissions)
+    let perms = Permissions::parse_list(&args.permissions)
         .map_err(|e| usage(format!("--permissions: {e}")))?;
     let request = TokenRequest {
         user_id: args.user_id.clone(),
@@ -564,20 +564,16 @@ async fn run_stats(args: &StatsArgs, tokens: &dyn TokenStore) -> Result<(), Fail
 /// without admin (handing out admin takes asking for it).
 fn mint_permissions(args: &MintArgs, parent: Permissions) -> Result<Permissions, Failure> {
     let wanted = if args.read_only {
-        Permissions {
-            read: true,
-            write: false,
-            admin: false,
-        }
+        Permissions::READ_ONLY
     } else if let Some(list) = &args.permissions {
-        permissions::parse_list(list).map_err(|e| usage(format!("--permissions: {e}")))?
+        Permissions::parse_list(list).map_err(|e| usage(format!("--permissions: {e}")))?
     } else {
         Permissions {
             admin: false,
             ..parent
         }
     };
-    if !permissions::is_subset(wanted, parent) {
+    if !wanted.is_subset_of(parent) {
         return Err(usage(format!(
             "a minted token can only have permissions its parent has ({}), not {}",
             parent.names().join(","),

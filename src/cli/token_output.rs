@@ -240,7 +240,7 @@ pub fn stats_json(s: &UserStats) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::Permissions;
+    use crate::access::Permissions;
 
     fn record(token: &Token) -> TokenRecord {
         TokenRecord {

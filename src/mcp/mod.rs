@@ -27,8 +27,9 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_router};
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
+use crate::access::Principal;
 use crate::auth::{AuditLog, SessionGuard};
-use crate::memory::{MemoryError, MemoryService, Principal, Scope};
+use crate::memory::{MemoryError, MemoryService, Scope};
 use params::*;
 use views::*;
 

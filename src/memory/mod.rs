@@ -84,49 +84,6 @@ impl Scope {
     }
 }
 
-/// What the caller may do, carried with every call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Permissions {
-    pub read: bool,
-    pub write: bool,
-    pub admin: bool,
-}
-
-impl Permissions {
-    pub const ALL: Permissions = Permissions {
-        read: true,
-        write: true,
-        admin: true,
-    };
-    pub const READ_WRITE: Permissions = Permissions {
-        read: true,
-        write: true,
-        admin: false,
-    };
-
-    pub fn names(self) -> Vec<&'static str> {
-        let mut names = Vec::new();
-        if self.read {
-            names.push("read");
-        }
-        if self.write {
-            names.push("write");
-        }
-        if self.admin {
-            names.push("admin");
-        }
-        names
-    }
-}
-
-/// Who acts: the user, what they may do, and the display id of the token they used, if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub user_id: String,
-    pub permissions: Permissions,
-    pub token_display_id: Option<String>,
-}
-
 /// A stored memory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Memory {

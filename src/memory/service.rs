@@ -10,9 +10,9 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::{
-    Cursor, HistoryEvent, Memory, MemoryChanges, NewMemory, Principal, Scope, ScoredMemory,
-    validate,
+    Cursor, HistoryEvent, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory, validate,
 };
+use crate::access::Principal;
 use crate::store::{
     InsertOutcome, ListFilter, MemoryStore, SearchTerms, StoreError, UpdateOutcome,
 };

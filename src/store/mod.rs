@@ -26,9 +26,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::memory::{
-    Cursor, HistoryEvent, Memory, MemoryChanges, NewMemory, Principal, Scope, ScoredMemory,
-};
+use crate::access::Principal;
+use crate::memory::{Cursor, HistoryEvent, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory};
 use crate::settings::DatabaseTarget;
 
 /// Which database a store talks to.

@@ -16,8 +16,9 @@ use super::{
     Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
     StoreError, UpdateOutcome, metadata_from_json, tags_from_json,
 };
+use crate::access::Principal;
 use crate::memory::{
-    HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Principal, Scope, ScoredMemory,
+    HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory,
 };
 use crate::settings::Secret;
 

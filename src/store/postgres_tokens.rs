@@ -10,7 +10,8 @@ use super::tokens::{
     AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenRecord, TokenStore,
 };
 use super::{PostgresStore, StoreError};
-use crate::auth::{TokenHash, permissions};
+use crate::access::Permissions;
+use crate::auth::TokenHash;
 
 const TOKEN_COLUMNS: &str = "id, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, last_used_at, created_by, permissions";
 
@@ -27,7 +28,8 @@ fn token_from_row(row: &PgRow) -> Result<TokenRecord, StoreError> {
         is_enabled: row.try_get("is_enabled")?,
         last_used_at: row.try_get("last_used_at")?,
         created_by: row.try_get("created_by")?,
-        permissions: permissions::from_json(&perms).map_err(StoreError::Corrupt)?,
+        permissions: Permissions::from_json(&perms)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
 }
 
@@ -81,7 +83,7 @@ impl TokenStore for PostgresStore {
             .bind(token.created_at)
             .bind(token.expires_at)
             .bind(token.created_by.as_deref())
-            .bind(permissions::to_json(token.permissions))
+            .bind(token.permissions.to_json())
             .fetch_one(&mut *tx)
             .await?;
         let record = token_from_row(&row)?;

@@ -11,7 +11,8 @@ use super::tokens::{
     AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenRecord, TokenStore,
 };
 use super::{SqliteStore, StoreError};
-use crate::auth::{TokenHash, permissions};
+use crate::access::Permissions;
+use crate::auth::TokenHash;
 
 const TOKEN_COLUMNS: &str = "id, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, last_used_at, created_by, permissions";
 
@@ -35,7 +36,8 @@ fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError> {
         is_enabled: row.try_get("is_enabled")?,
         last_used_at: optional_time(row, "last_used_at")?,
         created_by: row.try_get("created_by")?,
-        permissions: permissions::from_json(&perms).map_err(StoreError::Corrupt)?,
+        permissions: Permissions::from_json(&perms)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
 }
 
@@ -90,7 +92,7 @@ impl TokenStore for SqliteStore {
             .bind(time_to_text(token.created_at))
             .bind(token.expires_at.map(time_to_text))
             .bind(token.created_by.as_deref())
-            .bind(permissions::to_json(token.permissions).to_string())
+            .bind(token.permissions.to_json().to_string())
             .fetch_one(&mut *tx)
             .await?;
         let record = token_from_row(&row)?;

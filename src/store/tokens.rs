@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
+use crate::access::Permissions;
 use crate::auth::TokenHash;
-use crate::memory::Permissions;
 
 /// A stored token, without anything that could be used to authenticate.
 #[derive(Debug, Clone, PartialEq)]
