@@ -13,5 +13,5 @@ pub mod validate;
 
 pub use audit::AuditLog;
 pub use revocation::{Session, SessionGuard};
-pub use token::{Token, TokenFormatError, TokenHash};
+pub use token::{Token, TokenFormatError};
 pub use validate::{AuthError, Authenticated, Credentials, Purpose, authenticate, verify};

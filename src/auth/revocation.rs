@@ -195,7 +195,7 @@ mod tests {
         }
         async fn token_by_hash(
             &self,
-            _: &crate::auth::TokenHash,
+            _: &crate::store::TokenHash,
         ) -> Result<Option<crate::store::TokenRecord>, crate::store::StoreError> {
             unreachable!()
         }

@@ -1,11 +1,13 @@
 //! The token itself: `mcp_` followed by 43 URL-safe base64 characters (32 bytes from the
 //! operating system's random generator). The plaintext lives only in a [`Token`], whose `Debug`
-//! and `Display` show the display id and nothing more; the database keeps its [`TokenHash`].
+//! and `Display` show the display id and nothing more; the database keeps its [`TokenHash`]
+//! (defined by the store, which owns what is stored).
 
 use std::fmt;
 
 use base64::Engine;
-use sha2::{Digest, Sha256};
+
+use crate::store::TokenHash;
 
 /// Every token starts with this.
 pub const TOKEN_PREFIX: &str = "mcp_";
@@ -90,26 +92,6 @@ impl fmt::Display for Token {
     }
 }
 
-/// The SHA-256 of a token, as 64 lowercase hex digits: what the database stores and looks up.
-/// A fast hash is enough because tokens carry 256 random bits; nothing here is a password.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TokenHash(String);
-
-impl TokenHash {
-    fn of(value: &str) -> TokenHash {
-        TokenHash(
-            Sha256::digest(value.as_bytes())
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-        )
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,14 +141,5 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(Token::parse(input), Err(want), "{input}");
         }
-    }
-
-    #[test]
-    fn hash_is_sha256_hex_of_the_whole_token() {
-        // printf mcp_test | sha256sum
-        assert_eq!(
-            TokenHash::of("mcp_test").as_str(),
-            "bb9c9abad60424739d208a28953a4fef9e624189af10a5f4818d258534d352ea"
-        );
     }
 }

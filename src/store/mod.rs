@@ -17,7 +17,8 @@ pub use postgres::PostgresStore;
 pub use search_terms::SearchTerms;
 pub use sqlite::SqliteStore;
 pub use tokens::{
-    AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenRecord, TokenStatus, TokenStore,
+    AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenHash, TokenRecord, TokenStatus,
+    TokenStore,
 };
 
 use std::fmt;

@@ -8,11 +8,10 @@ use tracing::instrument;
 
 use super::sqlite::{time_from_text, time_to_text};
 use super::tokens::{
-    AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenRecord, TokenStore,
+    AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenHash, TokenRecord, TokenStore,
 };
 use super::{SqliteStore, StoreError};
 use crate::access::Permissions;
-use crate::auth::TokenHash;
 
 const TOKEN_COLUMNS: &str = "id, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, last_used_at, created_by, permissions";
 

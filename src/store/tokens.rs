@@ -7,10 +7,34 @@ use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 
 use super::StoreError;
 use crate::access::Permissions;
-use crate::auth::TokenHash;
+
+/// The SHA-256 of a token, as 64 lowercase hex digits: what the database stores and looks up,
+/// so the token itself is never stored (crates.io keeps its `HashedToken` the same way). A
+/// fast hash is enough because tokens carry 256 random bits; nothing here is a password.
+/// `auth::Token::hash` is how a token becomes one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    /// The hash of a plaintext token (the whole token, prefix included).
+    pub fn of(plaintext: &str) -> TokenHash {
+        TokenHash(
+            Sha256::digest(plaintext.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        )
+    }
+
+    /// The 64 hex digits, as bound in queries.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// A stored token, without anything that could be used to authenticate.
 #[derive(Debug, Clone, PartialEq)]
@@ -218,6 +242,15 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_is_sha256_hex_of_the_whole_token() {
+        // printf mcp_test | sha256sum
+        assert_eq!(
+            TokenHash::of("mcp_test").as_str(),
+            "bb9c9abad60424739d208a28953a4fef9e624189af10a5f4818d258534d352ea"
+        );
+    }
 
     #[test]
     fn event_names_round_trip() {
