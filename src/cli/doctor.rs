@@ -17,7 +17,6 @@ use clap::Args;
 use serde::Serialize;
 
 use super::client_config::current_binary;
-use super::migrate::explain;
 use super::style::Style;
 use super::{ExitCode, Failure};
 use crate::auth::{self, AuthError, Credentials};
@@ -417,11 +416,11 @@ async fn probe(loaded: &Loaded) -> Probe {
     let (stores, connect, latency) = match opened {
         Ok(Ok(found)) => found,
         Ok(Err(e)) => {
-            let explained = explain(&e);
+            let explained = e.problem();
             return Probe {
                 database: Check::fail(
                     "database",
-                    format!("{described}: {}", explained.problem),
+                    format!("{described}: {}", explained.what),
                     explained.fix,
                 ),
                 schema: None,
@@ -458,8 +457,8 @@ async fn probe(loaded: &Loaded) -> Probe {
     let mut tables_ready = false;
     let schema = match stores.memories.schema_status().await {
         Err(e) => {
-            let explained = explain(&e);
-            Check::fail("schema", explained.problem, explained.fix)
+            let explained = e.problem();
+            Check::fail("schema", explained.what, explained.fix)
         }
         Ok(status) => {
             let all = status.migrations.len();
@@ -578,8 +577,8 @@ async fn token_check(loaded: &Loaded, stores: &Stores) -> Check {
             }
         }
         Err(AuthError::Store(e)) => {
-            let explained = explain(&e);
-            Check::fail("token", explained.problem, explained.fix)
+            let explained = e.problem();
+            Check::fail("token", explained.what, explained.fix)
         }
         Err(e) => {
             let message = e.to_string();

@@ -34,6 +34,18 @@ impl From<crate::settings::SettingsError> for Failure {
     }
 }
 
+impl From<crate::store::StoreError> for Failure {
+    /// Database failures exit with 4 and say how to fix the usual causes; settings that cannot
+    /// form a connection are a configuration error (2), not an outage.
+    fn from(error: crate::store::StoreError) -> Self {
+        let code = match error {
+            crate::store::StoreError::InvalidUrl(_) => ExitCode::Usage,
+            _ => ExitCode::Database,
+        };
+        Failure::new(code, error.problem().sentence())
+    }
+}
+
 impl From<Problem> for Failure {
     /// A problem in what the user asked for or configured: a usage error (exit 2).
     fn from(problem: Problem) -> Self {

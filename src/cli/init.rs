@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::client_config::{current_binary, describe_outcome};
-use super::migrate::{database_failure, explain};
 use super::prompt::Prompter;
 use super::serve::os_user_name;
 use super::style::Style;
@@ -416,11 +415,9 @@ async fn open_embedded(
     let data_dir = std::path::absolute(&data_dir).unwrap_or(data_dir);
     let path = data_dir.join(SQLITE_FILE);
     let target = DatabaseTarget::Sqlite(path.clone());
-    let stores = store::open_all(&target, Duration::from_secs(10))
-        .await
-        .map_err(database_failure)?;
+    let stores = store::open_all(&target, Duration::from_secs(10)).await?;
     let started = Instant::now();
-    stores.memories.ping().await.map_err(database_failure)?;
+    stores.memories.ping().await?;
     report.done(
         "database",
         format!(
@@ -434,7 +431,7 @@ async fn open_embedded(
 }
 
 async fn migrate(report: &Report, stores: &Stores) -> Result<(), Failure> {
-    let applied = stores.memories.migrate().await.map_err(database_failure)?;
+    let applied = stores.memories.migrate().await?;
     if applied.is_empty() {
         report.done("schema", "already up to date");
     } else {
@@ -680,7 +677,7 @@ async fn test_connection(target: &DatabaseTarget) -> Result<(Stores, Duration), 
     };
     match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
         Ok(Ok(done)) => Ok(done),
-        Ok(Err(e)) => Err(Failure::new(ExitCode::Database, explain(&e).sentence())),
+        Ok(Err(e)) => Err(Failure::new(ExitCode::Database, e.problem().sentence())),
         Err(_) => Err(Failure::new(
             ExitCode::Database,
             format!(
@@ -879,7 +876,7 @@ async fn ensure_token(
                 );
                 return Ok(candidate);
             }
-            Err(auth::AuthError::Store(e)) => return Err(database_failure(e)),
+            Err(auth::AuthError::Store(e)) => return Err(e.into()),
             Err(e) => rejected.push(e.to_string()),
         }
     }
@@ -937,12 +934,12 @@ async fn verify_launch(
         .map_err(|e| broken(e.0))?;
     let stores = store::open_all(&loaded.settings.database, loaded.settings.timeout)
         .await
-        .map_err(|e| broken(explain(&e).sentence()))?;
+        .map_err(|e| broken(e.problem().sentence()))?;
     stores
         .memories
         .ping()
         .await
-        .map_err(|e| broken(explain(&e).sentence()))?;
+        .map_err(|e| broken(e.problem().sentence()))?;
     if loaded.settings.token.is_some() {
         let credentials = Credentials {
             token: loaded.settings.token.as_ref(),

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use clap::Args;
 use rmcp::ServiceExt;
 
-use super::migrate::database_failure;
 use super::{ExitCode, Failure};
 use crate::access::{Permissions, Principal};
 use crate::auth::{self, AuditLog, AuthError, Credentials, Purpose, SessionGuard};
@@ -25,9 +24,7 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
     let recheck_every =
         auth::revocation::recheck_interval(std::env::var("MEM0_AUTH_RECHECK_SECS").ok().as_deref())
             .map_err(|message| Failure::new(ExitCode::Usage, message))?;
-    let stores = store::open_all_lazy(&settings.database, settings.timeout)
-        .await
-        .map_err(database_failure)?;
+    let stores = store::open_all_lazy(&settings.database, settings.timeout).await?;
     prepare_schema(stores.memories.as_ref()).await?;
     let acting = acting_principal(settings, &stores).await?;
     let principal = acting.principal;
@@ -108,9 +105,9 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
 pub(crate) async fn prepare_schema(store: &dyn MemoryStore) -> Result<(), Failure> {
     match store.backend() {
         Backend::Sqlite => {
-            let status = store.schema_status().await.map_err(database_failure)?;
+            let status = store.schema_status().await?;
             if !status.is_current() {
-                store.migrate().await.map_err(database_failure)?;
+                store.migrate().await?;
             }
             Ok(())
         }
@@ -124,8 +121,7 @@ pub(crate) async fn prepare_schema(store: &dyn MemoryStore) -> Result<(), Failur
                     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
                     store.diagnose_unreachable().await
                 } => Err(unreachable),
-            }
-            .map_err(database_failure)?;
+            }?;
             if !status.is_current() {
                 let pending = status.pending().len();
                 let all = status.migrations.len();
@@ -181,7 +177,7 @@ async fn acting_principal(settings: &Settings, stores: &Stores) -> Result<Acting
             guard: Some(SessionGuard::new(done.session)),
             project: done.project,
         }),
-        Err(AuthError::Store(e)) => Err(database_failure(e)),
+        Err(AuthError::Store(e)) => Err(e.into()),
         Err(e) => Err(Failure::new(ExitCode::Auth, e.to_string())),
     }
 }

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
-use super::migrate::database_failure;
 use super::serve::{os_user_name, prepare_schema};
 use super::token_output::{self, DatabaseHint, UserStats};
 use super::{ExitCode, Failure};
@@ -156,9 +155,7 @@ pub async fn run(args: &TokenArgs, settings: &Settings) -> Result<(), Failure> {
     if let TokenCommand::Create(create) = &args.command {
         validate_create(create)?;
     }
-    let stores = store::open_all(&settings.database, settings.timeout)
-        .await
-        .map_err(database_failure)?;
+    let stores = store::open_all(&settings.database, settings.timeout).await?;
     prepare_schema(stores.memories.as_ref()).await?;
     let tokens = stores.tokens.as_ref();
     match &args.command {
@@ -276,10 +273,7 @@ pub async fn issue(
             "created by {created_by} with permissions {}",
             request.permissions.names().join(",")
         ));
-    let record = tokens
-        .insert_token(&new, &audit)
-        .await
-        .map_err(database_failure)?;
+    let record = tokens.insert_token(&new, &audit).await?;
     Ok((token, record))
 }
 
@@ -314,10 +308,7 @@ fn url_has_password(url: &str) -> bool {
 }
 
 async fn run_list(args: &ListArgs, tokens: &dyn TokenStore) -> Result<(), Failure> {
-    let records = tokens
-        .list_tokens(args.user_id.as_deref())
-        .await
-        .map_err(database_failure)?;
+    let records = tokens.list_tokens(args.user_id.as_deref()).await?;
     let now = Utc::now();
     if args.json {
         json_out(&token_output::token_list_json(&records, now));
@@ -355,8 +346,7 @@ async fn resolve(reference: &str, tokens: &dyn TokenStore) -> Result<TokenRecord
     if let Ok(token) = Token::parse(reference) {
         return tokens
             .token_by_hash(&token.hash())
-            .await
-            .map_err(database_failure)?
+            .await?
             .ok_or_else(not_found);
     }
     if !Token::looks_like_one(reference) || reference.chars().count() < DISPLAY_ID_CHARS {
@@ -368,10 +358,7 @@ async fn resolve(reference: &str, tokens: &dyn TokenStore) -> Result<TokenRecord
     // Only the first 12 characters are stored besides the hash, so they are all a partial
     // reference can be matched on.
     let display_id: String = reference.chars().take(DISPLAY_ID_CHARS).collect();
-    let mut matches = tokens
-        .tokens_by_display_id(&display_id)
-        .await
-        .map_err(database_failure)?;
+    let mut matches = tokens.tokens_by_display_id(&display_id).await?;
     match matches.len() {
         0 => Err(not_found()),
         1 => Ok(matches.remove(0)),
@@ -451,11 +438,7 @@ async fn run_revoke(args: &ConfirmedRefArgs, tokens: &dyn TokenStore) -> Result<
     }
     confirm(&format!("Revoke {}?", describe(&record)), args.yes)?;
     let entry = lifecycle_entry(AuditEvent::TokenRevoked, &record);
-    if !tokens
-        .set_token_enabled(record.id, false, &entry)
-        .await
-        .map_err(database_failure)?
-    {
+    if !tokens.set_token_enabled(record.id, false, &entry).await? {
         return Err(gone(&record));
     }
     out(&format!(
@@ -475,11 +458,7 @@ async fn run_enable(args: &RefArgs, tokens: &dyn TokenStore) -> Result<(), Failu
         ));
     } else {
         let entry = lifecycle_entry(AuditEvent::TokenEnabled, &record);
-        if !tokens
-            .set_token_enabled(record.id, true, &entry)
-            .await
-            .map_err(database_failure)?
-        {
+        if !tokens.set_token_enabled(record.id, true, &entry).await? {
             return Err(gone(&record));
         }
         out(&format!("Enabled {}.\n", describe(&record)));
@@ -499,11 +478,7 @@ async fn run_delete(args: &ConfirmedRefArgs, tokens: &dyn TokenStore) -> Result<
     let record = resolve(&args.target.reference, tokens).await?;
     confirm(&format!("Delete {} for good?", describe(&record)), args.yes)?;
     let entry = lifecycle_entry(AuditEvent::TokenDeleted, &record);
-    if !tokens
-        .delete_token(record.id, &entry)
-        .await
-        .map_err(database_failure)?
-    {
+    if !tokens.delete_token(record.id, &entry).await? {
         return Err(gone(&record));
     }
     out(&format!(
@@ -520,8 +495,7 @@ fn days_ago(days: u32) -> DateTime<Utc> {
 async fn run_audit(args: &AuditArgs, tokens: &dyn TokenStore) -> Result<(), Failure> {
     let records = tokens
         .audit_log(days_ago(args.days), args.user_id.as_deref(), args.limit)
-        .await
-        .map_err(database_failure)?;
+        .await?;
     if args.json {
         json_out(&token_output::audit_log_json(&records));
     } else {
@@ -533,14 +507,10 @@ async fn run_audit(args: &AuditArgs, tokens: &dyn TokenStore) -> Result<(), Fail
 const STATS_DAYS: u32 = 30;
 
 async fn run_stats(args: &StatsArgs, tokens: &dyn TokenStore) -> Result<(), Failure> {
-    let records = tokens
-        .list_tokens(Some(&args.user_id))
-        .await
-        .map_err(database_failure)?;
+    let records = tokens.list_tokens(Some(&args.user_id)).await?;
     let auth = tokens
         .auth_stats(&args.user_id, days_ago(STATS_DAYS))
-        .await
-        .map_err(database_failure)?;
+        .await?;
     let now = Utc::now();
     let stats = UserStats {
         user_id: args.user_id.clone(),
@@ -604,7 +574,7 @@ async fn run_mint(args: &MintArgs, stores: &Stores, settings: &Settings) -> Resu
     let parent =
         match auth::authenticate(stores.tokens.as_ref(), credentials, Purpose::Mint, false).await {
             Ok(done) => done.token,
-            Err(AuthError::Store(e)) => return Err(database_failure(e)),
+            Err(AuthError::Store(e)) => return Err(e.into()),
             Err(e) => return Err(Failure::new(ExitCode::Auth, e.to_string())),
         };
     let perms = mint_permissions(args, parent.permissions)?;
@@ -634,11 +604,7 @@ async fn run_mint(args: &MintArgs, stores: &Stores, settings: &Settings) -> Resu
             claims.short_id(),
             perms.names().join(",")
         ));
-    stores
-        .tokens
-        .append_audit(&entry)
-        .await
-        .map_err(database_failure)?;
+    stores.tokens.append_audit(&entry).await?;
     out(&format!("{minted}\n"));
     eprintln!(
         "Minted {} for {} from {}: {}, {project}, expires {expires}. Use it as MEM0_TOKEN with MEM0_USER_ID={}; the server needs the same MEM0_JWT_SECRET. It stops working when {} is revoked.",

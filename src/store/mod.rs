@@ -1,9 +1,11 @@
 //! The SQL layer: one [`MemoryStore`] trait, implemented for PostgreSQL and for the embedded
 //! SQLite file. Every method takes the [`Scope`] and filters on it in SQL, so no query can
 //! reach another user's or another project's rows. Database details stay in [`StoreError`]; the
-//! layers above log them once and show callers a plain message. The token tables have their own
+//! layers above log them once and show callers a plain message, or, on the command line, the
+//! [`StoreError::problem`] that says what failed and how to fix it. The token tables have their own
 //! trait, [`TokenStore`], implemented by the same two types.
 
+mod diagnosis;
 mod migrations;
 mod postgres;
 mod postgres_tokens;
@@ -47,14 +49,32 @@ impl Backend {
     }
 }
 
+/// Why a store operation failed. `Display` is for logs; a person gets
+/// [`StoreError::problem`] (what failed and how to fix it).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached (down, restarting, refused, timed out).
     #[error("the database is unreachable: {0}")]
     Unavailable(#[source] sqlx::Error),
-    /// The schema is missing or older than this binary expects.
-    #[error("{0}")]
-    Schema(String),
+    /// A shared PostgreSQL whose schema lacks `pending` of this binary's `total` migrations.
+    #[error("{}", diagnosis::outdated(*.pending, *.total))]
+    Outdated { pending: usize, total: usize },
+    /// A migration did not apply (nothing of it was kept: each run is one transaction).
+    #[error("migration {migration} failed: {source}")]
+    MigrationFailed {
+        /// `VERSION_NAME`, as `migrate --status` lists it.
+        migration: String,
+        source: sqlx::Error,
+    },
+    /// The embedded database file (or its directory) could not be created.
+    #[error(
+        "cannot create the embedded database {}: {source}; set MEM0_DATA_DIR to a writable directory",
+        .path.display()
+    )]
+    CreateFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     /// The connection settings cannot be used (a configuration error, not an outage).
     #[error("{0}")]
     InvalidUrl(String),

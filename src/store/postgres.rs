@@ -271,11 +271,9 @@ impl MemoryStore for PostgresStore {
             sqlx::raw_sql(sqlx::AssertSqlSafe(migration.sql))
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| {
-                    StoreError::Schema(format!(
-                        "migration {}_{} failed: {e}",
-                        migration.version, migration.name
-                    ))
+                .map_err(|source| StoreError::MigrationFailed {
+                    migration: format!("{}_{}", migration.version, migration.name),
+                    source,
                 })?;
             sqlx::query(
                 "INSERT INTO mem0_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",

@@ -106,11 +106,9 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
 
 impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        create_private_file(path).map_err(|e| {
-            StoreError::Schema(format!(
-                "cannot create the embedded database {}: {e}; set MEM0_DATA_DIR to a writable directory",
-                path.display()
-            ))
+        create_private_file(path).map_err(|source| StoreError::CreateFile {
+            path: path.to_owned(),
+            source,
         })?;
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -276,11 +274,9 @@ impl MemoryStore for SqliteStore {
             sqlx::raw_sql(sqlx::AssertSqlSafe(migration.sql))
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| {
-                    StoreError::Schema(format!(
-                        "migration {}_{} failed: {e}",
-                        migration.version, migration.name
-                    ))
+                .map_err(|source| StoreError::MigrationFailed {
+                    migration: format!("{}_{}", migration.version, migration.name),
+                    source,
                 })?;
             sqlx::query(
                 "INSERT INTO mem0_schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
