@@ -14,7 +14,7 @@ use crate::auth::{self, AuditLog, AuthError, Credentials, Purpose, SessionGuard}
 use crate::mcp::{MemoryServer, ScopePlan};
 use crate::memory::{MemoryService, ProjectMode, ServiceLimits};
 use crate::settings::Settings;
-use crate::store::{self, Backend, MemoryStore, Stores};
+use crate::store::{self, Backend, Stores};
 
 #[derive(Debug, Args, Default)]
 pub struct ServeArgs {}
@@ -25,7 +25,7 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
         auth::revocation::recheck_interval(std::env::var("MEM0_AUTH_RECHECK_SECS").ok().as_deref())
             .map_err(|message| Failure::new(ExitCode::Usage, message))?;
     let stores = store::open_all_lazy(&settings.database, settings.timeout).await?;
-    prepare_schema(stores.memories.as_ref()).await?;
+    store::ensure_current(stores.memories.as_ref()).await?;
     let acting = acting_principal(settings, &stores).await?;
     let principal = acting.principal;
     let service = Arc::new(MemoryService::new(
@@ -98,48 +98,6 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
     let _ = transport.flushed.await;
     tracing::info!(?reason, "MCP session ended");
     Ok(())
-}
-
-/// The embedded database belongs to this user: bring it up to date. A shared PostgreSQL is
-/// migrated deliberately by someone allowed to run DDL, never by each client process.
-pub(crate) async fn prepare_schema(store: &dyn MemoryStore) -> Result<(), Failure> {
-    match store.backend() {
-        Backend::Sqlite => {
-            let status = store.schema_status().await?;
-            if !status.is_current() {
-                store.migrate().await?;
-            }
-            Ok(())
-        }
-        Backend::Postgres => {
-            // The first query connects. If it has not answered in a moment, one direct
-            // connection attempt tells a down server (reported at once) from a busy one
-            // (keep waiting for the pool).
-            let status = tokio::select! {
-                status = store.schema_status() => status,
-                Err(unreachable) = async {
-                    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-                    store.diagnose_unreachable().await
-                } => Err(unreachable),
-            }?;
-            if !status.is_current() {
-                let pending = status.pending().len();
-                let all = status.migrations.len();
-                let what = if pending == all {
-                    "has no mem0-mcp schema yet".to_string()
-                } else {
-                    format!("is missing {pending} of {all} migrations")
-                };
-                return Err(Failure::new(
-                    ExitCode::Database,
-                    format!(
-                        "the database {what}: run `mem0-mcp migrate` with the same settings (as a user allowed to create tables), then restart the client"
-                    ),
-                ));
-            }
-            Ok(())
-        }
-    }
 }
 
 /// Who the server acts for, and what keeps checking that it still may.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
-use super::serve::{os_user_name, prepare_schema};
+use super::serve::os_user_name;
 use super::token_output::{self, DatabaseHint, UserStats};
 use super::{ExitCode, Failure};
 use crate::access::Permissions;
@@ -156,7 +156,7 @@ pub async fn run(args: &TokenArgs, settings: &Settings) -> Result<(), Failure> {
         validate_create(create)?;
     }
     let stores = store::open_all(&settings.database, settings.timeout).await?;
-    prepare_schema(stores.memories.as_ref()).await?;
+    store::ensure_current(stores.memories.as_ref()).await?;
     let tokens = stores.tokens.as_ref();
     match &args.command {
         TokenCommand::Create(create) => run_create(create, tokens, settings).await,

@@ -1,9 +1,19 @@
-//! The schema migrations of each backend, embedded in the binary, and the bookkeeping that says
-//! which are applied. Migrations are append-only: a released file never changes, so a checksum
-//! mismatch means the database was migrated by a different build of the same version.
+//! The schema migrations of each backend, embedded in the binary, the bookkeeping that says
+//! which are applied, and the policy of who applies them ([`ensure_current`]): the embedded
+//! database migrates itself, a shared PostgreSQL is migrated deliberately. Migrations are
+//! append-only: a released file never changes, so a checksum mismatch means the database was
+//! migrated by a different build of the same version.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+
+use super::{Backend, MemoryStore, StoreError};
+
+/// How long the first query may go unanswered before one direct connection attempt checks
+/// whether the server is down (see [`MemoryStore::diagnose_unreachable`]).
+const DIAGNOSE_AFTER: Duration = Duration::from_millis(1500);
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Migration {
@@ -121,6 +131,42 @@ impl SchemaStatus {
 
     pub fn is_current(&self) -> bool {
         self.pending().is_empty()
+    }
+}
+
+/// Makes sure the schema is current before a command uses the database. The embedded database
+/// belongs to this user: it is brought up to date here. A shared PostgreSQL is migrated
+/// deliberately by someone allowed to run DDL, never by each client process: an outdated one is
+/// [`StoreError::Outdated`].
+///
+/// On PostgreSQL the first query connects; if it has not answered within 1.5 s, one direct
+/// connection attempt tells a down server (reported at once, as [`StoreError::Unavailable`] or
+/// the login's refusal) from a busy one (keep waiting for the pool).
+pub async fn ensure_current(store: &dyn MemoryStore) -> Result<(), StoreError> {
+    match store.backend() {
+        Backend::Sqlite => {
+            if !store.schema_status().await?.is_current() {
+                store.migrate().await?;
+            }
+            Ok(())
+        }
+        Backend::Postgres => {
+            let status = tokio::select! {
+                status = store.schema_status() => status,
+                Err(unreachable) = async {
+                    tokio::time::sleep(DIAGNOSE_AFTER).await;
+                    store.diagnose_unreachable().await
+                } => Err(unreachable),
+            }?;
+            if status.is_current() {
+                Ok(())
+            } else {
+                Err(StoreError::Outdated {
+                    pending: status.pending().len(),
+                    total: status.migrations.len(),
+                })
+            }
+        }
     }
 }
 

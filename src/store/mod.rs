@@ -14,7 +14,7 @@ mod sqlite;
 mod sqlite_tokens;
 mod tokens;
 
-pub use migrations::{Migration, MigrationState, SchemaStatus};
+pub use migrations::{Migration, MigrationState, SchemaStatus, ensure_current};
 pub use postgres::PostgresStore;
 pub use search_terms::SearchTerms;
 pub use sqlite::SqliteStore;
