@@ -8,7 +8,7 @@ use super::Session;
 use super::jwt::{self, Claims, JwtError, JwtKey};
 use super::token::{Token, TokenFormatError};
 use crate::access::{Permissions, Principal};
-use crate::settings::Secret;
+use crate::settings::{Secret, Settings};
 use crate::store::{AuditEntry, AuditEvent, StoreError, TokenRecord, TokenStatus, TokenStore};
 
 /// What the caller presented.
@@ -17,6 +17,17 @@ pub struct Credentials<'a> {
     pub token: Option<&'a Secret>,
     pub user_id: Option<&'a str>,
     pub jwt_secret: Option<&'a Secret>,
+}
+
+impl<'a> Credentials<'a> {
+    /// The credentials in the settings: `MEM0_TOKEN`, `MEM0_USER_ID` and `MEM0_JWT_SECRET`.
+    pub fn from_settings(settings: &'a Settings) -> Self {
+        Credentials {
+            token: settings.token.as_ref(),
+            user_id: settings.user_id.as_deref(),
+            jwt_secret: settings.jwt_secret.as_ref(),
+        }
+    }
 }
 
 /// Why the credentials were refused. `Display` is the one line `serve` prints: the cause in

@@ -598,10 +598,7 @@ fn missing_token_check(loaded: &Loaded, clients_configured: bool) -> Check {
             "token",
             format!(
                 "none, and none needed on the embedded database (the server acts as {})",
-                settings
-                    .user_id
-                    .clone()
-                    .unwrap_or_else(super::serve::os_user_name)
+                crate::auth::acting::embedded_user(settings.user_id.as_deref())
             ),
         ),
         DatabaseTarget::Postgres(_) if clients_configured => Check::pass(
@@ -900,11 +897,7 @@ async fn client_checks(
                 (_, None) => notes.push(format!(
                     "{}; the server acts as {}",
                     probe.database.detail,
-                    loaded
-                        .settings
-                        .user_id
-                        .clone()
-                        .unwrap_or_else(super::serve::os_user_name)
+                    crate::auth::acting::embedded_user(loaded.settings.user_id.as_deref())
                 )),
             }
             if !clear.is_empty() {

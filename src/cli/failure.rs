@@ -46,6 +46,16 @@ impl From<crate::store::StoreError> for Failure {
     }
 }
 
+impl From<crate::auth::AuthError> for Failure {
+    /// Refused credentials exit with 3; a token table that cannot be read is a database failure.
+    fn from(error: crate::auth::AuthError) -> Self {
+        match error {
+            crate::auth::AuthError::Store(e) => e.into(),
+            e => Failure::new(ExitCode::Auth, e.to_string()),
+        }
+    }
+}
+
 impl From<Problem> for Failure {
     /// A problem in what the user asked for or configured: a usage error (exit 2).
     fn from(problem: Problem) -> Self {

@@ -17,11 +17,11 @@ use clap::Args;
 
 use super::client_config::{current_binary, describe_outcome};
 use super::prompt::Prompter;
-use super::serve::os_user_name;
 use super::style::Style;
 use super::token::{TokenRequest, issue};
 use super::{ExitCode, Failure};
 use crate::access::Permissions;
+use crate::auth::acting::os_user_name;
 use crate::auth::{self, Credentials, Token};
 use crate::clients::config_file;
 use crate::clients::{Client, DEFAULT_SERVER_NAME, Dirs, Launch, claude_add_command};

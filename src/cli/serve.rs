@@ -9,12 +9,12 @@ use clap::Args;
 use rmcp::ServiceExt;
 
 use super::{ExitCode, Failure};
-use crate::access::{Permissions, Principal};
-use crate::auth::{self, AuditLog, AuthError, Credentials, Purpose, SessionGuard};
+use crate::auth::acting::acting_principal;
+use crate::auth::{self, AuditLog, Credentials};
 use crate::mcp::{MemoryServer, ScopePlan};
-use crate::memory::{MemoryService, ProjectMode, ServiceLimits};
+use crate::memory::{MemoryService, ServiceLimits};
 use crate::settings::Settings;
-use crate::store::{self, Backend, Stores};
+use crate::store;
 
 #[derive(Debug, Args, Default)]
 pub struct ServeArgs {}
@@ -26,7 +26,14 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
             .map_err(|message| Failure::new(ExitCode::Usage, message))?;
     let stores = store::open_all_lazy(&settings.database, settings.timeout).await?;
     store::ensure_current(stores.memories.as_ref()).await?;
-    let acting = acting_principal(settings, &stores).await?;
+    let acting = acting_principal(
+        stores.memories.backend(),
+        stores.tokens.as_ref(),
+        Credentials::from_settings(settings),
+        settings.project_mode,
+    )
+    .await?;
+    let (mode, project_id) = acting.project(settings.project_mode, settings.project_id.clone());
     let principal = acting.principal;
     let service = Arc::new(MemoryService::new(
         stores.memories.clone(),
@@ -37,24 +44,12 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
                 .then(|| settings.data_dir.join("backups")),
         },
     ));
-    let mut plan = ScopePlan {
-        mode: settings.project_mode,
+    let plan = ScopePlan {
+        mode,
         user_id: principal.user_id.clone(),
-        project_id: settings.project_id.clone(),
+        project_id,
         project_dir: settings.project_dir.clone(),
     };
-    if let Some(project) = acting.project {
-        // A minted token limited to one project works in that project only.
-        if settings
-            .project_id
-            .as_ref()
-            .is_some_and(|id| *id != project)
-        {
-            tracing::warn!(project.id = %project, "the minted token is limited to another project than PROJECT_ID; using the token's project");
-        }
-        plan.mode = ProjectMode::Manual;
-        plan.project_id = Some(project);
-    }
     // The startup checks are done: hold no connection until the first tool call.
     stores.memories.release_idle_connections().await;
     tracing::info!(
@@ -98,50 +93,6 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
     let _ = transport.flushed.await;
     tracing::info!(?reason, "MCP session ended");
     Ok(())
-}
-
-/// Who the server acts for, and what keeps checking that it still may.
-#[derive(Debug)]
-struct Acting {
-    principal: Principal,
-    guard: Option<Arc<SessionGuard>>,
-    project: Option<String>,
-}
-
-/// PostgreSQL: the token in `MEM0_TOKEN` must be valid for `MEM0_USER_ID`. The embedded
-/// database is readable by its owner only, so without a token its owner acts as `MEM0_USER_ID`
-/// (else the OS user name) with every permission; a token that is given is checked all the same.
-async fn acting_principal(settings: &Settings, stores: &Stores) -> Result<Acting, Failure> {
-    if stores.memories.backend() == Backend::Sqlite && settings.token.is_none() {
-        return Ok(Acting {
-            principal: Principal {
-                user_id: settings.user_id.clone().unwrap_or_else(os_user_name),
-                permissions: Permissions::ALL,
-                token_display_id: None,
-            },
-            guard: None,
-            project: None,
-        });
-    }
-    let credentials = Credentials {
-        token: settings.token.as_ref(),
-        user_id: settings.user_id.as_deref(),
-        jwt_secret: settings.jwt_secret.as_ref(),
-    };
-    let global = settings.project_mode == ProjectMode::Global;
-    match auth::authenticate(stores.tokens.as_ref(), credentials, Purpose::Serve, global).await {
-        Ok(done) => Ok(Acting {
-            principal: done.principal,
-            guard: Some(SessionGuard::new(done.session)),
-            project: done.project,
-        }),
-        Err(AuthError::Store(e)) => Err(e.into()),
-        Err(e) => Err(Failure::new(ExitCode::Auth, e.to_string())),
-    }
-}
-
-pub fn os_user_name() -> String {
-    whoami::username().unwrap_or_else(|_| "default".into())
 }
 
 async fn shutdown_signal() {

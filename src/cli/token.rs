@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
-use super::serve::os_user_name;
 use super::token_output::{self, DatabaseHint, UserStats};
 use super::{ExitCode, Failure};
 use crate::access::Permissions;
+use crate::auth::acting::os_user_name;
 use crate::auth::jwt::{self, Claims, JwtKey};
 use crate::auth::token::DISPLAY_ID_CHARS;
 use crate::auth::{self, AuthError, Credentials, Purpose, Token};
