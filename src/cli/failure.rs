@@ -56,6 +56,25 @@ impl From<crate::auth::AuthError> for Failure {
     }
 }
 
+impl From<crate::auth::tokens::TokenError> for Failure {
+    fn from(error: crate::auth::tokens::TokenError) -> Self {
+        use crate::auth::tokens::TokenError;
+        let code = match error {
+            TokenError::Auth(e) => return e.into(),
+            TokenError::Store(e) => return e.into(),
+            TokenError::NotAReference { .. }
+            | TokenError::Ambiguous { .. }
+            | TokenError::BeyondParent { .. } => ExitCode::Usage,
+            TokenError::NoParentToken => ExitCode::Auth,
+            TokenError::Random(_)
+            | TokenError::NotFound { .. }
+            | TokenError::Gone { .. }
+            | TokenError::Jwt(_) => ExitCode::Other,
+        };
+        Failure::new(code, error.to_string())
+    }
+}
+
 impl From<Problem> for Failure {
     /// A problem in what the user asked for or configured: a usage error (exit 2).
     fn from(problem: Problem) -> Self {

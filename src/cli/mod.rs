@@ -14,7 +14,6 @@ pub mod serve;
 mod style;
 mod table;
 pub mod token;
-mod token_output;
 
 use std::path::PathBuf;
 

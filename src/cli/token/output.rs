@@ -1,15 +1,17 @@
 //! What the `token` subcommands print: the one-time output of `token create` (the token, the
 //! `export` lines and client configurations), and the tables and JSON of `list`, `audit` and
-//! `stats`. Nothing here ever receives a token except [`created`].
+//! `stats`, and what the configuration snippets say about the database ([`database_hint`]: never
+//! a URL that holds a password). Nothing here ever receives a token except [`created`].
 
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::table;
 use crate::auth::Token;
+use crate::cli::table;
 use crate::clients::{Client, DEFAULT_SERVER_NAME, Launch, claude_add_command, shell_quote};
+use crate::settings::{DatabaseTarget, SQLITE_FILE};
 use crate::store::{AuditRecord, AuthStats, TokenRecord};
 
 /// Where the client should find the database, for the configuration snippets. A URL that
@@ -22,6 +24,36 @@ pub enum DatabaseHint {
     Url(String),
     /// A URL with a password in it.
     Withheld,
+}
+
+/// What the configuration snippets say about the database.
+pub fn database_hint(target: &DatabaseTarget) -> DatabaseHint {
+    match target {
+        DatabaseTarget::Postgres(url) if url_has_password(url.expose()) => DatabaseHint::Withheld,
+        DatabaseTarget::Postgres(url) => DatabaseHint::Url(url.expose().to_owned()),
+        DatabaseTarget::Sqlite(path) => {
+            let default = crate::settings::default_data_dir().map(|d| d.join(SQLITE_FILE));
+            if default.as_deref() == Some(path.as_path()) {
+                DatabaseHint::Default
+            } else {
+                DatabaseHint::Url(format!("sqlite://{}", path.display()))
+            }
+        }
+    }
+}
+
+fn url_has_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let in_userinfo = authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'));
+    let in_query = url.split_once('?').is_some_and(|(_, query)| {
+        query
+            .split('&')
+            .any(|pair| pair.to_ascii_lowercase().starts_with("password="))
+    });
+    in_userinfo || in_query
 }
 
 pub const WITHHELD_URL: &str = "postgresql://USER:PASSWORD@HOST:5432/DATABASE";
@@ -255,6 +287,19 @@ mod tests {
             last_used_at: None,
             created_by: None,
             permissions: Permissions::READ_WRITE,
+        }
+    }
+
+    #[test]
+    fn passwords_in_urls_are_spotted() {
+        for (url, has) in [
+            ("postgresql://u:pw@host/db", true),
+            ("postgresql://u@host/db?password=x", true),
+            ("postgresql://u@host/db", false),
+            ("postgresql:///db?host=/var/run/postgresql", false),
+            ("postgresql://host:5432/db", false),
+        ] {
+            assert_eq!(url_has_password(url), has, "{url}");
         }
     }
 

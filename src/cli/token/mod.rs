@@ -1,6 +1,9 @@
 //! `mem0-mcp token …`: create, list, revoke, enable and delete tokens, read the audit log and a
 //! user's statistics, and mint short-lived tokens. A token is printed once, by `create`; every
-//! other output shows display ids (`mcp_` and 8 characters) only.
+//! other output shows display ids (`mcp_` and 8 characters) only. The rules live in
+//! [`crate::auth::tokens`]; this module parses, calls and prints ([`output`] renders).
+
+mod output;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -8,17 +11,14 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
-use super::token_output::{self, DatabaseHint, UserStats};
+use self::output::UserStats;
 use super::{ExitCode, Failure};
 use crate::access::Permissions;
-use crate::auth::acting::os_user_name;
-use crate::auth::jwt::{self, Claims, JwtKey};
-use crate::auth::token::DISPLAY_ID_CHARS;
-use crate::auth::{self, AuthError, Credentials, Purpose, Token};
-use crate::settings::{DatabaseTarget, SQLITE_FILE, Settings};
-use crate::store::{
-    self, AuditEntry, AuditEvent, NewToken, Stores, TokenRecord, TokenStatus, TokenStore,
-};
+use crate::auth::Credentials;
+use crate::auth::jwt::{self, JwtKey};
+use crate::auth::tokens::{self as lifecycle, MintPermissions, MintRequest, TokenRequest};
+use crate::settings::Settings;
+use crate::store::{self, Stores, TokenRecord, TokenStatus, TokenStore};
 
 #[derive(Debug, Args)]
 pub struct TokenArgs {
@@ -218,159 +218,25 @@ async fn run_create(
         permissions: perms,
         created_by: args.created_by.clone(),
     };
-    let (token, record) = issue(tokens, &request).await?;
+    let (token, record) = lifecycle::issue(tokens, &request).await?;
     let binary = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("mem0-mcp"));
-    let hint = database_hint(&settings.database);
-    out(&token_output::created(&token, &record, &binary, &hint));
+    let hint = output::database_hint(&settings.database);
+    out(&output::created(&token, &record, &binary, &hint));
     eprintln!(
         "This is the only time the token is shown: mem0-mcp keeps only its SHA-256. Store it now (a password manager, the client configuration); a lost token cannot be recovered, only replaced."
     );
     Ok(())
 }
 
-/// What a new token is for.
-#[derive(Debug, Clone)]
-pub struct TokenRequest {
-    pub user_id: String,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    /// 0: never expires.
-    pub expires_days: u32,
-    pub permissions: Permissions,
-    /// Default: the OS user name.
-    pub created_by: Option<String>,
-}
-
-/// Creates a token and its `token_created` audit row; the token is returned once, here.
-pub async fn issue(
-    tokens: &dyn TokenStore,
-    request: &TokenRequest,
-) -> Result<(Token, TokenRecord), Failure> {
-    let token = Token::generate().map_err(|e| {
-        Failure::new(
-            ExitCode::Other,
-            format!("the operating system's random generator failed: {e}"),
-        )
-    })?;
-    let now = crate::memory::now();
-    let created_by = request.created_by.clone().unwrap_or_else(os_user_name);
-    let new = NewToken {
-        hash: token.hash(),
-        display_id: token.display_id(),
-        user_id: request.user_id.clone(),
-        name: request.name.clone(),
-        email: request.email.clone(),
-        created_at: now,
-        expires_at: (request.expires_days > 0)
-            .then(|| now + chrono::Duration::days(i64::from(request.expires_days))),
-        created_by: Some(created_by.clone()),
-        permissions: request.permissions,
-    };
-    let audit = AuditEntry::new(AuditEvent::TokenCreated)
-        .user(request.user_id.clone())
-        .token(Some(token.display_id()))
-        .message(format!(
-            "created by {created_by} with permissions {}",
-            request.permissions.names().join(",")
-        ));
-    let record = tokens.insert_token(&new, &audit).await?;
-    Ok((token, record))
-}
-
-/// What the configuration snippets say about the database.
-fn database_hint(target: &DatabaseTarget) -> DatabaseHint {
-    match target {
-        DatabaseTarget::Postgres(url) if url_has_password(url.expose()) => DatabaseHint::Withheld,
-        DatabaseTarget::Postgres(url) => DatabaseHint::Url(url.expose().to_owned()),
-        DatabaseTarget::Sqlite(path) => {
-            let default = crate::settings::default_data_dir().map(|d| d.join(SQLITE_FILE));
-            if default.as_deref() == Some(path.as_path()) {
-                DatabaseHint::Default
-            } else {
-                DatabaseHint::Url(format!("sqlite://{}", path.display()))
-            }
-        }
-    }
-}
-
-fn url_has_password(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    let in_userinfo = authority
-        .rsplit_once('@')
-        .is_some_and(|(userinfo, _)| userinfo.contains(':'));
-    let in_query = url.split_once('?').is_some_and(|(_, query)| {
-        query
-            .split('&')
-            .any(|pair| pair.to_ascii_lowercase().starts_with("password="))
-    });
-    in_userinfo || in_query
-}
-
 async fn run_list(args: &ListArgs, tokens: &dyn TokenStore) -> Result<(), Failure> {
     let records = tokens.list_tokens(args.user_id.as_deref()).await?;
     let now = Utc::now();
     if args.json {
-        json_out(&token_output::token_list_json(&records, now));
+        json_out(&output::token_list_json(&records, now));
     } else {
-        out(&token_output::token_list(&records, now));
+        out(&output::token_list(&records, now));
     }
     Ok(())
-}
-
-/// How a reference is shown back: never more than a display id, so a full token given on the
-/// command line is not echoed.
-fn shown(reference: &str) -> String {
-    if reference.chars().count() > DISPLAY_ID_CHARS {
-        format!(
-            "{}…",
-            reference.chars().take(DISPLAY_ID_CHARS).collect::<String>()
-        )
-    } else {
-        reference.to_owned()
-    }
-}
-
-/// Finds the one token a REF names: the full token (by its hash) or a display id.
-async fn resolve(reference: &str, tokens: &dyn TokenStore) -> Result<TokenRecord, Failure> {
-    let reference = reference.trim();
-    let not_found = || {
-        Failure::new(
-            ExitCode::Other,
-            format!(
-                "no token matches {}: nothing was changed (`mem0-mcp token list` shows the ids)",
-                shown(reference)
-            ),
-        )
-    };
-    if let Ok(token) = Token::parse(reference) {
-        return tokens
-            .token_by_hash(&token.hash())
-            .await?
-            .ok_or_else(not_found);
-    }
-    if !Token::looks_like_one(reference) || reference.chars().count() < DISPLAY_ID_CHARS {
-        return Err(usage(format!(
-            "'{}' is not a token reference: give the full token or its display id (mcp_ and the next 8 characters, as `mem0-mcp token list` shows); nothing was changed",
-            shown(reference)
-        )));
-    }
-    // Only the first 12 characters are stored besides the hash, so they are all a partial
-    // reference can be matched on.
-    let display_id: String = reference.chars().take(DISPLAY_ID_CHARS).collect();
-    let mut matches = tokens.tokens_by_display_id(&display_id).await?;
-    match matches.len() {
-        0 => Err(not_found()),
-        1 => Ok(matches.remove(0)),
-        n => {
-            let users: Vec<&str> = matches.iter().map(|m| m.user_id.as_str()).collect();
-            Err(usage(format!(
-                "{} matches {n} tokens (users: {}): use the full token to choose one; nothing was changed",
-                shown(reference),
-                users.join(", ")
-            )))
-        }
-    }
 }
 
 fn describe(record: &TokenRecord) -> String {
@@ -410,25 +276,8 @@ fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
     }
 }
 
-fn lifecycle_entry(event: AuditEvent, record: &TokenRecord) -> AuditEntry {
-    AuditEntry::new(event)
-        .user(record.user_id.clone())
-        .token(Some(record.token_prefix.clone()))
-        .message(format!("by {}", os_user_name()))
-}
-
-fn gone(record: &TokenRecord) -> Failure {
-    Failure::new(
-        ExitCode::Other,
-        format!(
-            "token {} was deleted meanwhile: nothing was changed",
-            record.token_prefix
-        ),
-    )
-}
-
 async fn run_revoke(args: &ConfirmedRefArgs, tokens: &dyn TokenStore) -> Result<(), Failure> {
-    let record = resolve(&args.target.reference, tokens).await?;
+    let record = lifecycle::resolve(tokens, &args.target.reference).await?;
     if !record.is_enabled {
         out(&format!(
             "{} is already revoked; nothing was changed.\n",
@@ -437,10 +286,7 @@ async fn run_revoke(args: &ConfirmedRefArgs, tokens: &dyn TokenStore) -> Result<
         return Ok(());
     }
     confirm(&format!("Revoke {}?", describe(&record)), args.yes)?;
-    let entry = lifecycle_entry(AuditEvent::TokenRevoked, &record);
-    if !tokens.set_token_enabled(record.id, false, &entry).await? {
-        return Err(gone(&record));
-    }
+    lifecycle::revoke(tokens, &record).await?;
     out(&format!(
         "Revoked {}. Servers using it stop accepting calls within 60 seconds; `mem0-mcp token enable {}` undoes this.\n",
         describe(&record),
@@ -450,17 +296,14 @@ async fn run_revoke(args: &ConfirmedRefArgs, tokens: &dyn TokenStore) -> Result<
 }
 
 async fn run_enable(args: &RefArgs, tokens: &dyn TokenStore) -> Result<(), Failure> {
-    let record = resolve(&args.reference, tokens).await?;
+    let record = lifecycle::resolve(tokens, &args.reference).await?;
     if record.is_enabled {
         out(&format!(
             "{} is already enabled; nothing was changed.\n",
             describe(&record)
         ));
     } else {
-        let entry = lifecycle_entry(AuditEvent::TokenEnabled, &record);
-        if !tokens.set_token_enabled(record.id, true, &entry).await? {
-            return Err(gone(&record));
-        }
+        lifecycle::enable(tokens, &record).await?;
         out(&format!("Enabled {}.\n", describe(&record)));
     }
     if let Some(at) = record.expires_at.filter(|at| *at <= Utc::now()) {
@@ -475,12 +318,9 @@ async fn run_enable(args: &RefArgs, tokens: &dyn TokenStore) -> Result<(), Failu
 }
 
 async fn run_delete(args: &ConfirmedRefArgs, tokens: &dyn TokenStore) -> Result<(), Failure> {
-    let record = resolve(&args.target.reference, tokens).await?;
+    let record = lifecycle::resolve(tokens, &args.target.reference).await?;
     confirm(&format!("Delete {} for good?", describe(&record)), args.yes)?;
-    let entry = lifecycle_entry(AuditEvent::TokenDeleted, &record);
-    if !tokens.delete_token(record.id, &entry).await? {
-        return Err(gone(&record));
-    }
+    lifecycle::delete(tokens, &record).await?;
     out(&format!(
         "Deleted {}. Its audit log entries are kept.\n",
         describe(&record)
@@ -497,9 +337,9 @@ async fn run_audit(args: &AuditArgs, tokens: &dyn TokenStore) -> Result<(), Fail
         .audit_log(days_ago(args.days), args.user_id.as_deref(), args.limit)
         .await?;
     if args.json {
-        json_out(&token_output::audit_log_json(&records));
+        json_out(&output::audit_log_json(&records));
     } else {
-        out(&token_output::audit_log(&records, args.days));
+        out(&output::audit_log(&records, args.days));
     }
     Ok(())
 }
@@ -523,150 +363,52 @@ async fn run_stats(args: &StatsArgs, tokens: &dyn TokenStore) -> Result<(), Fail
         days: STATS_DAYS,
     };
     if args.json {
-        json_out(&token_output::stats_json(&stats));
+        json_out(&output::stats_json(&stats));
     } else {
-        out(&token_output::stats(&stats));
+        out(&output::stats(&stats));
     }
     Ok(())
 }
 
-/// The permissions a minted token gets: `--read-only`, `--permissions`, or the parent's
-/// without admin (handing out admin takes asking for it).
-fn mint_permissions(args: &MintArgs, parent: Permissions) -> Result<Permissions, Failure> {
-    let wanted = if args.read_only {
-        Permissions::READ_ONLY
+/// The permissions `--read-only` or `--permissions` ask for.
+fn mint_permissions(args: &MintArgs) -> Result<MintPermissions, Failure> {
+    Ok(if args.read_only {
+        MintPermissions::ReadOnly
     } else if let Some(list) = &args.permissions {
-        Permissions::parse_list(list).map_err(|e| usage(format!("--permissions: {e}")))?
+        MintPermissions::Exactly(
+            Permissions::parse_list(list).map_err(|e| usage(format!("--permissions: {e}")))?,
+        )
     } else {
-        Permissions {
-            admin: false,
-            ..parent
-        }
-    };
-    if !wanted.is_subset_of(parent) {
-        return Err(usage(format!(
-            "a minted token can only have permissions its parent has ({}), not {}",
-            parent.names().join(","),
-            wanted.names().join(",")
-        )));
-    }
-    Ok(wanted)
+        MintPermissions::ParentWithoutAdmin
+    })
 }
 
 async fn run_mint(args: &MintArgs, stores: &Stores, settings: &Settings) -> Result<(), Failure> {
-    let ttl = jwt::parse_ttl(&args.ttl).map_err(usage)?;
+    let ttl_secs = jwt::parse_ttl(&args.ttl).map_err(usage)?;
     if let Some(project) = &args.project {
         crate::project::validate_project_id(project)
             .map_err(|e| usage(format!("--project: {e}")))?;
     }
     let key = JwtKey::new(settings.jwt_secret.as_ref()).map_err(|e| usage(e.to_string()))?;
-    if settings.token.is_none() {
-        return Err(Failure::new(
-            ExitCode::Auth,
-            "token mint needs the parent token in MEM0_TOKEN (and MEM0_USER_ID): set them as for serve",
-        ));
-    }
-    let credentials = Credentials {
-        token: settings.token.as_ref(),
-        user_id: settings.user_id.as_deref(),
-        jwt_secret: settings.jwt_secret.as_ref(),
-    };
-    let parent =
-        match auth::authenticate(stores.tokens.as_ref(), credentials, Purpose::Mint, false).await {
-            Ok(done) => done.token,
-            Err(AuthError::Store(e)) => return Err(e.into()),
-            Err(e) => return Err(Failure::new(ExitCode::Auth, e.to_string())),
-        };
-    let perms = mint_permissions(args, parent.permissions)?;
-    let now = Utc::now();
-    let claims = Claims {
-        sub: parent.user_id.clone(),
-        exp: now.timestamp() + ttl,
-        iat: now.timestamp(),
-        jti: uuid::Uuid::new_v4().to_string(),
-        parent: parent.id,
-        perms: perms.names().into_iter().map(String::from).collect(),
+    let tokens = stores.tokens.as_ref();
+    let parent = lifecycle::mint_parent(tokens, Credentials::from_settings(settings)).await?;
+    let request = MintRequest {
+        ttl_secs,
+        permissions: mint_permissions(args)?,
         project: args.project.clone(),
     };
-    let minted =
-        jwt::mint(&key, &claims).map_err(|e| Failure::new(ExitCode::Other, e.to_string()))?;
-    let project = claims
-        .project
-        .as_deref()
-        .map(|p| format!("project {p}"))
-        .unwrap_or_else(|| "any project".into());
-    let expires = claims.expires_at().format("%Y-%m-%d %H:%M:%S UTC");
-    let entry = AuditEntry::new(AuditEvent::TokenMinted)
-        .user(parent.user_id.clone())
-        .token(Some(parent.token_prefix.clone()))
-        .message(format!(
-            "minted {} ({}; {project}; expires {expires})",
-            claims.short_id(),
-            perms.names().join(",")
-        ));
-    stores.tokens.append_audit(&entry).await?;
-    out(&format!("{minted}\n"));
+    let minted = lifecycle::mint(tokens, &key, &parent, &request).await?;
+    out(&format!("{}\n", minted.jwt.expose()));
     eprintln!(
-        "Minted {} for {} from {}: {}, {project}, expires {expires}. Use it as MEM0_TOKEN with MEM0_USER_ID={}; the server needs the same MEM0_JWT_SECRET. It stops working when {} is revoked.",
-        claims.short_id(),
+        "Minted {} for {} from {}: {}, {}, expires {}. Use it as MEM0_TOKEN with MEM0_USER_ID={}; the server needs the same MEM0_JWT_SECRET. It stops working when {} is revoked.",
+        minted.claims.short_id(),
         parent.user_id,
         parent.token_prefix,
-        perms.names().join(","),
+        minted.permissions.names().join(","),
+        lifecycle::project_phrase(&minted.claims),
+        lifecycle::expiry_phrase(&minted.claims),
         parent.user_id,
         parent.token_prefix
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_in_urls_are_spotted() {
-        for (url, has) in [
-            ("postgresql://u:pw@host/db", true),
-            ("postgresql://u@host/db?password=x", true),
-            ("postgresql://u@host/db", false),
-            ("postgresql:///db?host=/var/run/postgresql", false),
-            ("postgresql://host:5432/db", false),
-        ] {
-            assert_eq!(url_has_password(url), has, "{url}");
-        }
-    }
-
-    #[test]
-    fn references_are_shown_at_most_as_a_display_id() {
-        let token = Token::generate().unwrap();
-        assert_eq!(shown(token.expose()), format!("{}…", token.display_id()));
-        assert_eq!(shown("mcp_abc"), "mcp_abc");
-    }
-
-    #[test]
-    fn minted_permissions_never_exceed_the_parent() {
-        let args = |read_only, permissions: Option<&str>| MintArgs {
-            ttl: "1h".into(),
-            read_only,
-            permissions: permissions.map(String::from),
-            project: None,
-        };
-        let read = Permissions {
-            read: true,
-            write: false,
-            admin: false,
-        };
-        assert_eq!(
-            mint_permissions(&args(false, None), Permissions::ALL).unwrap(),
-            Permissions::READ_WRITE
-        );
-        assert_eq!(
-            mint_permissions(&args(true, None), Permissions::ALL).unwrap(),
-            read
-        );
-        assert_eq!(
-            mint_permissions(&args(false, Some("read,write,admin")), Permissions::ALL).unwrap(),
-            Permissions::ALL
-        );
-        assert!(mint_permissions(&args(false, Some("read,write")), read).is_err());
-    }
 }
