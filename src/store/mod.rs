@@ -8,10 +8,8 @@
 mod diagnosis;
 mod migrations;
 mod postgres;
-mod postgres_tokens;
 mod search_terms;
 mod sqlite;
-mod sqlite_tokens;
 mod tokens;
 
 pub use migrations::{Migration, MigrationState, SchemaStatus, ensure_current};
@@ -29,8 +27,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::access::Principal;
-use crate::memory::{Cursor, HistoryEvent, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory};
+use crate::access::{Permissions, Principal};
+use crate::memory::{
+    Cursor, HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory,
+};
 use crate::settings::DatabaseTarget;
 
 /// Which database a store talks to.
@@ -88,10 +88,14 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
-        if is_connection_failure(&error) {
-            StoreError::Unavailable(error)
-        } else {
-            StoreError::Query(error)
+        match error {
+            error if is_connection_failure(&error) => StoreError::Unavailable(error),
+            // The row mappers (rows.rs of each backend) report values they cannot read this way.
+            sqlx::Error::Decode(source) => StoreError::Corrupt(source.to_string()),
+            sqlx::Error::ColumnDecode { index, source } => {
+                StoreError::Corrupt(format!("column {index}: {source}"))
+            }
+            error => StoreError::Query(error),
         }
     }
 }
@@ -272,16 +276,41 @@ pub async fn open_all_lazy(
     }
 }
 
-/// Reads a JSON array of tags as stored by either backend.
-fn tags_from_json(value: serde_json::Value) -> Result<Vec<String>, StoreError> {
-    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("tags: {e}")))
+/// A stored value that does not read back as what this binary writes.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct CorruptValue(String);
+
+/// The error a row mapper returns for a value it cannot read; it becomes
+/// [`StoreError::Corrupt`].
+fn corrupt(what: impl Into<String>) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(CorruptValue(what.into())))
 }
 
-fn metadata_from_json(value: serde_json::Value) -> Result<crate::memory::Metadata, StoreError> {
+/// Reads a JSON array of tags as stored by either backend.
+fn tags_from_json(value: serde_json::Value) -> Result<Vec<String>, sqlx::Error> {
+    serde_json::from_value(value).map_err(|e| corrupt(format!("tags: {e}")))
+}
+
+/// Reads a memory's metadata, a JSON object, as stored by either backend.
+fn metadata_from_json(value: serde_json::Value) -> Result<crate::memory::Metadata, sqlx::Error> {
     match value {
         serde_json::Value::Object(map) => Ok(map),
-        other => Err(StoreError::Corrupt(format!(
-            "metadata is not an object: {other}"
-        ))),
+        other => Err(corrupt(format!("metadata is not an object: {other}"))),
     }
+}
+
+/// Reads a token's stored permissions.
+fn permissions_from_json(value: &serde_json::Value) -> Result<Permissions, sqlx::Error> {
+    Permissions::from_json(value).map_err(|e| corrupt(e.to_string()))
+}
+
+/// Reads a stored history event name.
+fn history_kind(name: &str) -> Result<HistoryKind, sqlx::Error> {
+    HistoryKind::parse(name).ok_or_else(|| corrupt(format!("history event {name}")))
+}
+
+/// Reads a stored audit `event_type`.
+fn audit_event(name: &str) -> Result<AuditEvent, sqlx::Error> {
+    AuditEvent::parse(name).ok_or_else(|| corrupt(format!("audit event_type '{name}'")))
 }

@@ -2,35 +2,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 use tracing::instrument;
 
-use super::tokens::{
-    AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenHash, TokenRecord, TokenStore,
+use super::PostgresStore;
+use super::rows::{AuditRow, StatsRow, TOKEN_COLUMNS, TokenRow};
+use crate::store::{
+    AuditEntry, AuditRecord, AuthStats, NewToken, StoreError, TokenHash, TokenRecord, TokenStore,
 };
-use super::{PostgresStore, StoreError};
-use crate::access::Permissions;
-
-const TOKEN_COLUMNS: &str = "id, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, last_used_at, created_by, permissions";
-
-fn token_from_row(row: &PgRow) -> Result<TokenRecord, StoreError> {
-    let perms: serde_json::Value = row.try_get("permissions")?;
-    Ok(TokenRecord {
-        id: row.try_get("id")?,
-        token_prefix: row.try_get("token_prefix")?,
-        user_id: row.try_get("user_id")?,
-        name: row.try_get("name")?,
-        email: row.try_get("email")?,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-        is_enabled: row.try_get("is_enabled")?,
-        last_used_at: row.try_get("last_used_at")?,
-        created_by: row.try_get("created_by")?,
-        permissions: Permissions::from_json(&perms)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-    })
-}
 
 async fn insert_audit(conn: &mut PgConnection, entry: &AuditEntry) -> Result<(), StoreError> {
     sqlx::query(
@@ -53,11 +32,11 @@ async fn select_tokens(
     bind: Option<&str>,
 ) -> Result<Vec<TokenRecord>, StoreError> {
     let sql = format!("SELECT {TOKEN_COLUMNS} FROM mcp_auth_tokens WHERE {filter} ORDER BY id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(bind)
         .fetch_all(store.pool())
         .await?;
-    rows.iter().map(token_from_row).collect()
+    Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 #[async_trait]
@@ -73,7 +52,7 @@ impl TokenStore for PostgresStore {
             "INSERT INTO mcp_auth_tokens (token_hash, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, created_by, permissions)
              VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, $9) RETURNING {TOKEN_COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let TokenRow(record) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(token.hash.as_str())
             .bind(&token.display_id)
             .bind(&token.user_id)
@@ -85,7 +64,6 @@ impl TokenStore for PostgresStore {
             .bind(token.permissions.to_json())
             .fetch_one(&mut *tx)
             .await?;
-        let record = token_from_row(&row)?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(record)
@@ -101,11 +79,11 @@ impl TokenStore for PostgresStore {
     #[instrument(skip_all)]
     async fn token_by_id(&self, id: i64) -> Result<Option<TokenRecord>, StoreError> {
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM mcp_auth_tokens WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
-        row.as_ref().map(token_from_row).transpose()
+        Ok(row.map(|r| r.0))
     }
 
     #[instrument(skip_all)]
@@ -179,7 +157,7 @@ impl TokenStore for PostgresStore {
         user_id: Option<&str>,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT id, \"timestamp\", user_id, event_type, token_prefix, error_message
              FROM mcp_auth_audit_log
              WHERE \"timestamp\" >= $1 AND ($2::text IS NULL OR user_id = $2)
@@ -191,23 +169,7 @@ impl TokenStore for PostgresStore {
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                let event: String = row.try_get("event_type")?;
-                Ok(AuditRecord {
-                    id: row.try_get("id")?,
-                    entry: AuditEntry {
-                        at: row.try_get("timestamp")?,
-                        user_id: row.try_get("user_id")?,
-                        event: AuditEvent::parse(&event).ok_or_else(|| {
-                            StoreError::Corrupt(format!("audit event_type '{event}'"))
-                        })?,
-                        token_prefix: row.try_get("token_prefix")?,
-                        message: row.try_get("error_message")?,
-                    },
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     #[instrument(skip_all)]
@@ -216,7 +178,7 @@ impl TokenStore for PostgresStore {
         user_id: &str,
         since: DateTime<Utc>,
     ) -> Result<AuthStats, StoreError> {
-        let row = sqlx::query(
+        let StatsRow(stats) = sqlx::query_as(
             "SELECT count(*) FILTER (WHERE event_type = 'success') AS successes,
                     count(*) FILTER (WHERE event_type = 'auth_failed') AS failures,
                     (SELECT max(\"timestamp\") FROM mcp_auth_audit_log
@@ -228,12 +190,6 @@ impl TokenStore for PostgresStore {
         .bind(since)
         .fetch_one(self.pool())
         .await?;
-        let successes: i64 = row.try_get("successes")?;
-        let failures: i64 = row.try_get("failures")?;
-        Ok(AuthStats {
-            successes: successes as u64,
-            failures: failures as u64,
-            last_success: row.try_get("last_success")?,
-        })
+        Ok(stats)
     }
 }

@@ -1,84 +1,40 @@
 //! The embedded SQLite store: one file in the data directory, readable only by its owner,
 //! in WAL mode so readers never wait for a writer. Writes run in `BEGIN IMMEDIATE`
 //! transactions, which serializes them across processes and keeps dedup and the scope limit
-//! exact.
+//! exact. The token tables are in [`tokens`], the row mapping in [`rows`].
+
+mod rows;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 use tracing::instrument;
 use uuid::Uuid;
 
+use self::rows::{
+    AppliedRow, HistoryRow, MEMORY_COLUMNS, MemoryRow, ScoredRow, metadata_json, tags_json,
+    time_to_text,
+};
 use super::migrations::{AppliedMigration, SQLITE};
 use super::{
     Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
-    StoreError, UpdateOutcome, metadata_from_json, tags_from_json,
+    StoreError, UpdateOutcome,
 };
 use crate::access::Principal;
 use crate::memory::{
     HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory,
 };
 
-const MEMORY_COLUMNS: &str =
-    "m.id, m.user_id, m.content, m.tags, m.metadata, m.created_at, m.updated_at";
-
-/// Fixed-width UTC text, so that comparing text compares time.
-const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
-
 #[derive(Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
-}
-
-pub(super) fn time_to_text(at: DateTime<Utc>) -> String {
-    at.format(TIME_FORMAT).to_string()
-}
-
-pub(super) fn time_from_text(text: &str) -> Result<DateTime<Utc>, StoreError> {
-    NaiveDateTime::parse_from_str(text, TIME_FORMAT)
-        .map(|t| t.and_utc())
-        .map_err(|e| StoreError::Corrupt(format!("timestamp '{text}': {e}")))
-}
-
-fn json_column(row: &SqliteRow, name: &str) -> Result<serde_json::Value, StoreError> {
-    let text: String = row.try_get(name)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))
-}
-
-fn memory_from_row(row: &SqliteRow) -> Result<Memory, StoreError> {
-    let id: String = row.try_get("id")?;
-    Ok(Memory {
-        id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("id '{id}': {e}")))?,
-        user_id: row.try_get("user_id")?,
-        content: row.try_get("content")?,
-        tags: tags_from_json(json_column(row, "tags")?)?,
-        metadata: metadata_from_json(json_column(row, "metadata")?)?,
-        created_at: time_from_text(row.try_get("created_at")?)?,
-        updated_at: time_from_text(row.try_get("updated_at")?)?,
-    })
-}
-
-fn scored_from_row(row: &SqliteRow) -> Result<ScoredMemory, StoreError> {
-    Ok(ScoredMemory {
-        memory: memory_from_row(row)?,
-        score: row.try_get("score")?,
-    })
-}
-
-fn tags_json(tags: &[String]) -> String {
-    serde_json::Value::from(tags.to_vec()).to_string()
-}
-
-fn metadata_json(metadata: &crate::memory::Metadata) -> String {
-    serde_json::Value::Object(metadata.clone()).to_string()
 }
 
 /// Creates the data directory and the database file with owner-only permissions before SQLite
@@ -158,20 +114,12 @@ impl SqliteStore {
         if exists == 0 {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
+        let rows: Vec<AppliedRow> = sqlx::query_as(
             "SELECT version, checksum, applied_at FROM mem0_schema_migrations ORDER BY version",
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AppliedMigration {
-                    version: r.try_get("version")?,
-                    checksum: r.try_get("checksum")?,
-                    applied_at: time_from_text(r.try_get("applied_at")?)?,
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 }
 
@@ -198,13 +146,13 @@ async fn find_by_hash(
     let sql = format!(
         "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.content_hash = ?"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let row: Option<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(scope.owner_key())
         .bind(&scope.project_id)
         .bind(hash)
         .fetch_optional(&mut **tx)
         .await?;
-    row.as_ref().map(memory_from_row).transpose()
+    Ok(row.map(|r| r.0))
 }
 
 async fn record_history(
@@ -345,13 +293,13 @@ impl MemoryStore for SqliteStore {
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.id = ?"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row: Option<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(scope.owner_key())
             .bind(&scope.project_id)
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(memory_from_row).transpose()
+        Ok(row.map(|r| r.0))
     }
 
     #[instrument(skip_all)]
@@ -366,7 +314,7 @@ impl MemoryStore for SqliteStore {
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.id = ?"
         );
-        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let Some(MemoryRow(mut memory)) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(scope.owner_key())
             .bind(&scope.project_id)
             .bind(id.to_string())
@@ -375,7 +323,6 @@ impl MemoryStore for SqliteStore {
         else {
             return Ok(UpdateOutcome::NotFound);
         };
-        let mut memory = memory_from_row(&row)?;
         let mut new_hash = None;
         if let Some((content, hash)) = &changes.content {
             if let Some(other) = find_by_hash(&mut tx, scope, hash).await?
@@ -465,7 +412,7 @@ impl MemoryStore for SqliteStore {
         );
         let after_time = filter.after.map(|c| time_to_text(c.created_at));
         let after_id = filter.after.map(|c| c.id.to_string());
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(scope.owner_key())
             .bind(&scope.project_id)
             .bind(tags_json(filter.tags))
@@ -477,7 +424,7 @@ impl MemoryStore for SqliteStore {
             .bind(i64::from(filter.limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(memory_from_row).collect()
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     #[instrument(skip_all)]
@@ -529,7 +476,7 @@ impl MemoryStore for SqliteStore {
                  ORDER BY score DESC, m.created_at DESC, m.id DESC
                  LIMIT ?"
             );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            let rows: Vec<ScoredRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(terms.fts5_query())
                 .bind(scope.owner_key())
                 .bind(&scope.project_id)
@@ -537,7 +484,7 @@ impl MemoryStore for SqliteStore {
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?;
-            return rows.iter().map(scored_from_row).collect();
+            return Ok(rows.into_iter().map(|r| r.0).collect());
         }
         // With punctuated fragments, each one found as a substring adds to the score; that form
         // scans the scope.
@@ -560,7 +507,7 @@ impl MemoryStore for SqliteStore {
              ORDER BY score DESC, m.created_at DESC, m.id DESC
              LIMIT ?"
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, ScoredRow>(sqlx::AssertSqlSafe(sql));
         if !terms.words.is_empty() {
             query = query.bind(terms.fts5_query());
         }
@@ -573,7 +520,7 @@ impl MemoryStore for SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(scored_from_row).collect()
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     #[instrument(skip_all)]
@@ -582,7 +529,7 @@ impl MemoryStore for SqliteStore {
         scope: &Scope,
         id: Uuid,
     ) -> Result<Vec<HistoryEvent>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<HistoryRow> = sqlx::query_as(
             "SELECT event, content, user_id, actor_token, at FROM memory_history
              WHERE scope_user = ? AND project_id = ? AND memory_id = ? ORDER BY id",
         )
@@ -591,18 +538,6 @@ impl MemoryStore for SqliteStore {
         .bind(id.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let event: String = row.try_get("event")?;
-                Ok(HistoryEvent {
-                    event: HistoryKind::parse(&event)
-                        .ok_or_else(|| StoreError::Corrupt(format!("history event {event}")))?,
-                    content: row.try_get("content")?,
-                    actor: row.try_get("user_id")?,
-                    actor_token: row.try_get("actor_token")?,
-                    at: time_from_text(row.try_get("at")?)?,
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 }

@@ -2,43 +2,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
 use tracing::instrument;
 
-use super::sqlite::{time_from_text, time_to_text};
-use super::tokens::{
-    AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenHash, TokenRecord, TokenStore,
+use super::SqliteStore;
+use super::rows::{AuditRow, StatsRow, TOKEN_COLUMNS, TokenRow, time_to_text};
+use crate::store::{
+    AuditEntry, AuditRecord, AuthStats, NewToken, StoreError, TokenHash, TokenRecord, TokenStore,
 };
-use super::{SqliteStore, StoreError};
-use crate::access::Permissions;
-
-const TOKEN_COLUMNS: &str = "id, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, last_used_at, created_by, permissions";
-
-fn optional_time(row: &SqliteRow, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let text: Option<String> = row.try_get(name)?;
-    text.as_deref().map(time_from_text).transpose()
-}
-
-fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError> {
-    let perms: String = row.try_get("permissions")?;
-    let perms: serde_json::Value = serde_json::from_str(&perms)
-        .map_err(|e| StoreError::Corrupt(format!("permissions: {e}")))?;
-    Ok(TokenRecord {
-        id: row.try_get("id")?,
-        token_prefix: row.try_get("token_prefix")?,
-        user_id: row.try_get("user_id")?,
-        name: row.try_get("name")?,
-        email: row.try_get("email")?,
-        created_at: time_from_text(row.try_get("created_at")?)?,
-        expires_at: optional_time(row, "expires_at")?,
-        is_enabled: row.try_get("is_enabled")?,
-        last_used_at: optional_time(row, "last_used_at")?,
-        created_by: row.try_get("created_by")?,
-        permissions: Permissions::from_json(&perms)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-    })
-}
 
 async fn insert_audit(conn: &mut SqliteConnection, entry: &AuditEntry) -> Result<(), StoreError> {
     sqlx::query(
@@ -61,12 +32,12 @@ async fn select_tokens(
     binds: &[Option<&str>],
 ) -> Result<Vec<TokenRecord>, StoreError> {
     let sql = format!("SELECT {TOKEN_COLUMNS} FROM mcp_auth_tokens WHERE {filter} ORDER BY id");
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
     for bind in binds {
         query = query.bind(*bind);
     }
-    let rows = query.fetch_all(store.pool()).await?;
-    rows.iter().map(token_from_row).collect()
+    let rows: Vec<TokenRow> = query.fetch_all(store.pool()).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 #[async_trait]
@@ -82,7 +53,7 @@ impl TokenStore for SqliteStore {
             "INSERT INTO mcp_auth_tokens (token_hash, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, created_by, permissions)
              VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING {TOKEN_COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let TokenRow(record) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(token.hash.as_str())
             .bind(&token.display_id)
             .bind(&token.user_id)
@@ -94,7 +65,6 @@ impl TokenStore for SqliteStore {
             .bind(token.permissions.to_json().to_string())
             .fetch_one(&mut *tx)
             .await?;
-        let record = token_from_row(&row)?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(record)
@@ -112,11 +82,11 @@ impl TokenStore for SqliteStore {
     #[instrument(skip_all)]
     async fn token_by_id(&self, id: i64) -> Result<Option<TokenRecord>, StoreError> {
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM mcp_auth_tokens WHERE id = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
-        row.as_ref().map(token_from_row).transpose()
+        Ok(row.map(|r| r.0))
     }
 
     #[instrument(skip_all)]
@@ -190,7 +160,7 @@ impl TokenStore for SqliteStore {
         user_id: Option<&str>,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT id, timestamp, user_id, event_type, token_prefix, error_message
              FROM mcp_auth_audit_log
              WHERE timestamp >= ? AND (? IS NULL OR user_id = ?)
@@ -203,23 +173,7 @@ impl TokenStore for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                let event: String = row.try_get("event_type")?;
-                Ok(AuditRecord {
-                    id: row.try_get("id")?,
-                    entry: AuditEntry {
-                        at: time_from_text(row.try_get("timestamp")?)?,
-                        user_id: row.try_get("user_id")?,
-                        event: AuditEvent::parse(&event).ok_or_else(|| {
-                            StoreError::Corrupt(format!("audit event_type '{event}'"))
-                        })?,
-                        token_prefix: row.try_get("token_prefix")?,
-                        message: row.try_get("error_message")?,
-                    },
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     #[instrument(skip_all)]
@@ -228,7 +182,7 @@ impl TokenStore for SqliteStore {
         user_id: &str,
         since: DateTime<Utc>,
     ) -> Result<AuthStats, StoreError> {
-        let row = sqlx::query(
+        let StatsRow(stats) = sqlx::query_as(
             "SELECT
                  (SELECT count(*) FROM mcp_auth_audit_log
                    WHERE user_id = ?1 AND timestamp >= ?2 AND event_type = 'success') AS successes,
@@ -241,12 +195,6 @@ impl TokenStore for SqliteStore {
         .bind(time_to_text(since))
         .fetch_one(self.pool())
         .await?;
-        let successes: i64 = row.try_get("successes")?;
-        let failures: i64 = row.try_get("failures")?;
-        Ok(AuthStats {
-            successes: successes as u64,
-            failures: failures as u64,
-            last_success: optional_time(&row, "last_success")?,
-        })
+        Ok(stats)
     }
 }

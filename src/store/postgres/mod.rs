@@ -1,29 +1,31 @@
 //! The PostgreSQL store. Connections are opened lazily by a small pool and released when idle,
 //! so many client windows can share one server; writes to a scope are serialized with a
-//! transaction-scoped advisory lock so dedup and the scope limit hold across processes.
+//! transaction-scoped advisory lock so dedup and the scope limit hold across processes. The
+//! token tables are in [`tokens`], the row mapping in [`rows`].
+
+mod rows;
+mod tokens;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{FromRow, Postgres, Row, Transaction};
 use tracing::instrument;
 use uuid::Uuid;
 
+use self::rows::{AppliedRow, HistoryRow, MEMORY_COLUMNS, MemoryRow, ScoredRow};
 use super::migrations::{AppliedMigration, BOOKKEEPING_TABLE, POSTGRES};
 use super::{
     Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
-    StoreError, UpdateOutcome, metadata_from_json, tags_from_json,
+    StoreError, UpdateOutcome,
 };
 use crate::access::Principal;
 use crate::memory::{
     HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory,
 };
 use crate::settings::Secret;
-
-/// Columns of a memory, in the order [`memory_from_row`] reads them by name.
-const MEMORY_COLUMNS: &str = "id, user_id, content, tags, metadata, created_at, updated_at";
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -85,21 +87,12 @@ impl PostgresStore {
         if !exists {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
+        let rows: Vec<AppliedRow> = sqlx::query_as(
             "SELECT version, checksum, applied_at FROM mem0_schema_migrations ORDER BY version",
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AppliedMigration {
-                    version: r.try_get("version")?,
-                    checksum: r.try_get("checksum")?,
-                    applied_at: r.try_get("applied_at")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 }
 
@@ -111,18 +104,6 @@ fn redact_url_error(error: &sqlx::Error) -> String {
         }
         _ => "it could not be parsed".into(),
     }
-}
-
-fn memory_from_row(row: &PgRow) -> Result<Memory, StoreError> {
-    Ok(Memory {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        content: row.try_get("content")?,
-        tags: tags_from_json(row.try_get("tags")?)?,
-        metadata: metadata_from_json(row.try_get("metadata")?)?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
 }
 
 /// Serializes writers of one scope for the rest of the transaction.
@@ -143,13 +124,13 @@ async fn find_by_hash(
     let sql = format!(
         "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND content_hash = $3"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let row: Option<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(scope.owner_key())
         .bind(&scope.project_id)
         .bind(hash)
         .fetch_optional(&mut **tx)
         .await?;
-    row.as_ref().map(memory_from_row).transpose()
+    Ok(row.map(|r| r.0))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -316,7 +297,7 @@ impl MemoryStore for PostgresStore {
             .fetch_one(&mut *tx)
             .await?;
         if row.try_get::<Option<Uuid>, _>("id")?.is_some() {
-            let existing = memory_from_row(&row)?;
+            let existing = MemoryRow::from_row(&row)?.0;
             tx.commit().await?;
             return Ok(InsertOutcome::Duplicate(existing));
         }
@@ -375,13 +356,13 @@ impl MemoryStore for PostgresStore {
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND id = $3"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row: Option<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(scope.owner_key())
             .bind(&scope.project_id)
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(memory_from_row).transpose()
+        Ok(row.map(|r| r.0))
     }
 
     #[instrument(skip_all)]
@@ -397,7 +378,7 @@ impl MemoryStore for PostgresStore {
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND id = $3"
         );
-        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let Some(MemoryRow(mut memory)) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(scope.owner_key())
             .bind(&scope.project_id)
             .bind(id)
@@ -406,7 +387,6 @@ impl MemoryStore for PostgresStore {
         else {
             return Ok(UpdateOutcome::NotFound);
         };
-        let mut memory = memory_from_row(&row)?;
         let mut new_hash = None;
         if let Some((content, hash)) = &changes.content {
             if let Some(other) = find_by_hash(&mut tx, scope, hash).await?
@@ -485,7 +465,7 @@ impl MemoryStore for PostgresStore {
              ORDER BY created_at DESC, id DESC
              LIMIT $7"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(scope.owner_key())
             .bind(&scope.project_id)
             .bind(serde_json::json!(filter.tags))
@@ -495,7 +475,7 @@ impl MemoryStore for PostgresStore {
             .bind(i64::from(filter.limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(memory_from_row).collect()
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     #[instrument(skip_all)]
@@ -532,7 +512,7 @@ impl MemoryStore for PostgresStore {
         // Plain words: the full-text rank (0..1, english stemming, prefix terms), found through
         // the scope + text GIN index. With punctuated fragments (identifiers, file names,
         // versions) each one found as a substring adds to the score; that form scans the scope.
-        let rows = if terms.fragments.is_empty() {
+        let rows: Vec<ScoredRow> = if terms.fragments.is_empty() {
             let sql = format!(
                 "SELECT {MEMORY_COLUMNS},
                         ts_rank_cd(search_vector, to_tsquery('english', $3), 32)::float8 AS score
@@ -543,7 +523,7 @@ impl MemoryStore for PostgresStore {
                  ORDER BY score DESC, created_at DESC, id DESC
                  LIMIT $5"
             );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(scope.owner_key())
                 .bind(&scope.project_id)
                 .bind(terms.tsquery())
@@ -565,7 +545,7 @@ impl MemoryStore for PostgresStore {
                  ORDER BY score DESC, created_at DESC, id DESC
                  LIMIT $6"
             );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(scope.owner_key())
                 .bind(&scope.project_id)
                 .bind(terms.tsquery())
@@ -575,14 +555,7 @@ impl MemoryStore for PostgresStore {
                 .fetch_all(&self.pool)
                 .await?
         };
-        rows.iter()
-            .map(|row| {
-                Ok(ScoredMemory {
-                    memory: memory_from_row(row)?,
-                    score: row.try_get("score")?,
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     #[instrument(skip_all)]
@@ -591,7 +564,7 @@ impl MemoryStore for PostgresStore {
         scope: &Scope,
         id: Uuid,
     ) -> Result<Vec<HistoryEvent>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<HistoryRow> = sqlx::query_as(
             "SELECT event, content, user_id, actor_token, at FROM memory_history
              WHERE scope_user = $1 AND project_id = $2 AND memory_id = $3 ORDER BY id",
         )
@@ -600,18 +573,6 @@ impl MemoryStore for PostgresStore {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let event: String = row.try_get("event")?;
-                Ok(HistoryEvent {
-                    event: HistoryKind::parse(&event)
-                        .ok_or_else(|| StoreError::Corrupt(format!("history event {event}")))?,
-                    content: row.try_get("content")?,
-                    actor: row.try_get("user_id")?,
-                    actor_token: row.try_get("actor_token")?,
-                    at: row.try_get("at")?,
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 }
