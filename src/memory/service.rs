@@ -238,9 +238,12 @@ impl MemoryService {
         }
         let current = self.find(scope, id).await?;
         require_owner_or_admin(principal, scope, &current, "change")?;
+        // The change happens now, and never before the memory's last change (a clock that
+        // stepped back must not make updated_at go back).
+        let at = super::now().max(current.updated_at);
         match self
             .store
-            .update_memory(scope, id, &changes, principal)
+            .update_memory(scope, id, &changes, at, principal)
             .await
             .map_err(|e| store_failure(e, "update the memory"))?
         {

@@ -180,11 +180,17 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
         scope_limit: u64,
     ) -> Result<InsertOutcome, StoreError>;
     async fn get_memory(&self, scope: &Scope, id: Uuid) -> Result<Option<Memory>, StoreError>;
+    /// Writes `changes` (a `None` field keeps the stored value) and the UPDATE history event
+    /// at `at` in one transaction, and returns the memory as stored. `updated_at` becomes `at`,
+    /// or stays where it is if another session moved it later meanwhile. The store decides
+    /// nothing else: [`UpdateOutcome::ContentTaken`] is what the scope's unique content index
+    /// says.
     async fn update_memory(
         &self,
         scope: &Scope,
         id: Uuid,
         changes: &MemoryChanges,
+        at: chrono::DateTime<chrono::Utc>,
         actor: &Principal,
     ) -> Result<UpdateOutcome, StoreError>;
     /// Deletes these memories of the scope (ids outside it are ignored); returns how many went.

@@ -10,7 +10,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::query::QueryAs;
 use sqlx::{FromRow, Postgres, Row, Transaction};
 use tracing::instrument;
 use uuid::Uuid;
@@ -116,8 +118,8 @@ async fn lock_scope(tx: &mut Transaction<'_, Postgres>, scope: &Scope) -> Result
     Ok(())
 }
 
-async fn find_by_hash(
-    tx: &mut Transaction<'_, Postgres>,
+async fn find_by_hash<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
     scope: &Scope,
     hash: &str,
 ) -> Result<Option<Memory>, StoreError> {
@@ -128,36 +130,42 @@ async fn find_by_hash(
         .bind(scope.owner_key())
         .bind(&scope.project_id)
         .bind(hash)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(executor)
         .await?;
     Ok(row.map(|r| r.0))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn record_history(
-    tx: &mut Transaction<'_, Postgres>,
-    scope: &Scope,
-    memory: &Memory,
-    event: HistoryKind,
-    actor: &Principal,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+/// One statement that changes memories and writes their history rows, so the two cannot part
+/// and cost one round trip. `change` is an INSERT, UPDATE or DELETE on `memories` whose own
+/// parameters start at `$4`; `$1` is the acting user, `$2` the display id of their token and
+/// `$3` the time of the event (bind them with [`bind_actor`]). The statement returns
+/// `SELECT {result} FROM changed`, `changed` being the changed rows as they are after the
+/// change (for a DELETE: as they were).
+fn with_history(change: &str, event: HistoryKind, result: &str) -> String {
+    format!(
+        "WITH changed AS ({change} RETURNING id, user_id, scope_user, project_id, content, tags, metadata, created_at, updated_at),
+              history AS (
+                  INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
+                  SELECT id, $1, scope_user, project_id, '{event}', content, tags, metadata, $2, $3 FROM changed
+              )
+         SELECT {result} FROM changed",
+        event = event.as_str()
     )
-    .bind(memory.id)
-    .bind(&actor.user_id)
-    .bind(scope.owner_key())
-    .bind(&scope.project_id)
-    .bind(event.as_str())
-    .bind(&memory.content)
-    .bind(serde_json::json!(memory.tags))
-    .bind(serde_json::Value::Object(memory.metadata.clone()))
-    .bind(actor.token_display_id.as_deref())
-    .bind(memory.updated_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+}
+
+/// Binds `$1` to `$3` of a [`with_history`] statement.
+fn bind_actor<'q, O>(
+    sql: String,
+    actor: &'q Principal,
+    at: DateTime<Utc>,
+) -> QueryAs<'q, Postgres, O, PgArguments>
+where
+    O: for<'r> FromRow<'r, PgRow>,
+{
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&actor.user_id)
+        .bind(actor.token_display_id.as_deref())
+        .bind(at)
 }
 
 /// How many memories the scope holds, from the counter row the triggers keep (no row: none).
@@ -314,33 +322,27 @@ impl MemoryStore for PostgresStore {
             created_at: new.at,
             updated_at: new.at,
         };
-        let inserted = sqlx::query(
-            "WITH inserted AS (
-                 INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-                 RETURNING id
-             )
-             INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
-             SELECT id, $2, $3, $4, 'ADD', $5, $7, $8, $10, $9 FROM inserted",
-        )
-        .bind(memory.id)
-        .bind(&memory.user_id)
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .bind(&memory.content)
-        .bind(&new.content_hash)
-        .bind(serde_json::json!(memory.tags))
-        .bind(serde_json::Value::Object(memory.metadata.clone()))
-        .bind(new.at)
-        .bind(actor.token_display_id.as_deref())
-        .execute(&mut *tx)
-        .await;
+        let sql = with_history(
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at)
+             VALUES ($4, $1, $5, $6, $7, $8, $9, $10, $3, $3)",
+            HistoryKind::Add,
+            "count(*)",
+        );
+        let inserted = bind_actor::<(i64,)>(sql, actor, new.at)
+            .bind(memory.id)
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(&memory.content)
+            .bind(&new.content_hash)
+            .bind(serde_json::json!(memory.tags))
+            .bind(serde_json::Value::Object(memory.metadata.clone()))
+            .fetch_one(&mut *tx)
+            .await;
         if let Err(error) = inserted {
             if is_unique_violation(&error) {
                 // Only reachable if a writer bypassed the scope lock; the row is there either way.
                 drop(tx);
-                let mut tx = self.pool.begin().await?;
-                let existing = find_by_hash(&mut tx, scope, &new.content_hash).await?;
+                let existing = find_by_hash(&self.pool, scope, &new.content_hash).await?;
                 return existing
                     .map(InsertOutcome::Duplicate)
                     .ok_or(StoreError::Query(error));
@@ -371,56 +373,49 @@ impl MemoryStore for PostgresStore {
         scope: &Scope,
         id: Uuid,
         changes: &MemoryChanges,
+        at: DateTime<Utc>,
         actor: &Principal,
     ) -> Result<UpdateOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         lock_scope(&mut tx, scope).await?;
-        let sql = format!(
-            "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND id = $3"
+        let sql = with_history(
+            "UPDATE memories SET content = COALESCE($7, content), content_hash = COALESCE($8, content_hash),
+                                 tags = COALESCE($9, tags), metadata = COALESCE($10, metadata),
+                                 updated_at = GREATEST($3, updated_at)
+             WHERE scope_user = $4 AND project_id = $5 AND id = $6",
+            HistoryKind::Update,
+            MEMORY_COLUMNS,
         );
-        let Some(MemoryRow(mut memory)) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let (content, hash) = changes.content.as_ref().map(|(c, h)| (c, h)).unzip();
+        let updated = bind_actor::<MemoryRow>(sql, actor, at)
             .bind(scope.owner_key())
             .bind(&scope.project_id)
             .bind(id)
+            .bind(content)
+            .bind(hash)
+            .bind(changes.tags.as_ref().map(|t| serde_json::json!(t)))
+            .bind(changes.metadata.clone().map(serde_json::Value::Object))
             .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(UpdateOutcome::NotFound);
-        };
-        let mut new_hash = None;
-        if let Some((content, hash)) = &changes.content {
-            if let Some(other) = find_by_hash(&mut tx, scope, hash).await?
-                && other.id != id
-            {
-                return Ok(UpdateOutcome::ContentTaken(other.id));
+            .await;
+        match updated {
+            Ok(Some(MemoryRow(memory))) => {
+                tx.commit().await?;
+                Ok(UpdateOutcome::Updated(memory))
             }
-            memory.content = content.clone();
-            new_hash = Some(hash.clone());
+            Ok(None) => Ok(UpdateOutcome::NotFound),
+            // The unique index on the scope's content hashes: another memory has this content.
+            Err(error) if is_unique_violation(&error) => {
+                drop(tx);
+                let other = match hash {
+                    Some(hash) => find_by_hash(&self.pool, scope, hash).await?,
+                    None => None,
+                };
+                other
+                    .map(|m| UpdateOutcome::ContentTaken(m.id))
+                    .ok_or(StoreError::Query(error))
+            }
+            Err(error) => Err(error.into()),
         }
-        if let Some(tags) = &changes.tags {
-            memory.tags = tags.clone();
-        }
-        if let Some(metadata) = &changes.metadata {
-            memory.metadata = metadata.clone();
-        }
-        memory.updated_at = crate::memory::now().max(memory.updated_at);
-        sqlx::query(
-            "UPDATE memories SET content = $4, content_hash = COALESCE($5, content_hash), tags = $6, metadata = $7, updated_at = $8
-             WHERE scope_user = $1 AND project_id = $2 AND id = $3",
-        )
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .bind(id)
-        .bind(&memory.content)
-        .bind(new_hash)
-        .bind(serde_json::json!(memory.tags))
-        .bind(serde_json::Value::Object(memory.metadata.clone()))
-        .bind(memory.updated_at)
-        .execute(&mut *tx)
-        .await?;
-        record_history(&mut tx, scope, &memory, HistoryKind::Update, actor).await?;
-        tx.commit().await?;
-        Ok(UpdateOutcome::Updated(memory))
     }
 
     #[instrument(skip_all)]
@@ -431,23 +426,18 @@ impl MemoryStore for PostgresStore {
         actor: &Principal,
     ) -> Result<u64, StoreError> {
         // One statement: the rows go and their DELETE events are written, or neither.
-        let result = sqlx::query(
-            "WITH gone AS (
-                 DELETE FROM memories WHERE scope_user = $1 AND project_id = $2 AND id = ANY($3)
-                 RETURNING id, content, tags, metadata
-             )
-             INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
-             SELECT id, $4, $1, $2, 'DELETE', content, tags, metadata, $5, $6 FROM gone",
-        )
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .bind(ids)
-        .bind(&actor.user_id)
-        .bind(actor.token_display_id.as_deref())
-        .bind(crate::memory::now())
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected())
+        let sql = with_history(
+            "DELETE FROM memories WHERE scope_user = $4 AND project_id = $5 AND id = ANY($6)",
+            HistoryKind::Delete,
+            "count(*)",
+        );
+        let (deleted,) = bind_actor::<(i64,)>(sql, actor, crate::memory::now())
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(ids)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(deleted as u64)
     }
 
     #[instrument(skip_all)]

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -18,8 +19,8 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use self::rows::{
-    AppliedRow, HistoryRow, MEMORY_COLUMNS, MemoryRow, ScoredRow, metadata_json, tags_json,
-    time_to_text,
+    AppliedRow, HistoryRow, MEMORY_COLUMNS, MEMORY_FIELDS, MemoryRow, ScoredRow, ids_json,
+    metadata_json, tags_json, time_to_text,
 };
 use super::migrations::{AppliedMigration, SQLITE};
 use super::{
@@ -155,30 +156,36 @@ async fn find_by_hash(
     Ok(row.map(|r| r.0))
 }
 
+/// Writes the `event` history rows of these memories of the scope (`ids`: a JSON array, see
+/// [`ids_json`]) as they now stand in `memories`: an ADD or UPDATE is recorded after the change,
+/// a DELETE before it. The one place SQLite writes history.
 async fn record_history(
     tx: &mut Transaction<'_, Sqlite>,
     scope: &Scope,
-    memory: &Memory,
+    ids: &str,
     event: HistoryKind,
     actor: &Principal,
+    at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         SELECT id, ?, scope_user, project_id, ?, content, tags, metadata, ?, ?
+         FROM memories WHERE scope_user = ? AND project_id = ? AND id IN (SELECT value FROM json_each(?))",
     )
-    .bind(memory.id.to_string())
     .bind(&actor.user_id)
+    .bind(event.as_str())
+    .bind(actor.token_display_id.as_deref())
+    .bind(time_to_text(at))
     .bind(scope.owner_key())
     .bind(&scope.project_id)
-    .bind(event.as_str())
-    .bind(&memory.content)
-    .bind(tags_json(&memory.tags))
-    .bind(metadata_json(&memory.metadata))
-    .bind(actor.token_display_id.as_deref())
-    .bind(time_to_text(memory.updated_at))
+    .bind(ids)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 /// True when the memory's tags include every tag of the JSON array bound at `?`.
@@ -283,7 +290,8 @@ impl MemoryStore for SqliteStore {
         .bind(time_to_text(new.at))
         .execute(&mut *tx)
         .await?;
-        record_history(&mut tx, scope, &memory, HistoryKind::Add, actor).await?;
+        let ids = ids_json(&[memory.id]);
+        record_history(&mut tx, scope, &ids, HistoryKind::Add, actor, new.at).await?;
         tx.commit().await?;
         Ok(InsertOutcome::Inserted(memory))
     }
@@ -308,53 +316,46 @@ impl MemoryStore for SqliteStore {
         scope: &Scope,
         id: Uuid,
         changes: &MemoryChanges,
+        at: DateTime<Utc>,
         actor: &Principal,
     ) -> Result<UpdateOutcome, StoreError> {
         let mut tx = self.write_tx().await?;
         let sql = format!(
-            "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.id = ?"
+            "UPDATE memories SET content = COALESCE(?, content), content_hash = COALESCE(?, content_hash),
+                                 tags = COALESCE(?, tags), metadata = COALESCE(?, metadata),
+                                 updated_at = MAX(?, updated_at)
+             WHERE scope_user = ? AND project_id = ? AND id = ?
+             RETURNING {MEMORY_FIELDS}"
         );
-        let Some(MemoryRow(mut memory)) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let (content, hash) = changes.content.as_ref().map(|(c, h)| (c, h)).unzip();
+        let updated: Result<Option<MemoryRow>, _> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(content)
+            .bind(hash)
+            .bind(changes.tags.as_deref().map(tags_json))
+            .bind(changes.metadata.as_ref().map(metadata_json))
+            .bind(time_to_text(at))
             .bind(scope.owner_key())
             .bind(&scope.project_id)
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(UpdateOutcome::NotFound);
-        };
-        let mut new_hash = None;
-        if let Some((content, hash)) = &changes.content {
-            if let Some(other) = find_by_hash(&mut tx, scope, hash).await?
-                && other.id != id
-            {
-                return Ok(UpdateOutcome::ContentTaken(other.id));
+            .await;
+        let memory = match updated {
+            Ok(Some(MemoryRow(memory))) => memory,
+            Ok(None) => return Ok(UpdateOutcome::NotFound),
+            // The unique index on the scope's content hashes: another memory has this content.
+            Err(error) if is_unique_violation(&error) => {
+                let other = match hash {
+                    Some(hash) => find_by_hash(&mut tx, scope, hash).await?,
+                    None => None,
+                };
+                return other
+                    .map(|m| UpdateOutcome::ContentTaken(m.id))
+                    .ok_or(StoreError::Query(error));
             }
-            memory.content = content.clone();
-            new_hash = Some(hash.clone());
-        }
-        if let Some(tags) = &changes.tags {
-            memory.tags = tags.clone();
-        }
-        if let Some(metadata) = &changes.metadata {
-            memory.metadata = metadata.clone();
-        }
-        memory.updated_at = crate::memory::now().max(memory.updated_at);
-        sqlx::query(
-            "UPDATE memories SET content = ?, content_hash = COALESCE(?, content_hash), tags = ?, metadata = ?, updated_at = ?
-             WHERE scope_user = ? AND project_id = ? AND id = ?",
-        )
-        .bind(&memory.content)
-        .bind(new_hash)
-        .bind(tags_json(&memory.tags))
-        .bind(metadata_json(&memory.metadata))
-        .bind(time_to_text(memory.updated_at))
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        record_history(&mut tx, scope, &memory, HistoryKind::Update, actor).await?;
+            Err(error) => return Err(error.into()),
+        };
+        let ids = ids_json(&[id]);
+        record_history(&mut tx, scope, &ids, HistoryKind::Update, actor, at).await?;
         tx.commit().await?;
         Ok(UpdateOutcome::Updated(memory))
     }
@@ -366,29 +367,23 @@ impl MemoryStore for SqliteStore {
         ids: &[Uuid],
         actor: &Principal,
     ) -> Result<u64, StoreError> {
-        let ids_json =
-            serde_json::Value::from(ids.iter().map(|id| id.to_string()).collect::<Vec<_>>())
-                .to_string();
+        let ids = ids_json(ids);
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
-             SELECT id, ?, scope_user, project_id, 'DELETE', content, tags, metadata, ?, ?
-             FROM memories WHERE scope_user = ? AND project_id = ? AND id IN (SELECT value FROM json_each(?))",
+        record_history(
+            &mut tx,
+            scope,
+            &ids,
+            HistoryKind::Delete,
+            actor,
+            crate::memory::now(),
         )
-        .bind(&actor.user_id)
-        .bind(actor.token_display_id.as_deref())
-        .bind(time_to_text(crate::memory::now()))
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .bind(&ids_json)
-        .execute(&mut *tx)
         .await?;
         let result = sqlx::query(
             "DELETE FROM memories WHERE scope_user = ? AND project_id = ? AND id IN (SELECT value FROM json_each(?))",
         )
         .bind(scope.owner_key())
         .bind(&scope.project_id)
-        .bind(&ids_json)
+        .bind(&ids)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

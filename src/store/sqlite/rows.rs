@@ -21,6 +21,10 @@ use crate::store::{
 pub(super) const MEMORY_COLUMNS: &str =
     "m.id, m.user_id, m.content, m.tags, m.metadata, m.created_at, m.updated_at";
 
+/// The same columns as `RETURNING` names them (it takes no table alias).
+pub(super) const MEMORY_FIELDS: &str =
+    "id, user_id, content, tags, metadata, created_at, updated_at";
+
 /// The columns [`TokenRow`] reads.
 pub(super) const TOKEN_COLUMNS: &str = "id, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, last_used_at, created_by, permissions";
 
@@ -61,7 +65,12 @@ pub(super) fn metadata_json(metadata: &crate::memory::Metadata) -> String {
     serde_json::Value::Object(metadata.clone()).to_string()
 }
 
-/// A memory: [`MEMORY_COLUMNS`].
+/// Memory ids as stored, in a JSON array for `json_each(?)`.
+pub(super) fn ids_json(ids: &[Uuid]) -> String {
+    serde_json::Value::from(ids.iter().map(Uuid::to_string).collect::<Vec<_>>()).to_string()
+}
+
+/// A memory: [`MEMORY_COLUMNS`] or [`MEMORY_FIELDS`].
 pub(super) struct MemoryRow(pub Memory);
 
 impl FromRow<'_, SqliteRow> for MemoryRow {
