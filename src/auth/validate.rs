@@ -2,12 +2,15 @@
 //! acts as, or an [`AuthError`] naming the cause (missing, invalid, disabled, expired, user
 //! mismatch). Every attempt writes one audit row; a success also touches `last_used_at`.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 
 use super::Session;
 use super::jwt::{self, Claims, JwtError, JwtKey};
 use super::token::{Token, TokenFormatError};
 use crate::access::{Permissions, Principal};
+use crate::problem::Problem;
 use crate::settings::{Secret, Settings};
 use crate::store::{AuditEntry, AuditEvent, StoreError, TokenRecord, TokenStatus, TokenStore};
 
@@ -30,72 +33,159 @@ impl<'a> Credentials<'a> {
     }
 }
 
-/// Why the credentials were refused. `Display` is the one line `serve` prints: the cause in
-/// parentheses, then what to do. Nothing secret is ever part of it.
-#[derive(Debug, thiserror::Error)]
+/// Why the credentials were refused. [`AuthError::problem`] says what failed (the cause in
+/// parentheses first) and how to fix it; `Display` is the one line `serve` prints,
+/// `authentication failed (cause): what; fix`. Nothing secret is ever part of either.
+#[derive(Debug)]
 pub enum AuthError {
-    #[error(
-        "authentication failed (missing token): MEM0_TOKEN is not set, and a PostgreSQL database requires one; create a token with `mem0-mcp token create --user-id YOUR_ID` and set MEM0_TOKEN and MEM0_USER_ID in the client's configuration"
-    )]
     MissingToken,
-    #[error(
-        "authentication failed (missing user id): MEM0_USER_ID is not set; set it to the user id the token was created for (`mem0-mcp token list` shows it)"
-    )]
     MissingUser,
-    #[error(
-        "authentication failed (invalid token): MEM0_TOKEN is not a mem0-mcp token: {0}; copy it again from the output of `mem0-mcp token create`"
-    )]
     Malformed(TokenFormatError),
-    #[error(
-        "authentication failed (invalid token): no token {display_id} exists in this database (it was deleted, or created for another database); create one with `mem0-mcp token create --user-id YOUR_ID`"
-    )]
-    Unknown { display_id: String },
-    #[error(
-        "authentication failed (disabled token): token {display_id} has been revoked; have it re-enabled with `mem0-mcp token enable {display_id}`, or create a new one"
-    )]
-    Disabled { display_id: String },
-    #[error(
-        "authentication failed (expired token): token {display_id} expired at {}; create a new one with `mem0-mcp token create --user-id YOUR_ID` and update MEM0_TOKEN", at.format("%Y-%m-%d %H:%M:%S UTC")
-    )]
+    Unknown {
+        display_id: String,
+    },
+    Disabled {
+        display_id: String,
+    },
     Expired {
         display_id: String,
         at: DateTime<Utc>,
     },
-    #[error(
-        "authentication failed (user id mismatch): token {display_id} does not belong to MEM0_USER_ID '{user_id}'; set MEM0_USER_ID to the user the token was created for (`mem0-mcp token list` shows it), or create a token for {user_id}"
-    )]
     UserMismatch {
         display_id: String,
         user_id: String,
         /// The token's real owner: for the audit log only, never shown to the caller.
         owner: String,
     },
-    #[error(
-        "authentication failed (invalid token): {0}; mint a new one with `mem0-mcp token mint`, with the same MEM0_JWT_SECRET as this server"
-    )]
     Jwt(JwtError),
-    #[error(
-        "authentication failed (expired token): the minted token {display_id} expired at {}; mint a new one with `mem0-mcp token mint --ttl …`", at.format("%Y-%m-%d %H:%M:%S UTC")
-    )]
     JwtExpired {
         display_id: String,
         at: DateTime<Utc>,
     },
-    #[error(
-        "authentication failed ({} token): the minted token {display_id} came from token {parent}, which {}; a minted token dies with its parent: mint a new one from a valid token",
-        parent_cause(.state), parent_state(.state)
-    )]
     Parent {
         display_id: String,
         parent: String,
         state: ParentState,
     },
-    #[error(
-        "authentication failed (project limit): the minted token {display_id} is limited to project '{project}' and cannot be used with PROJECT_ID_MODE=global; unset PROJECT_ID_MODE or mint a token without --project"
-    )]
-    ProjectLimitGlobal { display_id: String, project: String },
-    #[error("{0}")]
-    Store(#[from] StoreError),
+    ProjectLimitGlobal {
+        display_id: String,
+        project: String,
+    },
+    /// The token tables could not be read or written.
+    Store(StoreError),
+}
+
+impl AuthError {
+    /// What failed and how to fix it. `what` starts with the cause in parentheses, e.g.
+    /// `(expired token): token mcp_AbCd1234 expired at …`; a store failure is the store's
+    /// problem.
+    pub fn problem(&self) -> Problem {
+        let time = |at: &DateTime<Utc>| at.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+        match self {
+            AuthError::MissingToken => Problem::new(
+                "(missing token): MEM0_TOKEN is not set, and a PostgreSQL database requires one",
+                "create a token with `mem0-mcp token create --user-id YOUR_ID` and set MEM0_TOKEN and MEM0_USER_ID in the client's configuration",
+            ),
+            AuthError::MissingUser => Problem::new(
+                "(missing user id): MEM0_USER_ID is not set",
+                "set it to the user id the token was created for (`mem0-mcp token list` shows it)",
+            ),
+            AuthError::Malformed(why) => Problem::new(
+                format!("(invalid token): MEM0_TOKEN is not a mem0-mcp token: {why}"),
+                "copy it again from the output of `mem0-mcp token create`",
+            ),
+            AuthError::Unknown { display_id } => Problem::new(
+                format!(
+                    "(invalid token): no token {display_id} exists in this database (it was deleted, or created for another database)"
+                ),
+                "create one with `mem0-mcp token create --user-id YOUR_ID`",
+            ),
+            AuthError::Disabled { display_id } => Problem::new(
+                format!("(disabled token): token {display_id} has been revoked"),
+                format!(
+                    "have it re-enabled with `mem0-mcp token enable {display_id}`, or create a new one"
+                ),
+            ),
+            AuthError::Expired { display_id, at } => Problem::new(
+                format!(
+                    "(expired token): token {display_id} expired at {}",
+                    time(at)
+                ),
+                "create a new one with `mem0-mcp token create --user-id YOUR_ID` and update MEM0_TOKEN",
+            ),
+            AuthError::UserMismatch {
+                display_id,
+                user_id,
+                ..
+            } => Problem::new(
+                format!(
+                    "(user id mismatch): token {display_id} does not belong to MEM0_USER_ID '{user_id}'"
+                ),
+                format!(
+                    "set MEM0_USER_ID to the user the token was created for (`mem0-mcp token list` shows it), or create a token for {user_id}"
+                ),
+            ),
+            AuthError::Jwt(why) => Problem::new(
+                format!("(invalid token): {why}"),
+                "mint a new one with `mem0-mcp token mint`, with the same MEM0_JWT_SECRET as this server",
+            ),
+            AuthError::JwtExpired { display_id, at } => Problem::new(
+                format!(
+                    "(expired token): the minted token {display_id} expired at {}",
+                    time(at)
+                ),
+                "mint a new one with `mem0-mcp token mint --ttl …`",
+            ),
+            AuthError::Parent {
+                display_id,
+                parent,
+                state,
+            } => Problem::new(
+                format!(
+                    "({} token): the minted token {display_id} came from token {parent}, which {}",
+                    parent_cause(state),
+                    parent_state(state)
+                ),
+                "a minted token dies with its parent: mint a new one from a valid token",
+            ),
+            AuthError::ProjectLimitGlobal {
+                display_id,
+                project,
+            } => Problem::new(
+                format!(
+                    "(project limit): the minted token {display_id} is limited to project '{project}' and cannot be used with PROJECT_ID_MODE=global"
+                ),
+                "unset PROJECT_ID_MODE or mint a token without --project",
+            ),
+            AuthError::Store(e) => e.problem(),
+        }
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthError::Store(e) => write!(f, "{e}"),
+            refused => write!(f, "authentication failed {}", refused.problem().sentence()),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AuthError::Malformed(e) => Some(e),
+            AuthError::Jwt(e) => Some(e),
+            AuthError::Store(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(error: StoreError) -> Self {
+        AuthError::Store(error)
+    }
 }
 
 /// What is wrong with a minted token's parent.
@@ -429,6 +519,29 @@ fn jwt_display_id(parent: Option<&TokenRecord>, claims: &Claims) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_is_the_cause_the_problem_and_its_fix_in_one_line() {
+        let disabled = AuthError::Disabled {
+            display_id: "mcp_AAAAAAAA".into(),
+        };
+        assert_eq!(
+            disabled.to_string(),
+            "authentication failed (disabled token): token mcp_AAAAAAAA has been revoked; have it re-enabled with `mem0-mcp token enable mcp_AAAAAAAA`, or create a new one"
+        );
+        let parent = AuthError::Parent {
+            display_id: "mcp_AAAAAAAA/jwt-1".into(),
+            parent: "mcp_AAAAAAAA".into(),
+            state: ParentState::Expired,
+        };
+        assert_eq!(
+            parent.to_string(),
+            "authentication failed (expired token): the minted token mcp_AAAAAAAA/jwt-1 came from token mcp_AAAAAAAA, which has expired; a minted token dies with its parent: mint a new one from a valid token"
+        );
+        let problem = parent.problem();
+        assert!(problem.what.starts_with("(expired token): "), "{problem:?}");
+        assert!(problem.fix.ends_with("mint a new one from a valid token"));
+    }
 
     #[test]
     fn messages_name_the_cause_and_never_the_token() {
