@@ -29,7 +29,8 @@ use tokio::sync::OnceCell;
 
 use crate::access::Principal;
 use crate::auth::{AuditLog, SessionGuard};
-use crate::memory::{MemoryError, MemoryService, Scope};
+use crate::memory::Scope;
+use crate::memory::service::{MemoryError, MemoryService};
 use params::*;
 use views::*;
 

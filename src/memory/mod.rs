@@ -1,11 +1,24 @@
 //! The memory domain: what a memory is, which scope it lives in, the limits on what a caller may
-//! send, and the service that applies dedup, the per-scope limit and history on top of a store.
-//! No SQL and no MCP here: the store and the tool layer translate to and from these types.
+//! send ([`validate`]), and the [`service`] that applies dedup, the per-scope limit and history
+//! on top of a store, writing a [`backup`] before bulk deletes. No SQL and no MCP here: the store
+//! and the tool layer translate to and from these types.
+//!
+//! The records defined here sit below the store, which reads and writes them; the service sits
+//! above it. So only `service.rs` imports the store, and nothing here re-exports the service.
+//!
+//! A user id plays four roles; each has its own field:
+//!
+//! | role | where | what it is |
+//! |------|-------|------------|
+//! | acting user | [`Scope::user_id`], `Principal::user_id` | who the session acts for (`MEM0_USER_ID`, or the token's user) |
+//! | owner | [`Scope::owner_key`], column `scope_user` | whose private scope holds the rows; `""` for the shared global pool |
+//! | author | [`Memory::user_id`], column `memories.user_id` | who wrote the memory; in the shared pool only they (or an admin) may change it |
+//! | actor | [`HistoryEvent::actor`], column `memory_history.user_id` | who made one change, with the display id of their token |
 
-mod service;
+mod backup;
+pub mod service;
 mod validate;
 
-pub use service::{MemoryError, MemoryService, ServiceLimits};
 pub use validate::{
     MAX_CONTENT_BYTES, MAX_METADATA_BYTES, MAX_QUERY_CHARS, MAX_TAG_CHARS, MAX_TAGS, content_hash,
     parse_memory_id, validate_content, validate_limit, validate_metadata, validate_query,

@@ -3,14 +3,13 @@
 //! insert), writes a backup before bulk deletes, and turns store failures into messages a model
 //! can act on, logging the database detail once.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use uuid::Uuid;
 
 use super::{
-    Cursor, HistoryEvent, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory, validate,
+    Cursor, HistoryEvent, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory, backup, validate,
 };
 use crate::access::Principal;
 use crate::store::{
@@ -310,7 +309,7 @@ impl MemoryService {
             return Ok(0);
         }
         if let Some(dir) = &self.limits.backup_dir {
-            write_backup(dir, scope, &memories).map_err(|e| {
+            backup::write(dir, scope, &memories).map_err(|e| {
                 tracing::error!(error = %e, dir = %dir.display(), "backup before delete_all_memories failed");
                 MemoryError::Internal("write the backup before deleting, so nothing was deleted")
             })?;
@@ -382,58 +381,4 @@ fn store_failure(error: StoreError, action: &'static str) -> MemoryError {
             MemoryError::Internal(action)
         }
     }
-}
-
-fn write_backup(
-    dir: &std::path::Path,
-    scope: &Scope,
-    memories: &[Memory],
-) -> std::io::Result<PathBuf> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)?;
-    let project: String = scope
-        .project_id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
-    let path = dir.join(format!("{stamp}-{project}.jsonl"));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = std::io::BufWriter::new(options.open(&path)?);
-    for memory in memories {
-        let line = serde_json::json!({
-            "id": memory.id,
-            "user_id": memory.user_id,
-            "project_id": scope.project_id,
-            "mode": scope.mode,
-            "content": memory.content,
-            "tags": memory.tags,
-            "metadata": memory.metadata,
-            "created_at": memory.created_at,
-            "updated_at": memory.updated_at,
-        });
-        serde_json::to_writer(&mut file, &line)?;
-        file.write_all(b"\n")?;
-    }
-    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    tracing::info!(path = %path.display(), count = memories.len(), "wrote backup before deleting");
-    Ok(path)
 }
