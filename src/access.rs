@@ -13,8 +13,11 @@ pub const NAMES: &str = "read, write, admin";
 /// `admin` allows changing or deleting other users' memories in the shared (global) pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Permissions {
+    /// The read-only tools (search, list, get, history, status).
     pub read: bool,
+    /// Adding, changing and deleting memories.
     pub write: bool,
+    /// Changing or deleting other users' memories in the shared pool.
     pub admin: bool,
 }
 
@@ -22,12 +25,15 @@ pub struct Permissions {
 /// to write instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PermissionsError {
+    /// A name that is not `read`, `write` or `admin`.
     #[error(
         "'{0}' is not a permission: use a comma-separated list of {NAMES} (for example read,write)"
     )]
     Unknown(String),
+    /// `write` or `admin` (the names given) without `read`.
     #[error("{names} without read is not a usable set: add read (for example read,{names})")]
     WithoutRead { names: String },
+    /// No name at all.
     #[error("no permissions given: use a comma-separated list of {NAMES} (for example read,write)")]
     Empty,
     /// A stored value that is not a JSON array (the row was written by something else).
@@ -39,19 +45,23 @@ pub enum PermissionsError {
 }
 
 impl Permissions {
+    /// Nothing: not usable by itself, the start of parsing and intersecting.
     pub const NONE: Permissions = Permissions {
         read: false,
         write: false,
         admin: false,
     };
+    /// `read`: what `--read-only` gives.
     pub const READ_ONLY: Permissions = Permissions {
         read: true,
         ..Permissions::NONE
     };
+    /// `read,write`: what a new token gets by default.
     pub const READ_WRITE: Permissions = Permissions {
         write: true,
         ..Permissions::READ_ONLY
     };
+    /// `read,write,admin`: what the embedded database's owner has without a token.
     pub const ALL: Permissions = Permissions {
         admin: true,
         ..Permissions::READ_WRITE
@@ -148,8 +158,11 @@ impl Permissions {
 /// (`mcp_` and 8 characters, or `mcp_…/jwt-…` for a minted token; never a token).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
+    /// The acting user (see the table in [`crate::memory`]).
     pub user_id: String,
+    /// What they may do.
     pub permissions: Permissions,
+    /// The token they used; `None` for the embedded database's owner without a token.
     pub token_display_id: Option<String>,
 }
 

@@ -17,6 +17,7 @@ use crate::store::{Backend, TokenStore};
 /// Who the server acts for, and what keeps checking that it still may.
 #[derive(Debug)]
 pub struct Acting {
+    /// Who acts, with what permissions and which token.
     pub principal: Principal,
     /// Set when the session authenticated with a token: the server re-checks it while running.
     pub guard: Option<Arc<SessionGuard>>,

@@ -17,14 +17,18 @@ use crate::store::{AuditEntry, AuditEvent, NewToken, StoreError, TokenRecord, To
 /// Why a token operation did nothing. Messages show at most a display id, never a token.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
+    /// The OS has no randomness to give.
     #[error("the operating system's random generator failed: {0}")]
     Random(getrandom::Error),
+    /// No token matches the reference (shown as at most a display id).
     #[error("no token matches {shown}: nothing was changed (`mem0-mcp token list` shows the ids)")]
     NotFound { shown: String },
+    /// Something that cannot name a token: neither a token nor a display id.
     #[error(
         "'{shown}' is not a token reference: give the full token or its display id (mcp_ and the next 8 characters, as `mem0-mcp token list` shows); nothing was changed"
     )]
     NotAReference { shown: String },
+    /// A display id that several tokens share; the full token tells them apart.
     #[error(
         "{shown} matches {count} tokens (users: {users}): use the full token to choose one; nothing was changed"
     )]
@@ -34,8 +38,10 @@ pub enum TokenError {
         /// The users of the matching tokens, comma-separated.
         users: String,
     },
+    /// The token was deleted between finding it and changing it.
     #[error("token {display_id} was deleted meanwhile: nothing was changed")]
     Gone { display_id: String },
+    /// `token mint` without a `MEM0_TOKEN` to mint from.
     #[error(
         "token mint needs the parent token in MEM0_TOKEN (and MEM0_USER_ID): set them as for serve"
     )]
@@ -43,10 +49,13 @@ pub enum TokenError {
     /// The parent token was refused (or the token tables could not be read).
     #[error("{0}")]
     Auth(#[from] AuthError),
+    /// More permissions asked for than the parent token has.
     #[error("a minted token can only have permissions its parent has ({parent}), not {wanted}")]
     BeyondParent { parent: String, wanted: String },
+    /// The JWT could not be signed.
     #[error("{0}")]
     Jwt(JwtError),
+    /// The token tables could not be read or written.
     #[error("{0}")]
     Store(#[from] StoreError),
 }
@@ -54,11 +63,15 @@ pub enum TokenError {
 /// What a new token is for.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
+    /// The user the token acts for.
     pub user_id: String,
+    /// A person's or machine's name, shown by `token list`.
     pub name: Option<String>,
+    /// Contact address, for the record.
     pub email: Option<String>,
     /// Days until it expires; 0: never.
     pub expires_days: u32,
+    /// What the token may do (a usable set: it includes read).
     pub permissions: Permissions,
     /// Who created it, for the record. Default: the OS user name.
     pub created_by: Option<String>,
@@ -212,6 +225,7 @@ fn gone(record: &TokenRecord) -> TokenError {
 pub enum MintPermissions {
     /// The parent's without admin: handing out admin takes asking for it.
     ParentWithoutAdmin,
+    /// Only `read`.
     ReadOnly,
     /// Exactly these, which must be a subset of the parent's.
     Exactly(Permissions),
@@ -256,7 +270,9 @@ pub struct MintRequest {
 pub struct Minted {
     /// The JWT itself, shown once.
     pub jwt: Secret,
+    /// Its claims (subject, expiry, parent, project).
     pub claims: Claims,
+    /// What it may do.
     pub permissions: Permissions,
 }
 

@@ -41,6 +41,7 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// `postgres` or `sqlite`, as logs and `doctor` name it.
     pub fn as_str(self) -> &'static str {
         match self {
             Backend::Postgres => "postgres",
@@ -120,18 +121,20 @@ fn is_connection_failure(error: &sqlx::Error) -> bool {
 /// What happened to an `add`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InsertOutcome {
+    /// Stored, with its ADD history event.
     Inserted(Memory),
     /// The same content was already in the scope: that memory, unchanged.
     Duplicate(Memory),
     /// The scope already holds `count` memories, at or over the limit.
-    ScopeFull {
-        count: u64,
-    },
+    ScopeFull { count: u64 },
 }
 
+/// What happened to an `update`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateOutcome {
+    /// Changed, with its UPDATE history event: the memory as now stored.
     Updated(Memory),
+    /// No memory with that id in the scope.
     NotFound,
     /// Another memory in the scope already has the new content.
     ContentTaken(Uuid),
@@ -144,12 +147,19 @@ pub struct ListFilter<'a> {
     pub tags: &'a [String],
     /// Only memories written by this user (global mode, without admin).
     pub author: Option<&'a str>,
+    /// Only memories older than this position (newest first, keyset pagination).
     pub after: Option<Cursor>,
+    /// At most this many.
     pub limit: u32,
 }
 
+/// The memory tables of one database. Every method that touches memories takes the [`Scope`]
+/// and filters on it in SQL; writes record their history event in the same transaction. The
+/// store executes; the rules (validation, permissions, when a change happens) are the memory
+/// service's.
 #[async_trait]
 pub trait MemoryStore: Send + Sync + fmt::Debug {
+    /// Which database this is.
     fn backend(&self) -> Backend;
 
     /// One direct connection attempt that reports a down server or a refused login at once,
@@ -167,11 +177,15 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
     async fn ping(&self) -> Result<(), StoreError>;
 
     // Schema
+    /// Which migrations the database has applied (none if it has no bookkeeping table).
     async fn schema_status(&self) -> Result<SchemaStatus, StoreError>;
     /// Applies pending migrations; returns the ones applied.
     async fn migrate(&self) -> Result<Vec<&'static Migration>, StoreError>;
 
     // Memories
+    /// Stores a memory unless the scope already holds the same content (by content hash) or
+    /// `scope_limit` memories; writers of one scope are serialized, so both checks hold across
+    /// processes.
     async fn insert_memory(
         &self,
         scope: &Scope,
@@ -179,6 +193,7 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
         actor: &Principal,
         scope_limit: u64,
     ) -> Result<InsertOutcome, StoreError>;
+    /// The memory with this id, if the scope holds it.
     async fn get_memory(&self, scope: &Scope, id: Uuid) -> Result<Option<Memory>, StoreError>;
     /// Writes `changes` (a `None` field keeps the stored value) and the UPDATE history event
     /// at `at` in one transaction, and returns the memory as stored. `updated_at` becomes `at`,
@@ -200,17 +215,22 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
         ids: &[Uuid],
         actor: &Principal,
     ) -> Result<u64, StoreError>;
+    /// The scope's memories that match `filter`, newest first.
     async fn list_memories(
         &self,
         scope: &Scope,
         filter: &ListFilter<'_>,
     ) -> Result<Vec<Memory>, StoreError>;
+    /// How many memories of the scope carry every one of `tags` (and, if given, were written
+    /// by `author`).
     async fn count_memories(
         &self,
         scope: &Scope,
         tags: &[String],
         author: Option<&str>,
     ) -> Result<u64, StoreError>;
+    /// The scope's memories that match `terms` and carry every one of `tags`, most relevant
+    /// first, each with a score from 0 to 1.5 (higher is better).
     async fn search_memories(
         &self,
         scope: &Scope,
@@ -218,6 +238,8 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
         tags: &[String],
         limit: u32,
     ) -> Result<Vec<ScoredMemory>, StoreError>;
+    /// The history of a memory of the scope (also after it was deleted), oldest first; empty if
+    /// the scope never held it.
     async fn memory_history(
         &self,
         scope: &Scope,
@@ -244,7 +266,9 @@ pub async fn open(
 /// One connection pool seen through both traits.
 #[derive(Debug, Clone)]
 pub struct Stores {
+    /// The memory tables.
     pub memories: Arc<dyn MemoryStore>,
+    /// The token and audit tables.
     pub tokens: Arc<dyn TokenStore>,
 }
 

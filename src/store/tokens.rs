@@ -63,6 +63,7 @@ pub enum TokenStatus {
 }
 
 impl TokenStatus {
+    /// `enabled`, `disabled` or `expired`, as `token list` shows it.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenStatus::Enabled => "enabled",
@@ -112,6 +113,7 @@ pub enum AuditEvent {
 }
 
 impl AuditEvent {
+    /// Every event, in the order of the enum.
     pub const ALL: [AuditEvent; 8] = [
         AuditEvent::Success,
         AuditEvent::AuthFailed,
@@ -123,6 +125,7 @@ impl AuditEvent {
         AuditEvent::BulkDelete,
     ];
 
+    /// The name stored in `event_type`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuditEvent::Success => "success",
@@ -136,6 +139,7 @@ impl AuditEvent {
         }
     }
 
+    /// The event a stored `event_type` names, if any.
     pub fn parse(value: &str) -> Option<AuditEvent> {
         AuditEvent::ALL.into_iter().find(|e| e.as_str() == value)
     }
@@ -199,6 +203,8 @@ pub struct AuthStats {
     pub last_success: Option<DateTime<Utc>>,
 }
 
+/// The token and audit tables of one database. Lookups return a [`TokenRecord`] whatever its
+/// status: whether a disabled or expired token may act is authentication's decision.
 #[async_trait]
 pub trait TokenStore: Send + Sync + fmt::Debug {
     /// Stores a token and its `token_created` row.
@@ -207,7 +213,9 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         token: &NewToken,
         audit: &AuditEntry,
     ) -> Result<TokenRecord, StoreError>;
+    /// The token with this hash (how a presented token is found).
     async fn token_by_hash(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
+    /// The token with this row id (how a minted token's parent is found).
     async fn token_by_id(&self, id: i64) -> Result<Option<TokenRecord>, StoreError>;
     /// Tokens whose display id is exactly `display_id`.
     async fn tokens_by_display_id(&self, display_id: &str) -> Result<Vec<TokenRecord>, StoreError>;
@@ -224,14 +232,17 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     async fn delete_token(&self, id: i64, audit: &AuditEntry) -> Result<bool, StoreError>;
     /// Records a successful authentication.
     async fn touch_token(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Writes one audit row.
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
-    /// Newest first.
+    /// The audit rows since `since` (of one user), newest first, at most `limit`.
     async fn audit_log(
         &self,
         since: DateTime<Utc>,
         user_id: Option<&str>,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+    /// A user's successful and failed authentications since `since`, and their last success
+    /// ever.
     async fn auth_stats(
         &self,
         user_id: &str,

@@ -29,6 +29,7 @@ use crate::memory::{
 };
 use crate::settings::Secret;
 
+/// Memories and tokens in a PostgreSQL database (both traits, one pool).
 pub struct PostgresStore {
     pool: PgPool,
     options: PgConnectOptions,
@@ -42,6 +43,10 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 impl PostgresStore {
+    /// A store for the database at `url`, connecting lazily (nothing is contacted here); every
+    /// statement is cancelled after `statement_timeout` (at least 1 ms).
+    ///
+    /// Errors: [`StoreError::InvalidUrl`], naming the kind of mistake without quoting the URL.
     pub fn open(url: &Secret, statement_timeout: Duration) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url.expose())
             .map_err(|e| {
@@ -77,7 +82,8 @@ impl PostgresStore {
         Ok(PostgresStore { pool, options })
     }
 
-    pub fn pool(&self) -> &PgPool {
+    /// The connection pool, for the token tables.
+    fn pool(&self) -> &PgPool {
         &self.pool
     }
 

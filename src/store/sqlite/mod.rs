@@ -32,6 +32,7 @@ use crate::memory::{
     HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory,
 };
 
+/// Memories and tokens in the embedded SQLite file (both traits, one pool).
 #[derive(Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -62,6 +63,10 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
 }
 
 impl SqliteStore {
+    /// A store for the file at `path`, created owner-only (with its directory) if missing;
+    /// connections are opened lazily.
+    ///
+    /// Errors: [`StoreError::CreateFile`] when the file or its directory cannot be created.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         create_private_file(path).map_err(|source| StoreError::CreateFile {
             path: path.to_owned(),
@@ -94,15 +99,17 @@ impl SqliteStore {
         })
     }
 
+    /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    /// The connection pool, for the token tables.
+    fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
-    pub(super) async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
