@@ -1,7 +1,10 @@
 //! How a command fails: the documented exit code and one line for stderr. Errors of the layers
 //! below turn into a [`Failure`] here, in one place, so each command only says `?`.
 
+use crate::auth::AuthError;
+use crate::auth::tokens::TokenError;
 use crate::problem::Problem;
+use crate::store::StoreError;
 
 /// Exit codes, as documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,31 +37,33 @@ impl From<crate::settings::SettingsError> for Failure {
     }
 }
 
-impl From<crate::store::StoreError> for Failure {
+impl From<StoreError> for Failure {
     /// Database failures exit with 4 and say how to fix the usual causes; settings that cannot
     /// form a connection are a configuration error (2), not an outage.
-    fn from(error: crate::store::StoreError) -> Self {
+    fn from(error: StoreError) -> Self {
         let code = match error {
-            crate::store::StoreError::InvalidUrl(_) => ExitCode::Usage,
+            StoreError::InvalidUrl(_) => ExitCode::Usage,
             _ => ExitCode::Database,
         };
         Failure::new(code, error.problem().sentence())
     }
 }
 
-impl From<crate::auth::AuthError> for Failure {
+impl From<AuthError> for Failure {
     /// Refused credentials exit with 3; a token table that cannot be read is a database failure.
-    fn from(error: crate::auth::AuthError) -> Self {
+    fn from(error: AuthError) -> Self {
         match error {
-            crate::auth::AuthError::Store(e) => e.into(),
+            AuthError::Store(e) => e.into(),
             e => Failure::new(ExitCode::Auth, e.to_string()),
         }
     }
 }
 
-impl From<crate::auth::tokens::TokenError> for Failure {
-    fn from(error: crate::auth::tokens::TokenError) -> Self {
-        use crate::auth::tokens::TokenError;
+impl From<TokenError> for Failure {
+    /// Usage errors (2) for a reference or permission set that cannot be used, 3 when there is
+    /// no parent token to mint from, 1 for the rest; refused credentials and database failures
+    /// as above.
+    fn from(error: TokenError) -> Self {
         let code = match error {
             TokenError::Auth(e) => return e.into(),
             TokenError::Store(e) => return e.into(),
