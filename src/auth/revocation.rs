@@ -170,125 +170,62 @@ mod tests {
         assert!(err.contains("restart the client"), "{err}");
     }
 
-    /// A token table holding one row, or failing like an unreachable database.
-    #[derive(Debug)]
-    struct OneRow(std::sync::Mutex<Result<Option<crate::store::TokenRecord>, ()>>);
-
-    #[async_trait::async_trait]
-    impl TokenStore for OneRow {
-        async fn token_by_id(
-            &self,
-            _id: i64,
-        ) -> Result<Option<crate::store::TokenRecord>, crate::store::StoreError> {
-            self.0
-                .lock()
-                .unwrap()
-                .clone()
-                .map_err(|_| crate::store::StoreError::Unavailable(sqlx::Error::PoolTimedOut))
-        }
-        async fn insert_token(
-            &self,
-            _: &crate::store::NewToken,
-            _: &crate::store::AuditEntry,
-        ) -> Result<crate::store::TokenRecord, crate::store::StoreError> {
-            unreachable!()
-        }
-        async fn token_by_hash(
-            &self,
-            _: &crate::store::TokenHash,
-        ) -> Result<Option<crate::store::TokenRecord>, crate::store::StoreError> {
-            unreachable!()
-        }
-        async fn tokens_by_display_id(
-            &self,
-            _: &str,
-        ) -> Result<Vec<crate::store::TokenRecord>, crate::store::StoreError> {
-            unreachable!()
-        }
-        async fn list_tokens(
-            &self,
-            _: Option<&str>,
-        ) -> Result<Vec<crate::store::TokenRecord>, crate::store::StoreError> {
-            unreachable!()
-        }
-        async fn set_token_enabled(
-            &self,
-            _: i64,
-            _: bool,
-            _: &crate::store::AuditEntry,
-        ) -> Result<bool, crate::store::StoreError> {
-            unreachable!()
-        }
-        async fn delete_token(
-            &self,
-            _: i64,
-            _: &crate::store::AuditEntry,
-        ) -> Result<bool, crate::store::StoreError> {
-            unreachable!()
-        }
-        async fn touch_token(
-            &self,
-            _: i64,
-            _: DateTime<Utc>,
-        ) -> Result<(), crate::store::StoreError> {
-            unreachable!()
-        }
-        async fn append_audit(
-            &self,
-            _: &crate::store::AuditEntry,
-        ) -> Result<(), crate::store::StoreError> {
-            unreachable!()
-        }
-        async fn audit_log(
-            &self,
-            _: DateTime<Utc>,
-            _: Option<&str>,
-            _: u32,
-        ) -> Result<Vec<crate::store::AuditRecord>, crate::store::StoreError> {
-            unreachable!()
-        }
-        async fn auth_stats(
-            &self,
-            _: &str,
-            _: DateTime<Utc>,
-        ) -> Result<crate::store::AuthStats, crate::store::StoreError> {
-            unreachable!()
-        }
-    }
-
-    fn row(enabled: bool) -> crate::store::TokenRecord {
-        crate::store::TokenRecord {
-            id: 1,
-            token_prefix: "mcp_AAAAAAAA".into(),
+    /// A real embedded database with one token in it.
+    async fn store_with_a_token(
+        dir: &std::path::Path,
+    ) -> (crate::store::SqliteStore, crate::store::TokenRecord) {
+        use crate::store::MemoryStore;
+        let store = crate::store::SqliteStore::open(&dir.join("memories.db"))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let request = crate::auth::tokens::TokenRequest {
             user_id: "alice".into(),
             name: None,
             email: None,
-            created_at: Utc::now(),
-            expires_at: None,
-            is_enabled: enabled,
-            last_used_at: None,
-            created_by: None,
+            expires_days: 0,
             permissions: crate::access::Permissions::READ_WRITE,
+            created_by: Some("test".into()),
+        };
+        let (_, record) = crate::auth::tokens::issue(&store, &request).await.unwrap();
+        (store, record)
+    }
+
+    fn session_of(record: &crate::store::TokenRecord) -> Session {
+        Session {
+            display_id: record.token_prefix.clone(),
+            token_id: record.id,
+            expires_at: None,
         }
     }
 
     #[tokio::test]
-    async fn rechecks_keep_state_through_outages_and_notice_revocation() {
-        let store = OneRow(std::sync::Mutex::new(Ok(Some(row(true)))));
-        let guard = SessionGuard::new(session(None));
+    async fn rechecks_keep_state_through_failures_and_notice_revocation() {
+        use crate::auth::tokens;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, record) = store_with_a_token(dir.path()).await;
+        let guard = SessionGuard::new(session_of(&record));
         assert!(guard.recheck(&store).await);
-        *store.0.lock().unwrap() = Err(());
-        assert!(guard.recheck(&store).await, "an outage changes nothing");
+
+        // A database that fails every read (its file is gone) changes nothing.
+        let gone_dir = dir.path().join("gone");
+        let failing = crate::store::SqliteStore::open(&gone_dir.join("memories.db"))
+            .await
+            .unwrap();
+        std::fs::remove_dir_all(&gone_dir).unwrap();
+        assert!(failing.token_by_id(record.id).await.is_err());
+        assert!(guard.recheck(&failing).await, "a failure changes nothing");
         assert!(guard.check(Utc::now()).is_ok());
-        *store.0.lock().unwrap() = Ok(Some(row(false)));
+
+        tokens::revoke(&store, &record).await.unwrap();
         assert!(!guard.recheck(&store).await);
         assert!(guard.check(Utc::now()).unwrap_err().contains("revoked"));
         // Re-enabling does not revive a session: the client restarts with a fresh check.
-        *store.0.lock().unwrap() = Ok(Some(row(true)));
+        tokens::enable(&store, &record).await.unwrap();
         assert!(!guard.recheck(&store).await);
 
-        let deleted = SessionGuard::new(session(None));
-        *store.0.lock().unwrap() = Ok(None);
+        let deleted = SessionGuard::new(session_of(&record));
+        tokens::delete(&store, &record).await.unwrap();
         assert!(!deleted.recheck(&store).await);
         assert!(deleted.check(Utc::now()).unwrap_err().contains("deleted"));
     }
