@@ -1,7 +1,7 @@
 //! The memory domain: what a memory is, which scope it lives in, the limits on what a caller may
-//! send ([`validate`]), and the [`service`] that applies dedup, the per-scope limit and history
-//! on top of a store, writing a [`backup`] before bulk deletes. No SQL and no MCP here: the store
-//! and the tool layer translate to and from these types.
+//! send (`validate.rs`), and the [`service`] that applies dedup, the per-scope limit and history
+//! on top of a store, writing a backup (`backup.rs`) before bulk deletes. No SQL and no MCP
+//! here: the store and the tool layer translate to and from these types.
 //!
 //! The records defined here sit below the store, which reads and writes them; the service sits
 //! above it. So only `service.rs` imports the store, and nothing here re-exports the service.

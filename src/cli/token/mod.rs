@@ -1,7 +1,7 @@
 //! `mem0-mcp token …`: create, list, revoke, enable and delete tokens, read the audit log and a
 //! user's statistics, and mint short-lived tokens. A token is printed once, by `create`; every
 //! other output shows display ids (`mcp_` and 8 characters) only. The rules live in
-//! [`crate::auth::tokens`]; this module parses, calls and prints ([`output`] renders).
+//! [`crate::auth::tokens`]; this module parses, calls and prints (`output.rs` renders).
 
 mod output;
 
