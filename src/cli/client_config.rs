@@ -15,7 +15,7 @@ use crate::clients::config_file::{self, Change};
 use crate::clients::{Client, DEFAULT_SERVER_NAME, Dirs, Launch, claude_add_command};
 use crate::files::{Access, Written};
 use crate::settings::keys::{KEYS, Kind};
-use crate::settings::{DatabaseTarget, Loaded, SQLITE_FILE, SecretName, Source, database};
+use crate::settings::{DatabaseTarget, Loaded, SQLITE_FILE, SecretName, Source};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -200,7 +200,7 @@ pub fn launch_for(loaded: &Loaded, show_secrets: bool) -> (Launch, Vec<String>) 
                     &mut launch,
                     &mut notes,
                     SecretName::DatabaseUrl,
-                    url.expose(),
+                    url.connection_string().expose(),
                 );
                 // The TLS settings are added to the URL the server reads; pass them on.
                 for name in [
@@ -223,20 +223,25 @@ pub fn launch_for(loaded: &Loaded, show_secrets: bool) -> (Launch, Vec<String>) 
             _ => {
                 // The URL (composed from the parts if need be, TLS settings included), without
                 // its password.
-                let (safe, in_url) = database::split_password(url.expose());
+                let safe = url.without_password();
                 handled.extend([
                     "MEM0_DB_SSLMODE",
                     "MEM0_DB_SSLCERT",
                     "MEM0_DB_SSLKEY",
                     "MEM0_DB_SSLROOTCERT",
                 ]);
-                match (resolved.source("MEM0_DB_PASSWORD"), in_url) {
+                match (resolved.source("MEM0_DB_PASSWORD"), url.password()) {
                     (Some(_), Some(password)) => {
                         launch.set("MEM0_DATABASE_URL", safe);
-                        secret(&mut launch, &mut notes, SecretName::DbPassword, &password);
+                        secret(
+                            &mut launch,
+                            &mut notes,
+                            SecretName::DbPassword,
+                            password.expose(),
+                        );
                     }
                     (None, Some(_)) if show_secrets => {
-                        launch.set("MEM0_DATABASE_URL", url.expose())
+                        launch.set("MEM0_DATABASE_URL", url.connection_string().expose())
                     }
                     (None, Some(_)) => {
                         launch.set("MEM0_DATABASE_URL", safe);

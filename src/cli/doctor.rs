@@ -27,7 +27,7 @@ use crate::memory::ProjectMode;
 use crate::project::{self, ProjectSource};
 use crate::settings::keychain::Lookup;
 use crate::settings::{
-    self, DatabaseTarget, Environment, Flags, Keychain, Loaded, SecretName, Source, database,
+    self, DatabaseTarget, Environment, Flags, Keychain, Loaded, SecretName, Source, pg_url,
 };
 use crate::store::{self, Backend, MigrationState, Stores};
 
@@ -382,9 +382,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 async fn probe(loaded: &Loaded) -> Probe {
     let settings = &loaded.settings;
     let described = match &settings.database {
-        DatabaseTarget::Postgres(url) => {
-            format!("PostgreSQL at {}", database::describe_url(url.expose()))
-        }
+        DatabaseTarget::Postgres(url) => format!("PostgreSQL at {}", url.describe()),
         DatabaseTarget::Sqlite(path) => format!("embedded SQLite at {}", path.display()),
     };
     if let DatabaseTarget::Sqlite(path) = &settings.database
@@ -837,7 +835,7 @@ async fn client_checks(
                                 || *k == "MEM0_DB_PASSWORD"
                                 || *k == "MEM0_JWT_SECRET")
                                 || (*k == "MEM0_DATABASE_URL"
-                                    && v.as_str().is_some_and(database::url_has_password))
+                                    && v.as_str().is_some_and(pg_url::has_password))
                         })
                         .map(|(k, _)| k.as_str())
                         .collect()

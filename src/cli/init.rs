@@ -30,8 +30,8 @@ use crate::memory::Permissions;
 use crate::settings::keychain::Lookup;
 use crate::settings::sources::{Raw, Resolved};
 use crate::settings::{
-    self, DatabaseTarget, Environment, Flags, Keychain, SQLITE_FILE, Secret, SecretName, Source,
-    config_file as settings_file, database,
+    self, DatabaseTarget, Environment, Flags, Keychain, PgUrl, SQLITE_FILE, Secret, SecretName,
+    Source, config_file as settings_file, database, pg_url,
 };
 use crate::store::{self, Stores};
 
@@ -154,7 +154,7 @@ pub async fn run(args: &InitArgs, flags: &Flags, keychain: &Keychain) -> Result<
         ));
     }
     if let Some(url) = &args.database_url
-        && database::url_has_password(url)
+        && pg_url::has_password(url)
     {
         return Err(usage(
             "--database-url holds a password, and command lines are visible to every user of this machine: give the URL without it and pass the password with --db-password-stdin, or type it at init's prompt",
@@ -471,7 +471,7 @@ fn url_from_parts(args: &InitArgs) -> Result<Option<String>, Failure> {
             .insert(name, (Raw::Plain(value.unwrap_or(default)), Source::Flag));
     }
     match database::target(&resolved, Path::new("/")) {
-        Ok(DatabaseTarget::Postgres(url)) => Ok(Some(url.expose().to_owned())),
+        Ok(DatabaseTarget::Postgres(url)) => Ok(Some(url.without_password().to_owned())),
         Ok(DatabaseTarget::Sqlite(_)) => Ok(None),
         Err(e) => Err(usage(e.0)),
     }
@@ -522,10 +522,10 @@ fn known_password(
             }));
         }
         if let DatabaseTarget::Postgres(url) = &loaded.settings.database
-            && let (_, Some(password)) = database::split_password(url.expose())
+            && let Some(password) = url.password()
         {
             return Ok(Some(Known {
-                value: Secret::new(password),
+                value: password.clone(),
                 stored: None,
             }));
         }
@@ -549,14 +549,6 @@ fn known_password(
     Ok(None)
 }
 
-fn url_user(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let (user, _) = authority.rsplit_once('@')?;
-    let user = user.split(':').next()?;
-    (!user.is_empty()).then(|| database::percent_decode(user))
-}
-
 async fn connect_postgres(
     args: &InitArgs,
     ask: &Prompter,
@@ -570,7 +562,7 @@ async fn connect_postgres(
         None => url_from_parts(args)?,
     };
     let from_settings = current.and_then(|l| match &l.settings.database {
-        DatabaseTarget::Postgres(url) => Some(database::split_password(url.expose()).0),
+        DatabaseTarget::Postgres(url) => Some(url.without_password().to_owned()),
         DatabaseTarget::Sqlite(_) => None,
     });
     let mut default_url = from_flags
@@ -592,22 +584,24 @@ async fn connect_postgres(
                 ask.ask("PostgreSQL URL", &default_url)?
             }
         };
-        let url = url.trim().to_owned();
-        if !(url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-            let message = format!(
-                "'{}' is not a PostgreSQL URL: it starts with postgresql://",
-                database::describe_url(&url)
-            );
-            if ask.interactive() && from_flags.is_none() {
-                eprintln!("{message}");
-                continue;
+        let url = match PgUrl::parse(url.trim()) {
+            Ok(url) => url,
+            Err(other) => {
+                let message = format!(
+                    "'{}' is not a PostgreSQL URL: it starts with postgresql://",
+                    other.described
+                );
+                if ask.interactive() && from_flags.is_none() {
+                    eprintln!("{message}");
+                    continue;
+                }
+                return Err(usage(message));
             }
-            return Err(usage(message));
-        }
-        let (safe_url, in_url) = database::split_password(&url);
-        if let Some(typed) = in_url {
+        };
+        let safe_url = url.without_password().to_owned();
+        if let Some(typed) = url.password() {
             password = Some(Known {
-                value: Secret::new(typed),
+                value: typed.clone(),
                 stored: None,
             });
         }
@@ -622,16 +616,14 @@ async fn connect_postgres(
                 });
             }
         }
+        let described = url.describe();
         let full = match &password {
-            Some(known) => database::with_password(
-                &safe_url,
-                &url_user(&safe_url).unwrap_or_else(os_user_name),
-                known.value.expose(),
-            ),
-            None => safe_url.clone(),
+            Some(known) => {
+                url.with_password(&known.value, &url.user().unwrap_or_else(os_user_name))
+            }
+            None => url,
         };
-        let described = database::describe_url(&safe_url);
-        let target = DatabaseTarget::Postgres(Secret::new(full));
+        let target = DatabaseTarget::Postgres(full);
         match test_connection(&target).await {
             Ok((stores, latency)) => {
                 report.done(

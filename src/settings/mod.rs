@@ -4,8 +4,8 @@
 //! Sources, highest first: command-line flag (never for secrets) > environment > `NAME_FILE`
 //! (secrets) > OS keychain (secrets) > `mem0.config.json` > `.env` > default. [`keys`] lists
 //! every setting; [`sources`] applies the precedence; [`database`] turns the connection
-//! settings into a database target; [`config_file`], [`dotenv`] and [`keychain`] read one
-//! source each.
+//! settings into a database target, whose URL [`pg_url`] takes apart once; [`config_file`],
+//! [`dotenv`] and [`keychain`] read one source each.
 //!
 //! Variables read: `MEM0_DATABASE_URL`, `MEM0_DB_HOST`, `MEM0_DB_PORT`, `MEM0_DB_NAME`,
 //! `MEM0_DB_USER`, `MEM0_DB_PASSWORD`, `MEM0_DB_SSLMODE`, `MEM0_DB_SSLCERT`, `MEM0_DB_SSLKEY`,
@@ -20,11 +20,13 @@ pub mod database;
 pub mod dotenv;
 pub mod keychain;
 pub mod keys;
+pub mod pg_url;
 mod secret;
 pub mod sources;
 
 pub use keychain::Keychain;
 pub use keys::SecretName;
+pub use pg_url::PgUrl;
 pub use secret::Secret;
 pub use sources::{Resolved, Source};
 
@@ -37,8 +39,8 @@ use crate::memory::ProjectMode;
 /// Where memories are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseTarget {
-    /// A `postgresql://` URL (may hold a password, hence secret).
-    Postgres(Secret),
+    /// A `postgresql://` URL, its password held apart.
+    Postgres(PgUrl),
     /// The embedded database file.
     Sqlite(PathBuf),
 }

@@ -222,7 +222,7 @@ fn plain_value(key: &Key, inputs: &Inputs<'_>) -> Option<(Raw, Source)> {
 
 /// A database URL without a password is not secret, so the source rule does not bind it.
 fn exempt_from_rule(name: SecretName, value: &Secret) -> bool {
-    name == SecretName::DatabaseUrl && !super::database::url_has_password(value.expose())
+    name == SecretName::DatabaseUrl && !super::pg_url::has_password(value.expose())
 }
 
 fn secret_value(
@@ -278,7 +278,7 @@ fn secret_value(
     }
     if let Some(v) = inputs.config.values.get(env_name) {
         // Only the database URL has a config key, and it must not embed a password.
-        if super::database::url_has_password(v) {
+        if super::pg_url::has_password(v) {
             return Err(SettingsError(format!(
                 "storage.database_url in the config file {} embeds a password: remove it from the file and give the password through MEM0_DB_PASSWORD, MEM0_DB_PASSWORD_FILE or the keychain",
                 inputs

@@ -172,7 +172,10 @@ fn secret_precedence_env_file_keychain_dotenv() {
         let DatabaseTarget::Postgres(url) = &loaded.settings.database else {
             panic!("postgres")
         };
-        assert!(url.expose().contains(want), "the password reaches the URL");
+        assert!(
+            url.connection_string().expose().contains(want),
+            "the password reaches the URL"
+        );
     }
 }
 
@@ -358,7 +361,7 @@ fn an_environment_rule_ignores_the_keychain() {
     let DatabaseTarget::Postgres(url) = loaded.settings.database else {
         panic!()
     };
-    assert_eq!(url.expose(), "postgresql://h/");
+    assert_eq!(url.connection_string().expose(), "postgresql://h/");
 }
 
 #[test]
@@ -372,7 +375,10 @@ fn a_password_free_url_is_not_bound_by_the_secret_source_rule() {
     let DatabaseTarget::Postgres(url) = loaded.settings.database else {
         panic!()
     };
-    assert_eq!(url.expose(), "postgresql://me:s3cret@db/mem0");
+    assert_eq!(
+        url.connection_string().expose(),
+        "postgresql://me:s3cret@db/mem0"
+    );
 }
 
 #[test]
