@@ -15,7 +15,7 @@ use crate::clients::config_file::{self, Change};
 use crate::clients::{Client, DEFAULT_SERVER_NAME, Dirs, Launch, claude_add_command};
 use crate::files::{Access, Written};
 use crate::settings::keys::{KEYS, Kind};
-use crate::settings::{DatabaseTarget, Loaded, SQLITE_FILE, SecretName, Source};
+use crate::settings::{DatabaseTarget, Loaded, SQLITE_FILE, SecretName, Source, secret_file};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -134,17 +134,6 @@ pub fn describe_outcome(name: &str, path: &Path, outcome: &config_file::Outcome)
     }
 }
 
-/// The owner-only files `init` keeps secrets in when no keychain is used, in the config directory.
-pub const INIT_TOKEN_FILE: &str = "token";
-pub const INIT_PASSWORD_FILE: &str = "db-password";
-
-/// A secret file `init` wrote, if it is there.
-fn stored_by_init(name: &str) -> Option<PathBuf> {
-    crate::settings::config_file::config_dir()
-        .map(|dir| dir.join(name))
-        .filter(|path| path.is_file())
-}
-
 fn is_clear_secret(name: &str) -> bool {
     SecretName::ALL.iter().any(|s| s.env() == name)
 }
@@ -249,7 +238,7 @@ pub fn launch_for(loaded: &Loaded, show_secrets: bool) -> (Launch, Vec<String>) 
                     }
                     (_, None) => {
                         launch.set("MEM0_DATABASE_URL", safe);
-                        if let Some(path) = stored_by_init(INIT_PASSWORD_FILE) {
+                        if let Some(path) = secret_file::kept_by_init(secret_file::PASSWORD_FILE) {
                             launch.set("MEM0_DB_PASSWORD_FILE", path.display().to_string());
                         }
                     }
@@ -281,7 +270,7 @@ pub fn launch_for(loaded: &Loaded, show_secrets: bool) -> (Launch, Vec<String>) 
             }
         }
         None if matches!(settings.database, DatabaseTarget::Postgres(_)) => {
-            match stored_by_init(INIT_TOKEN_FILE) {
+            match secret_file::kept_by_init(secret_file::TOKEN_FILE) {
                 Some(path) => launch.set("MEM0_TOKEN_FILE", path.display().to_string()),
                 None => notes.push(
                     "no token is configured here (MEM0_TOKEN, MEM0_TOKEN_FILE or the keychain): `mem0-mcp init` creates and stores one, or create one with `mem0-mcp token create --user-id YOU`.".into(),

@@ -28,8 +28,10 @@ use crate::project::{self, ProjectSource};
 use crate::settings::keychain::Lookup;
 use crate::settings::{
     self, DatabaseTarget, Environment, Flags, Keychain, Loaded, SecretName, Source, pg_url,
+    secret_file,
 };
 use crate::store::{self, Backend, MigrationState, Stores};
+use secret_file::SecretFileError;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -299,18 +301,21 @@ fn check_secret_files(mut env: Environment, cwd: &Path) -> (Environment, Vec<Che
             continue;
         };
         let path = cwd.join(value.trim());
-        let problem = match std::fs::read_to_string(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some((
-                format!("{} does not exist", path.display()),
-                format!(
-                    "write the secret into it (owner-only: chmod 600), point {variable} at the right file, or run `mem0-mcp init` again"
-                ),
-            )),
-            Err(e) => Some((
+        // The reader the server uses, so a file passes here exactly when the server takes it.
+        let problem = match secret_file::read(&path) {
+            Err(SecretFileError::Unreadable(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                Some((
+                    format!("{} does not exist", path.display()),
+                    format!(
+                        "write the secret into it (owner-only: chmod 600), point {variable} at the right file, or run `mem0-mcp init` again"
+                    ),
+                ))
+            }
+            Err(SecretFileError::Unreadable(e)) => Some((
                 format!("{} cannot be read ({})", path.display(), e.kind()),
                 format!("fix the file's permissions, or point {variable} at a readable file"),
             )),
-            Ok(text) if text.trim_end_matches(['\r', '\n']).is_empty() => Some((
+            Err(SecretFileError::Empty) => Some((
                 format!("{} is empty", path.display()),
                 "write the secret into it".to_owned(),
             )),

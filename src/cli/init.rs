@@ -31,9 +31,10 @@ use crate::settings::keychain::Lookup;
 use crate::settings::sources::{Raw, Resolved};
 use crate::settings::{
     self, DatabaseTarget, Environment, Flags, Keychain, PgUrl, SQLITE_FILE, Secret, SecretName,
-    Source, config_file as settings_file, database, pg_url,
+    Source, config_file as settings_file, database, pg_url, secret_file,
 };
 use crate::store::{self, Stores};
+use secret_file::{PASSWORD_FILE, TOKEN_FILE};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -143,7 +144,6 @@ fn other(message: impl Into<String>) -> Failure {
     Failure::new(ExitCode::Other, message)
 }
 
-use super::client_config::{INIT_PASSWORD_FILE as PASSWORD_FILE, INIT_TOKEN_FILE as TOKEN_FILE};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub async fn run(args: &InitArgs, flags: &Flags, keychain: &Keychain) -> Result<(), Failure> {
@@ -489,11 +489,7 @@ fn known_password(
         std::io::stdin()
             .read_to_string(&mut text)
             .map_err(|e| other(format!("cannot read the password from stdin: {e}")))?;
-        let text = text
-            .strip_suffix('\n')
-            .map(|t| t.strip_suffix('\r').unwrap_or(t))
-            .unwrap_or(&text)
-            .to_owned();
+        let text = secret_file::trim_line_end(&text).to_owned();
         if text.is_empty() {
             return Err(usage(
                 "--db-password-stdin was given but stdin was empty: pipe the password in",
@@ -531,14 +527,11 @@ fn known_password(
         }
     }
     let file = config_dir.join(PASSWORD_FILE);
-    if let Ok(text) = std::fs::read_to_string(&file) {
-        let text = text.trim_end_matches(['\r', '\n']);
-        if !text.is_empty() {
-            return Ok(Some(Known {
-                value: Secret::new(text),
-                stored: Some(Stored::File(file)),
-            }));
-        }
+    if let Ok(password) = secret_file::read(&file) {
+        return Ok(Some(Known {
+            value: password,
+            stored: Some(Stored::File(file)),
+        }));
     }
     if let Lookup::Found(password) = keychain.get(SecretName::DbPassword) {
         return Ok(Some(Known {
@@ -778,14 +771,11 @@ fn stored_tokens(
 ) -> Vec<Known> {
     let mut candidates: Vec<Known> = Vec::new();
     let file = config_dir.join(TOKEN_FILE);
-    if let Ok(text) = std::fs::read_to_string(&file) {
-        let text = text.trim_end_matches(['\r', '\n']);
-        if !text.is_empty() {
-            candidates.push(Known {
-                value: Secret::new(text),
-                stored: Some(Stored::File(file.clone())),
-            });
-        }
+    if let Ok(token) = secret_file::read(&file) {
+        candidates.push(Known {
+            value: token,
+            stored: Some(Stored::File(file)),
+        });
     }
     if let Lookup::Found(token) = keychain.get(SecretName::Token) {
         candidates.push(Known {
@@ -1135,4 +1125,31 @@ fn configure_client(
     report.line(format!("{} ({}):\n{text}", client.title(), path.display()));
     report.line(format!("  {}", report.style.dim(client.project_note())));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A token file ending in two newlines used to pass the reuse step (which trimmed every
+    /// newline) and then fail the launch check (which trims one, as the server does). Both read
+    /// it through one reader now: the value keeps a newline, is no token, and a new one is made.
+    #[test]
+    fn a_token_file_ending_in_two_newlines_is_read_as_the_server_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = Token::generate().unwrap();
+        std::fs::write(
+            dir.path().join(TOKEN_FILE),
+            format!("{}\n\n", token.expose()),
+        )
+        .unwrap();
+        let keychain = Keychain::disabled("no keychain in this test");
+        let candidates = stored_tokens(None, dir.path(), &keychain);
+        assert_eq!(candidates.len(), 1);
+        let read = candidates[0].value.expose();
+        assert_eq!(read, format!("{}\n", token.expose()));
+        assert!(Token::parse(read).is_err(), "not reused as a token");
+        let server_reads = secret_file::read(&dir.path().join(TOKEN_FILE)).unwrap();
+        assert_eq!(server_reads.expose(), read);
+    }
 }

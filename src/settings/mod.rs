@@ -5,7 +5,7 @@
 //! (secrets) > OS keychain (secrets) > `mem0.config.json` > `.env` > default. [`keys`] lists
 //! every setting; [`sources`] applies the precedence; [`database`] turns the connection
 //! settings into a database target, whose URL [`pg_url`] takes apart once; [`config_file`],
-//! [`dotenv`] and [`keychain`] read one source each.
+//! [`dotenv`], [`keychain`] and [`secret_file`] read one source each.
 //!
 //! Variables read: `MEM0_DATABASE_URL`, `MEM0_DB_HOST`, `MEM0_DB_PORT`, `MEM0_DB_NAME`,
 //! `MEM0_DB_USER`, `MEM0_DB_PASSWORD`, `MEM0_DB_SSLMODE`, `MEM0_DB_SSLCERT`, `MEM0_DB_SSLKEY`,
@@ -22,6 +22,7 @@ pub mod keychain;
 pub mod keys;
 pub mod pg_url;
 mod secret;
+pub mod secret_file;
 pub mod sources;
 
 pub use keychain::Keychain;

@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::config_file::ConfigFile;
 use super::keychain::{Keychain, Lookup};
 use super::keys::{KEYS, Key, Kind, SecretName};
+use super::secret_file::{self, SecretFileError};
 use super::{Environment, Secret, SettingsError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -354,8 +355,9 @@ fn check_rule_is_met(
     )))
 }
 
-/// Reads a Docker/Kubernetes-style secret file: one trailing newline is trimmed; a missing,
-/// unreadable or empty file is an error; one readable by group or others earns a warning.
+/// Reads a Docker/Kubernetes-style secret file (see [`secret_file`] for the trimming rule); a
+/// missing, unreadable or empty file is an error; one readable by group or others earns a
+/// warning.
 fn read_secret_file(
     variable: &str,
     path: &str,
@@ -363,37 +365,23 @@ fn read_secret_file(
     warnings: &mut Vec<String>,
 ) -> Result<Secret, SettingsError> {
     let path = cwd.join(path.trim());
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        SettingsError(format!(
+    let secret = secret_file::read(&path).map_err(|e| match e {
+        SecretFileError::Unreadable(e) => SettingsError(format!(
             "{variable} points at {}, which cannot be read ({}): fix the path or the file's permissions",
             path.display(),
             e.kind()
-        ))
-    })?;
-    let value = text
-        .strip_suffix('\n')
-        .map(|t| t.strip_suffix('\r').unwrap_or(t))
-        .unwrap_or(&text);
-    if value.is_empty() {
-        return Err(SettingsError(format!(
+        )),
+        SecretFileError::Empty => SettingsError(format!(
             "{variable} points at {}, which is empty: write the secret into it",
             path.display()
-        )));
+        )),
+    })?;
+    if crate::files::readable_by_others(&path) {
+        warnings.push(format!(
+            "{variable} points at {}, which group or others can read: chmod 600 {}",
+            path.display(),
+            path.display()
+        ));
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(&path)
-            && meta.permissions().mode() & 0o077 != 0
-        {
-            warnings.push(format!(
-                "{variable} points at {}, which group or others can read: chmod 600 {}",
-                path.display(),
-                path.display()
-            ));
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = warnings;
-    Ok(Secret::new(value))
+    Ok(secret)
 }
