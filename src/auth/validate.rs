@@ -8,6 +8,7 @@ use super::jwt::{self, Claims, JwtError, JwtKey};
 use super::token::{Token, TokenFormatError};
 use super::{Session, permissions};
 use crate::memory::Principal;
+use crate::problem::Problem;
 use crate::settings::Secret;
 use crate::store::{AuditEntry, AuditEvent, StoreError, TokenRecord, TokenStatus, TokenStore};
 
@@ -20,68 +21,46 @@ pub struct Credentials<'a> {
 }
 
 /// Why the credentials were refused. `Display` is the one line `serve` prints: the cause in
-/// parentheses, then what to do. Nothing secret is ever part of it.
+/// parentheses, then what to do; [`AuthError::problem`] gives the two parts apart. Nothing
+/// secret is ever part of it.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error(
-        "authentication failed (missing token): MEM0_TOKEN is not set, and a PostgreSQL database requires one; create a token with `mem0-mcp token create --user-id YOUR_ID` and set MEM0_TOKEN and MEM0_USER_ID in the client's configuration"
-    )]
+    #[error("{}", self.problem())]
     MissingToken,
-    #[error(
-        "authentication failed (missing user id): MEM0_USER_ID is not set; set it to the user id the token was created for (`mem0-mcp token list` shows it)"
-    )]
+    #[error("{}", self.problem())]
     MissingUser,
-    #[error(
-        "authentication failed (invalid token): MEM0_TOKEN is not a mem0-mcp token: {0}; copy it again from the output of `mem0-mcp token create`"
-    )]
+    #[error("{}", self.problem())]
     Malformed(TokenFormatError),
-    #[error(
-        "authentication failed (invalid token): no token {display_id} exists in this database (it was deleted, or created for another database); create one with `mem0-mcp token create --user-id YOUR_ID`"
-    )]
+    #[error("{}", self.problem())]
     Unknown { display_id: String },
-    #[error(
-        "authentication failed (disabled token): token {display_id} has been revoked; have it re-enabled with `mem0-mcp token enable {display_id}`, or create a new one"
-    )]
+    #[error("{}", self.problem())]
     Disabled { display_id: String },
-    #[error(
-        "authentication failed (expired token): token {display_id} expired at {}; create a new one with `mem0-mcp token create --user-id YOUR_ID` and update MEM0_TOKEN", at.format("%Y-%m-%d %H:%M:%S UTC")
-    )]
+    #[error("{}", self.problem())]
     Expired {
         display_id: String,
         at: DateTime<Utc>,
     },
-    #[error(
-        "authentication failed (user id mismatch): token {display_id} does not belong to MEM0_USER_ID '{user_id}'; set MEM0_USER_ID to the user the token was created for (`mem0-mcp token list` shows it), or create a token for {user_id}"
-    )]
+    #[error("{}", self.problem())]
     UserMismatch {
         display_id: String,
         user_id: String,
         /// The token's real owner: for the audit log only, never shown to the caller.
         owner: String,
     },
-    #[error(
-        "authentication failed (invalid token): {0}; mint a new one with `mem0-mcp token mint`, with the same MEM0_JWT_SECRET as this server"
-    )]
+    #[error("{}", self.problem())]
     Jwt(JwtError),
-    #[error(
-        "authentication failed (expired token): the minted token {display_id} expired at {}; mint a new one with `mem0-mcp token mint --ttl …`", at.format("%Y-%m-%d %H:%M:%S UTC")
-    )]
+    #[error("{}", self.problem())]
     JwtExpired {
         display_id: String,
         at: DateTime<Utc>,
     },
-    #[error(
-        "authentication failed ({} token): the minted token {display_id} came from token {parent}, which {}; a minted token dies with its parent: mint a new one from a valid token",
-        parent_cause(.state), parent_state(.state)
-    )]
+    #[error("{}", self.problem())]
     Parent {
         display_id: String,
         parent: String,
         state: ParentState,
     },
-    #[error(
-        "authentication failed (project limit): the minted token {display_id} is limited to project '{project}' and cannot be used with PROJECT_ID_MODE=global; unset PROJECT_ID_MODE or mint a token without --project"
-    )]
+    #[error("{}", self.problem())]
     ProjectLimitGlobal { display_id: String, project: String },
     #[error("{0}")]
     Store(#[from] StoreError),
@@ -114,6 +93,108 @@ fn parent_state(state: &ParentState) -> &'static str {
 }
 
 impl AuthError {
+    /// What failed (`authentication failed (cause): …`) and what to do about it.
+    pub fn problem(&self) -> Problem {
+        let failed = |cause: &str, what: String| format!("authentication failed ({cause}): {what}");
+        let time = |at: &DateTime<Utc>| at.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+        match self {
+            AuthError::MissingToken => Problem::new(
+                failed(
+                    "missing token",
+                    "MEM0_TOKEN is not set, and a PostgreSQL database requires one".into(),
+                ),
+                "create a token with `mem0-mcp token create --user-id YOUR_ID` and set MEM0_TOKEN and MEM0_USER_ID in the client's configuration",
+            ),
+            AuthError::MissingUser => Problem::new(
+                failed("missing user id", "MEM0_USER_ID is not set".into()),
+                "set it to the user id the token was created for (`mem0-mcp token list` shows it)",
+            ),
+            AuthError::Malformed(e) => Problem::new(
+                failed(
+                    "invalid token",
+                    format!("MEM0_TOKEN is not a mem0-mcp token: {e}"),
+                ),
+                "copy it again from the output of `mem0-mcp token create`",
+            ),
+            AuthError::Unknown { display_id } => Problem::new(
+                failed(
+                    "invalid token",
+                    format!(
+                        "no token {display_id} exists in this database (it was deleted, or created for another database)"
+                    ),
+                ),
+                "create one with `mem0-mcp token create --user-id YOUR_ID`",
+            ),
+            AuthError::Disabled { display_id } => Problem::new(
+                failed(
+                    "disabled token",
+                    format!("token {display_id} has been revoked"),
+                ),
+                format!(
+                    "have it re-enabled with `mem0-mcp token enable {display_id}`, or create a new one"
+                ),
+            ),
+            AuthError::Expired { display_id, at } => Problem::new(
+                failed(
+                    "expired token",
+                    format!("token {display_id} expired at {}", time(at)),
+                ),
+                "create a new one with `mem0-mcp token create --user-id YOUR_ID` and update MEM0_TOKEN",
+            ),
+            AuthError::UserMismatch {
+                display_id,
+                user_id,
+                ..
+            } => Problem::new(
+                failed(
+                    "user id mismatch",
+                    format!("token {display_id} does not belong to MEM0_USER_ID '{user_id}'"),
+                ),
+                format!(
+                    "set MEM0_USER_ID to the user the token was created for (`mem0-mcp token list` shows it), or create a token for {user_id}"
+                ),
+            ),
+            AuthError::Jwt(e) => Problem::new(
+                failed("invalid token", e.to_string()),
+                "mint a new one with `mem0-mcp token mint`, with the same MEM0_JWT_SECRET as this server",
+            ),
+            AuthError::JwtExpired { display_id, at } => Problem::new(
+                failed(
+                    "expired token",
+                    format!("the minted token {display_id} expired at {}", time(at)),
+                ),
+                "mint a new one with `mem0-mcp token mint --ttl …`",
+            ),
+            AuthError::Parent {
+                display_id,
+                parent,
+                state,
+            } => Problem::new(
+                failed(
+                    &format!("{} token", parent_cause(state)),
+                    format!(
+                        "the minted token {display_id} came from token {parent}, which {}",
+                        parent_state(state)
+                    ),
+                ),
+                "a minted token dies with its parent: mint a new one from a valid token",
+            ),
+            AuthError::ProjectLimitGlobal {
+                display_id,
+                project,
+            } => Problem::new(
+                failed(
+                    "project limit",
+                    format!(
+                        "the minted token {display_id} is limited to project '{project}' and cannot be used with PROJECT_ID_MODE=global"
+                    ),
+                ),
+                "unset PROJECT_ID_MODE or mint a token without --project",
+            ),
+            AuthError::Store(e) => Problem::plain(e.to_string()),
+        }
+    }
+
     /// The short reason written to the audit log (never the token).
     fn audit_reason(&self) -> String {
         match self {

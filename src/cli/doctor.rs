@@ -24,6 +24,7 @@ use crate::auth::{self, AuthError, Credentials};
 use crate::clients::config_file;
 use crate::clients::{Client, DEFAULT_SERVER_NAME, Dirs};
 use crate::memory::ProjectMode;
+use crate::problem::Problem;
 use crate::project::{self, ProjectSource};
 use crate::settings::keychain::Lookup;
 use crate::settings::{
@@ -119,43 +120,6 @@ impl Check {
     }
 }
 
-/// Splits "what failed; what to do" messages (the auth and settings errors) in two.
-fn split_fix(message: &str) -> (String, String) {
-    for separator in ["; ", ": "] {
-        if let Some((problem, fix)) = message.rsplit_once(separator)
-            && starts_like_a_fix(fix)
-        {
-            return (problem.to_owned(), fix.to_owned());
-        }
-    }
-    (message.to_owned(), String::new())
-}
-
-fn starts_like_a_fix(text: &str) -> bool {
-    let verbs = [
-        "set ",
-        "run ",
-        "create ",
-        "use ",
-        "fix ",
-        "keep ",
-        "move ",
-        "remove ",
-        "have ",
-        "copy ",
-        "check ",
-        "write ",
-        "generate ",
-        "store ",
-        "mint ",
-        "unset ",
-        "give ",
-        "chmod ",
-    ];
-    let lower = text.to_ascii_lowercase();
-    verbs.iter().any(|v| lower.starts_with(v))
-}
-
 pub async fn run(args: &DoctorArgs, flags: &Flags, keychain: &Keychain) -> Result<(), Failure> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let dirs = Dirs::current();
@@ -195,14 +159,16 @@ pub async fn run(args: &DoctorArgs, flags: &Flags, keychain: &Keychain) -> Resul
         Ok(loaded) => {
             checks.push(settings_check(&loaded));
             for warning in &loaded.resolved.warnings {
-                let (detail, fix) = split_fix(warning);
-                checks.push(Check::warn("settings", detail, fix));
+                checks.push(Check::warn(
+                    "settings",
+                    warning.what.clone(),
+                    warning.fix.clone(),
+                ));
             }
             Some(loaded)
         }
         Err(e) => {
-            let (detail, fix) = split_fix(&e.0);
-            checks.push(Check::fail("settings", detail, fix));
+            checks.push(Check::fail("settings", e.problem.what, e.problem.fix));
             None
         }
     };
@@ -584,15 +550,18 @@ async fn token_check(loaded: &Loaded, stores: &Stores) -> Check {
             let explained = explain(&e);
             Check::fail("token", explained.problem, explained.fix)
         }
-        Err(e) => {
-            let message = e.to_string();
-            let message = message
-                .strip_prefix("authentication failed ")
-                .unwrap_or(&message);
-            let (detail, fix) = split_fix(message);
-            Check::fail("token", detail, fix)
-        }
+        Err(e) => refused(&e),
     }
+}
+
+/// The token check when the credentials are refused: the cause, then the fix.
+fn refused(error: &AuthError) -> Check {
+    let Problem { what, fix } = error.problem();
+    let what = what
+        .strip_prefix("authentication failed ")
+        .map(str::to_owned)
+        .unwrap_or(what);
+    Check::fail("token", what, fix)
 }
 
 fn missing_token_check(loaded: &Loaded, clients_configured: bool) -> Check {
@@ -861,11 +830,10 @@ async fn client_checks(
                 match settings::load_from(flags, &env, cwd, dirs_config.as_deref(), keychain) {
                     Ok(loaded) => loaded,
                     Err(e) => {
-                        let (detail, fix) = split_fix(&e.0);
                         checks.push(Check::fail(
                             label,
-                            format!("{path}: its settings fail: {detail}"),
-                            fix,
+                            format!("{path}: its settings fail: {}", e.problem.what),
+                            e.problem.fix,
                         ));
                         continue;
                     }
@@ -929,21 +897,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fixes_are_split_from_problems() {
+    fn refusals_show_the_cause_and_the_fix_apart() {
+        let check = refused(&AuthError::Disabled {
+            display_id: "mcp_x".into(),
+        });
         assert_eq!(
-            split_fix(
-                "(disabled token): token mcp_x has been revoked; have it re-enabled with `x`, or create a new one"
-            ),
-            (
-                "(disabled token): token mcp_x has been revoked".to_string(),
-                "have it re-enabled with `x`, or create a new one".to_string()
-            )
+            check.detail,
+            "(disabled token): token mcp_x has been revoked"
         );
-        let (detail, fix) =
-            split_fix("MEM0_TIMEOUT (from env) is 'soon': use a whole number from 1 to 3600");
-        assert_eq!(detail, "MEM0_TIMEOUT (from env) is 'soon'");
-        assert_eq!(fix, "use a whole number from 1 to 3600");
-        assert_eq!(split_fix("no fix here").1, "");
+        assert_eq!(
+            check.fix.as_deref(),
+            Some("have it re-enabled with `mem0-mcp token enable mcp_x`, or create a new one")
+        );
+        assert!(!check.ok);
     }
 
     #[test]

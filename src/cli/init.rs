@@ -242,7 +242,7 @@ pub async fn run(args: &InitArgs, flags: &Flags, keychain: &Keychain) -> Result<
         }
         ask.ask("User id", &default_user)?
     };
-    settings::validate_user_id(&user_id).map_err(|e| usage(e.0))?;
+    settings::validate_user_id(&user_id)?;
     if user_id.trim().is_empty() {
         return Err(usage("the user id cannot be empty"));
     }
@@ -473,7 +473,7 @@ fn url_from_parts(args: &InitArgs) -> Result<Option<String>, Failure> {
     match database::target(&resolved, Path::new("/")) {
         Ok(DatabaseTarget::Postgres(url)) => Ok(Some(url.without_password().to_owned())),
         Ok(DatabaseTarget::Sqlite(_)) => Ok(None),
-        Err(e) => Err(usage(e.0)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -916,7 +916,7 @@ async fn verify_launch(
         ))
     };
     let loaded = settings::load_from(&Flags::new(), &env, home, Some(config_dir), keychain)
-        .map_err(|e| broken(e.0))?;
+        .map_err(|e| broken(e.to_string()))?;
     let stores = store::open_all(&loaded.settings.database, loaded.settings.timeout)
         .await
         .map_err(|e| broken(explain(&e).sentence()))?;

@@ -22,6 +22,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use crate::problem::Problem;
+
 use checkout::find_checkout;
 use paths::{absolute_canonical, final_component, is_filesystem_root};
 use remote::{last_segment, remote_identity};
@@ -82,29 +84,30 @@ pub fn derive_project(dir: &Path, home: Option<&Path>) -> DerivedProject {
 ///
 /// # Errors
 ///
-/// A message for the user naming the rejected value, what is wrong with it and the allowed form.
-pub fn validate_project_id(id: &str) -> Result<(), String> {
+/// A [`Problem`] naming the rejected value and what is wrong with it, with the allowed form as
+/// the fix.
+pub fn validate_project_id(id: &str) -> Result<(), Problem> {
+    let rejected = |what: String| {
+        Err(Problem::new(
+            what,
+            format!("it must be {ALLOWED_PROJECT_ID}"),
+        ))
+    };
     if id.is_empty() {
-        return Err(format!(
-            "PROJECT_ID is empty; it must be {ALLOWED_PROJECT_ID}"
-        ));
+        return rejected("PROJECT_ID is empty".into());
     }
     let shown = preview(id);
     if id.trim() != id {
-        return Err(format!(
-            "PROJECT_ID {shown} has leading or trailing whitespace; it must be {ALLOWED_PROJECT_ID}"
+        return rejected(format!(
+            "PROJECT_ID {shown} has leading or trailing whitespace"
         ));
     }
     let length = id.chars().count();
     if length > MAX_PROJECT_ID_CHARS {
-        return Err(format!(
-            "PROJECT_ID {shown} is {length} characters long; it must be {ALLOWED_PROJECT_ID}"
-        ));
+        return rejected(format!("PROJECT_ID {shown} is {length} characters long"));
     }
     if let Some(bad) = id.chars().find(|&c| !is_project_id_char(c)) {
-        return Err(format!(
-            "PROJECT_ID {shown} contains the character {bad:?}; it must be {ALLOWED_PROJECT_ID}"
-        ));
+        return rejected(format!("PROJECT_ID {shown} contains the character {bad:?}"));
     }
     Ok(())
 }
@@ -391,7 +394,7 @@ mod tests {
             (&too_long, "129 characters"),
         ];
         for (id, reason) in cases {
-            let message = validate_project_id(id).unwrap_err();
+            let message = validate_project_id(id).unwrap_err().sentence();
             assert!(message.contains(reason), "{message}");
             assert!(message.contains("PROJECT_ID"), "{message}");
             assert!(message.contains("A-Z, a-z, 0-9"), "{message}");
@@ -400,7 +403,7 @@ mod tests {
             }
         }
         let huge = "y".repeat(10_000);
-        let message = validate_project_id(&huge).unwrap_err();
+        let message = validate_project_id(&huge).unwrap_err().sentence();
         assert!(message.len() < 400, "{message}");
     }
 }

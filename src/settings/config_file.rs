@@ -33,10 +33,13 @@ pub fn locate(
         if path.is_file() {
             return Ok(Some(path.to_path_buf()));
         }
-        return Err(SettingsError(format!(
-            "the config file {} (from --config or MEM0_CONFIG) does not exist: fix the path, or unset it to use ./{FILE_NAME}",
-            path.display()
-        )));
+        return Err(SettingsError::new(
+            format!(
+                "the config file {} (from --config or MEM0_CONFIG) does not exist",
+                path.display()
+            ),
+            format!("fix the path, or unset it to use ./{FILE_NAME}"),
+        ));
     }
     let local = cwd.join(FILE_NAME);
     if local.is_file() {
@@ -49,7 +52,7 @@ pub fn locate(
 
 pub fn load(path: &Path) -> Result<ConfigFile, SettingsError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        SettingsError(format!(
+        SettingsError::plain(format!(
             "cannot read the config file {}: {e}",
             path.display()
         ))
@@ -59,10 +62,11 @@ pub fn load(path: &Path) -> Result<ConfigFile, SettingsError> {
 
 pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, SettingsError> {
     let shown = path.display();
-    let root: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| SettingsError(format!("the config file {shown} is not valid JSON: {e}")))?;
+    let root: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        SettingsError::plain(format!("the config file {shown} is not valid JSON: {e}"))
+    })?;
     let serde_json::Value::Object(sections) = root else {
-        return Err(SettingsError(format!(
+        return Err(SettingsError::plain(format!(
             "the config file {shown} must hold a JSON object such as {{\"server\": {{\"timeout\": 10}}}}"
         )));
     };
@@ -103,10 +107,10 @@ fn is_comment(name: &str) -> bool {
 
 fn unknown_or_misplaced(key: &str, file: &str) -> SettingsError {
     let known: Vec<&str> = keys::KEYS.iter().filter_map(|k| k.config).collect();
-    SettingsError(format!(
-        "unknown key '{key}' in the config file {file}: the known keys are {}",
-        known.join(", ")
-    ))
+    SettingsError::new(
+        format!("unknown key '{key}' in the config file {file}"),
+        format!("the known keys are {}", known.join(", ")),
+    )
 }
 
 fn value_text(
@@ -116,7 +120,7 @@ fn value_text(
     file: &str,
 ) -> Result<String, SettingsError> {
     let wrong = |want: &str| {
-        SettingsError(format!(
+        SettingsError::plain(format!(
             "'{key}' in the config file {file} must be {want}, not {value}"
         ))
     };
@@ -135,7 +139,7 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<ConfigFile, String> {
-        parse(text, Path::new("/etc/mem0.config.json")).map_err(|e| e.0)
+        parse(text, Path::new("/etc/mem0.config.json")).map_err(|e| e.to_string())
     }
 
     #[test]

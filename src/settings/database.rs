@@ -38,8 +38,9 @@ pub fn target(resolved: &Resolved, data_dir: &Path) -> Result<DatabaseTarget, Se
     }
     if wants_sqlite == Some(true) {
         if url.is_some() || !parts.is_empty() {
-            return Err(SettingsError(
-                "storage.type is sqlite but a PostgreSQL connection is configured too (MEM0_DATABASE_URL or MEM0_DB_*): remove one of them".into(),
+            return Err(SettingsError::new(
+                "storage.type is sqlite but a PostgreSQL connection is configured too (MEM0_DATABASE_URL or MEM0_DB_*)",
+                "remove one of them",
             ));
         }
         return Ok(DatabaseTarget::Sqlite(data_dir.join(SQLITE_FILE)));
@@ -47,24 +48,28 @@ pub fn target(resolved: &Resolved, data_dir: &Path) -> Result<DatabaseTarget, Se
     let url = match (&url, parts.is_empty()) {
         (Some(url), _) => {
             let url = PgUrl::parse(url.expose()).map_err(|e| {
-                SettingsError(format!(
-                    "MEM0_DATABASE_URL has the scheme '{}', which is not supported: use postgresql://user@host:5432/database or sqlite:///path/to/mem0.db",
-                    e.scheme
-                ))
+                SettingsError::new(
+                    format!(
+                        "MEM0_DATABASE_URL has the scheme '{}', which is not supported",
+                        e.scheme
+                    ),
+                    "use postgresql://user@host:5432/database or sqlite:///path/to/mem0.db",
+                )
             })?;
             if !parts.is_empty() {
-                return Err(SettingsError(format!(
-                    "both MEM0_DATABASE_URL and {} are set: give the connection one way, either the URL or the MEM0_DB_* parts",
-                    parts.join(", ")
-                )));
+                return Err(SettingsError::new(
+                    format!("both MEM0_DATABASE_URL and {} are set", parts.join(", ")),
+                    "give the connection one way, either the URL or the MEM0_DB_* parts",
+                ));
             }
             url
         }
         (None, false) => compose(resolved)?,
         (None, true) => {
             if wants_sqlite == Some(false) {
-                return Err(SettingsError(
-                    "storage.type is database but no PostgreSQL connection is configured: set MEM0_DATABASE_URL, storage.database_url or MEM0_DB_HOST/MEM0_DB_NAME/MEM0_DB_USER".into(),
+                return Err(SettingsError::new(
+                    "storage.type is database but no PostgreSQL connection is configured",
+                    "set MEM0_DATABASE_URL, storage.database_url or MEM0_DB_HOST/MEM0_DB_NAME/MEM0_DB_USER",
                 ));
             }
             check_no_stray_password(resolved)?;
@@ -85,24 +90,26 @@ fn storage_type(resolved: &Resolved) -> Result<Option<bool>, SettingsError> {
         None => Ok(None),
         Some("sqlite") => Ok(Some(true)),
         Some("database" | "postgres" | "postgresql") => Ok(Some(false)),
-        Some(other) => Err(SettingsError(format!(
-            "storage.type (MEM0_STORAGE_TYPE) is '{other}': use database (PostgreSQL) or sqlite"
-        ))),
+        Some(other) => Err(SettingsError::new(
+            format!("storage.type (MEM0_STORAGE_TYPE) is '{other}'"),
+            "use database (PostgreSQL) or sqlite",
+        )),
     }
 }
 
 /// The file a `sqlite://PATH` URL names (`sqlite:///abs` is absolute, `sqlite://rel` relative).
 fn sqlite_file(path: &str, wants_sqlite: Option<bool>) -> Result<DatabaseTarget, SettingsError> {
     if wants_sqlite == Some(false) {
-        return Err(SettingsError(
-            "MEM0_DATABASE_URL is a sqlite:// URL but storage.type is database: make them agree"
-                .into(),
+        return Err(SettingsError::new(
+            "MEM0_DATABASE_URL is a sqlite:// URL but storage.type is database",
+            "make them agree",
         ));
     }
     let path = path.split('?').next().unwrap_or_default();
     if path.is_empty() {
-        return Err(SettingsError(
-            "MEM0_DATABASE_URL is sqlite:// without a file path: use sqlite:///absolute/path/mem0.db".into(),
+        return Err(SettingsError::new(
+            "MEM0_DATABASE_URL is sqlite:// without a file path",
+            "use sqlite:///absolute/path/mem0.db",
         ));
     }
     Ok(DatabaseTarget::Sqlite(
@@ -115,10 +122,13 @@ fn sqlite_file(path: &str, wants_sqlite: Option<bool>) -> Result<DatabaseTarget,
 fn check_no_stray_password(resolved: &Resolved) -> Result<(), SettingsError> {
     match resolved.source(SecretName::DbPassword.env()) {
         None | Some(Source::Keychain) => Ok(()),
-        Some(source) => Err(SettingsError(format!(
-            "MEM0_DB_PASSWORD is set (from {}) but no database is: set MEM0_DATABASE_URL or MEM0_DB_HOST too, or remove the password",
-            source.as_str()
-        ))),
+        Some(source) => Err(SettingsError::new(
+            format!(
+                "MEM0_DB_PASSWORD is set (from {}) but no database is",
+                source.as_str()
+            ),
+            "set MEM0_DATABASE_URL or MEM0_DB_HOST too, or remove the password",
+        )),
     }
 }
 
@@ -128,8 +138,9 @@ fn with_password(resolved: &Resolved, url: PgUrl) -> Result<PgUrl, SettingsError
         return Ok(url);
     };
     if url.has_password() {
-        return Err(SettingsError(
-            "MEM0_DB_PASSWORD is set, but the database URL already carries a password: keep only one of them".into(),
+        return Err(SettingsError::new(
+            "MEM0_DB_PASSWORD is set, but the database URL already carries a password",
+            "keep only one of them",
         ));
     }
     let user = resolved
@@ -146,9 +157,10 @@ fn with_tls(resolved: &Resolved, mut url: PgUrl) -> Result<PgUrl, SettingsError>
         if let Some(path) = resolved.get(variable)
             && !Path::new(path).is_file()
         {
-            return Err(SettingsError(format!(
-                "{variable} points at {path}, which is not a readable file: fix the path"
-            )));
+            return Err(SettingsError::new(
+                format!("{variable} points at {path}, which is not a readable file"),
+                "fix the path",
+            ));
         }
     }
     for (variable, param) in [
@@ -159,9 +171,10 @@ fn with_tls(resolved: &Resolved, mut url: PgUrl) -> Result<PgUrl, SettingsError>
     ] {
         if let Some(value) = resolved.get(variable) {
             if url.has_param(param) {
-                return Err(SettingsError(format!(
-                    "{variable} is set, but the database URL already has {param}=…: keep only one of them"
-                )));
+                return Err(SettingsError::new(
+                    format!("{variable} is set, but the database URL already has {param}=…"),
+                    "keep only one of them",
+                ));
             }
             url.push_param(param, value);
         }
@@ -180,9 +193,10 @@ fn compose(resolved: &Resolved) -> Result<PgUrl, SettingsError> {
     if let Some(port) = port
         && port.parse::<u16>().ok().filter(|p| *p > 0).is_none()
     {
-        return Err(SettingsError(format!(
-            "MEM0_DB_PORT is '{port}': use a port number such as 5432"
-        )));
+        return Err(SettingsError::new(
+            format!("MEM0_DB_PORT is '{port}'"),
+            "use a port number such as 5432",
+        ));
     }
     Ok(PgUrl::compose(Parts {
         host: resolved.get("MEM0_DB_HOST"),
@@ -201,21 +215,25 @@ fn check_auth_method(resolved: &Resolved, url: &PgUrl) -> Result<(), SettingsErr
     let has_cert = url.has_param("sslcert") && url.has_param("sslkey");
     match method.as_str() {
         "auto" => Ok(()),
-        "peer" if has_password => Err(SettingsError(
-            "security.database_auth_method is peer, but the connection carries a password (in MEM0_DATABASE_URL or MEM0_DB_PASSWORD): remove the password, or set database_auth_method to password".into(),
+        "peer" if has_password => Err(SettingsError::new(
+            "security.database_auth_method is peer, but the connection carries a password (in MEM0_DATABASE_URL or MEM0_DB_PASSWORD)",
+            "remove the password, or set database_auth_method to password",
         )),
         "peer" => Ok(()),
-        "password" if !has_password => Err(SettingsError(
-            "security.database_auth_method is password, but no password is given: set MEM0_DB_PASSWORD (or MEM0_DB_PASSWORD_FILE, or the keychain), or set database_auth_method to peer".into(),
+        "password" if !has_password => Err(SettingsError::new(
+            "security.database_auth_method is password, but no password is given",
+            "set MEM0_DB_PASSWORD (or MEM0_DB_PASSWORD_FILE, or the keychain), or set database_auth_method to peer",
         )),
         "password" => Ok(()),
-        "cert" if !has_cert => Err(SettingsError(
-            "security.database_auth_method is cert, but no client certificate is given: set MEM0_DB_SSLCERT and MEM0_DB_SSLKEY (and MEM0_DB_SSLROOTCERT to verify the server)".into(),
+        "cert" if !has_cert => Err(SettingsError::new(
+            "security.database_auth_method is cert, but no client certificate is given",
+            "set MEM0_DB_SSLCERT and MEM0_DB_SSLKEY (and MEM0_DB_SSLROOTCERT to verify the server)",
         )),
         "cert" => Ok(()),
-        other => Err(SettingsError(format!(
-            "security.database_auth_method (MEM0_DATABASE_AUTH_METHOD) is '{other}': use peer, password, cert or auto"
-        ))),
+        other => Err(SettingsError::new(
+            format!("security.database_auth_method (MEM0_DATABASE_AUTH_METHOD) is '{other}'"),
+            "use peer, password, cert or auto",
+        )),
     }
 }
 
@@ -240,7 +258,7 @@ mod tests {
         match target(&resolved(pairs), Path::new("/data")) {
             Ok(DatabaseTarget::Postgres(url)) => Ok(url.connection_string().expose().to_string()),
             Ok(DatabaseTarget::Sqlite(path)) => Ok(format!("sqlite:{}", path.display())),
-            Err(e) => Err(e.0),
+            Err(e) => Err(e.to_string()),
         }
     }
 

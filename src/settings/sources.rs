@@ -17,6 +17,7 @@ use super::keychain::{Keychain, Lookup};
 use super::keys::{KEYS, Key, Kind, SecretName};
 use super::secret_file::{self, SecretFileError};
 use super::{Environment, Secret, SettingsError};
+use crate::problem::Problem;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -67,7 +68,7 @@ pub struct Resolved {
     /// The file each secret read from `NAME_FILE` came from (absolute), keyed by `NAME`.
     pub secret_files: BTreeMap<&'static str, PathBuf>,
     /// Things worth a warning once logging is up (e.g. a secret file readable by others).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Problem>,
 }
 
 impl Resolved {
@@ -116,9 +117,10 @@ impl SecretSource {
             "file" => Ok(SecretSource::File),
             "keychain" => Ok(SecretSource::Keychain),
             "auto" => Ok(SecretSource::Auto),
-            other => Err(SettingsError(format!(
-                "{setting} is '{other}': use environment, file, keychain or auto"
-            ))),
+            other => Err(SettingsError::new(
+                format!("{setting} is '{other}'"),
+                "use environment, file, keychain or auto",
+            )),
         }
     }
 
@@ -231,31 +233,34 @@ fn secret_value(
     rule: SecretSource,
     rule_name: &str,
     inputs: &Inputs<'_>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Problem>,
 ) -> Result<Option<(Secret, Source)>, SettingsError> {
     let env_name = name.env();
     let file_name = format!("{env_name}_FILE");
     for (map, origin) in [(inputs.env, "the environment"), (inputs.dotenv, ".env")] {
         if non_empty(map, env_name).is_some() && non_empty(map, &file_name).is_some() {
-            return Err(SettingsError(format!(
-                "both {env_name} and {file_name} are set in {origin}: keep only one of them"
-            )));
+            return Err(SettingsError::new(
+                format!("both {env_name} and {file_name} are set in {origin}"),
+                "keep only one of them",
+            ));
         }
     }
-    let accept = |secret: Secret,
-                  source: Source|
-     -> Result<Option<(Secret, Source)>, SettingsError> {
-        if rule.allows(source) || exempt_from_rule(name, &secret) {
-            Ok(Some((secret, source)))
-        } else {
-            Err(SettingsError(format!(
-                "{env_name} comes from {} ({}), but {rule_name} says it must come from {}: move it there, or set that option to auto",
-                describe_source(source),
-                source.as_str(),
-                rule.describe()
-            )))
-        }
-    };
+    let accept =
+        |secret: Secret, source: Source| -> Result<Option<(Secret, Source)>, SettingsError> {
+            if rule.allows(source) || exempt_from_rule(name, &secret) {
+                Ok(Some((secret, source)))
+            } else {
+                Err(SettingsError::new(
+                    format!(
+                        "{env_name} comes from {} ({}), but {rule_name} says it must come from {}",
+                        describe_source(source),
+                        source.as_str(),
+                        rule.describe()
+                    ),
+                    "move it there, or set that option to auto",
+                ))
+            }
+        };
     if let Some(v) = non_empty(inputs.env, env_name) {
         return accept(Secret::new(v), Source::Env);
     }
@@ -269,10 +274,12 @@ fn secret_value(
             Lookup::Found(secret) => return accept(secret, Source::Keychain),
             Lookup::Missing => {}
             Lookup::Unavailable(reason) if rule == SecretSource::Keychain => {
-                return Err(SettingsError(format!(
-                    "{rule_name} is keychain, but the OS keychain cannot be used ({reason}): {}",
-                    super::keychain::INSTALL_HINT
-                )));
+                return Err(SettingsError::new(
+                    format!(
+                        "{rule_name} is keychain, but the OS keychain cannot be used ({reason})"
+                    ),
+                    super::keychain::INSTALL_HINT,
+                ));
             }
             Lookup::Unavailable(_) => {}
         }
@@ -280,15 +287,18 @@ fn secret_value(
     if let Some(v) = inputs.config.values.get(env_name) {
         // Only the database URL has a config key, and it must not embed a password.
         if super::pg_url::has_password(v) {
-            return Err(SettingsError(format!(
-                "storage.database_url in the config file {} embeds a password: remove it from the file and give the password through MEM0_DB_PASSWORD, MEM0_DB_PASSWORD_FILE or the keychain",
-                inputs
-                    .config
-                    .path
-                    .as_deref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            )));
+            return Err(SettingsError::new(
+                format!(
+                    "storage.database_url in the config file {} embeds a password",
+                    inputs
+                        .config
+                        .path
+                        .as_deref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                ),
+                "remove it from the file and give the password through MEM0_DB_PASSWORD, MEM0_DB_PASSWORD_FILE or the keychain",
+            ));
         }
         return accept(Secret::new(v.clone()), Source::Config);
     }
@@ -348,11 +358,10 @@ fn check_rule_is_met(
             ),
         })
         .collect();
-    Err(SettingsError(format!(
-        "{rule_name} is {}, but nothing is there: set {}, or set that option to auto",
-        rule.describe(),
-        wanted.join(" or ")
-    )))
+    Err(SettingsError::new(
+        format!("{rule_name} is {}, but nothing is there", rule.describe()),
+        format!("set {}, or set that option to auto", wanted.join(" or ")),
+    ))
 }
 
 /// Reads a Docker/Kubernetes-style secret file (see [`secret_file`] for the trimming rule); a
@@ -362,25 +371,30 @@ fn read_secret_file(
     variable: &str,
     path: &str,
     cwd: &Path,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Problem>,
 ) -> Result<Secret, SettingsError> {
     let path = cwd.join(path.trim());
     let secret = secret_file::read(&path).map_err(|e| match e {
-        SecretFileError::Unreadable(e) => SettingsError(format!(
-            "{variable} points at {}, which cannot be read ({}): fix the path or the file's permissions",
-            path.display(),
-            e.kind()
-        )),
-        SecretFileError::Empty => SettingsError(format!(
-            "{variable} points at {}, which is empty: write the secret into it",
-            path.display()
-        )),
+        SecretFileError::Unreadable(e) => SettingsError::new(
+            format!(
+                "{variable} points at {}, which cannot be read ({})",
+                path.display(),
+                e.kind()
+            ),
+            "fix the path or the file's permissions",
+        ),
+        SecretFileError::Empty => SettingsError::new(
+            format!("{variable} points at {}, which is empty", path.display()),
+            "write the secret into it",
+        ),
     })?;
     if crate::files::readable_by_others(&path) {
-        warnings.push(format!(
-            "{variable} points at {}, which group or others can read: chmod 600 {}",
-            path.display(),
-            path.display()
+        warnings.push(Problem::new(
+            format!(
+                "{variable} points at {}, which group or others can read",
+                path.display()
+            ),
+            format!("chmod 600 {}", path.display()),
         ));
     }
     Ok(secret)

@@ -72,7 +72,7 @@ impl World {
             Some(&self.dir.path().join("confdir")),
             &self.keychain,
         )
-        .map_err(|e| e.0)
+        .map_err(|e| e.to_string())
     }
 
     fn value(&self, name: &str) -> (Option<String>, Option<Source>) {
@@ -202,7 +202,7 @@ fn secret_file_trims_one_newline_and_warns_when_shared() {
             .resolved
             .warnings
             .iter()
-            .any(|w| w.contains("chmod 600"))
+            .any(|w| w.sentence().contains("chmod 600"))
     );
 }
 
@@ -406,4 +406,23 @@ fn defaults_use_the_embedded_database() {
     assert_eq!(s.timeout, Duration::from_secs(10));
     assert!(s.backup_enabled);
     assert_eq!(s.http_port, 13370);
+}
+
+#[test]
+fn errors_carry_what_failed_and_the_fix_apart() {
+    let world = World::new().env("MEM0_TIMEOUT", "soon");
+    let error = load_from(
+        &world.flags,
+        &world.env,
+        &world.cwd(),
+        None,
+        &world.keychain,
+    )
+    .unwrap_err();
+    assert_eq!(error.problem.what, "MEM0_TIMEOUT (from env) is 'soon'");
+    assert_eq!(error.problem.fix, "use a whole number from 1 to 3600");
+    assert_eq!(
+        error.to_string(),
+        "MEM0_TIMEOUT (from env) is 'soon': use a whole number from 1 to 3600"
+    );
 }
