@@ -16,13 +16,13 @@ use chrono::Utc;
 use clap::Args;
 use serde::Serialize;
 
-use super::client_config::current_binary;
 use super::migrate::explain;
 use super::style::Style;
 use super::{ExitCode, Failure};
 use crate::auth::{self, AuthError, Credentials};
 use crate::clients::config_file;
-use crate::clients::{Client, DEFAULT_SERVER_NAME, Dirs};
+use crate::clients::launch::{resolve_command, server_environment};
+use crate::clients::{Client, DEFAULT_SERVER_NAME, Dirs, current_binary};
 use crate::memory::ProjectMode;
 use crate::problem::Problem;
 use crate::project::{self, ProjectSource};
@@ -138,7 +138,7 @@ pub async fn run(args: &DoctorArgs, flags: &Flags, keychain: &Keychain) -> Resul
                 Some(ClientFile {
                     entries: Ok(entries),
                     ..
-                }) if !entries.is_empty() => client_env(&process_env, &entries[0].1),
+                }) if !entries.is_empty() => server_environment(&process_env, &entries[0].1),
                 _ => {
                     return Err(Failure::new(
                         ExitCode::Other,
@@ -232,29 +232,6 @@ pub async fn run(args: &DoctorArgs, flags: &Flags, keychain: &Keychain) -> Resul
         ));
     }
     Ok(())
-}
-
-/// The environment a client starts the server with: this one without any mem0 variable, plus
-/// what the entry sets (values the client expands itself, like `${workspaceFolder}`, are left
-/// out).
-fn client_env(process_env: &Environment, entry: &serde_json::Value) -> Environment {
-    let mut env: Environment = process_env
-        .iter()
-        .filter(|(k, _)| !k.starts_with("MEM0_") && !k.starts_with("PROJECT_"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if let Some(vars) = entry.get("env").and_then(|e| e.as_object()) {
-        for (name, value) in vars {
-            // Values the client expands itself cannot be known here; PROJECT_DIR is kept so the
-            // project check can say the client decides it.
-            if let Some(value) = value.as_str()
-                && (!value.contains("${") || name == "PROJECT_DIR")
-            {
-                env.insert(name.clone(), value.to_owned());
-            }
-        }
-    }
-    env
 }
 
 /// Checks each `NAME_FILE` in the environment; broken ones are taken out so the rest of the
@@ -706,19 +683,6 @@ fn read_clients(dirs: Option<&Dirs>) -> Vec<ClientFile> {
         .collect()
 }
 
-/// Resolves a command as the client would: a bare name through `PATH`.
-fn resolve_command(command: &str, env: &Environment) -> Option<PathBuf> {
-    let path = Path::new(command);
-    if path.components().count() > 1 || path.is_absolute() {
-        return path.canonicalize().ok();
-    }
-    let search = env.get("PATH")?;
-    std::env::split_paths(search)
-        .map(|dir| dir.join(command))
-        .find(|candidate| candidate.is_file())
-        .and_then(|p| p.canonicalize().ok())
-}
-
 async fn client_checks(
     files: &[ClientFile],
     process_env: &Environment,
@@ -771,7 +735,7 @@ async fn client_checks(
                 ));
                 continue;
             };
-            let env = client_env(process_env, entry);
+            let env = server_environment(process_env, entry);
             let resolved = resolve_command(command, process_env);
             let Some(resolved) = resolved else {
                 checks.push(Check::fail(

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use super::client_config::{current_binary, describe_outcome};
+use super::client_config::describe_outcome;
 use super::migrate::{database_failure, explain};
 use super::prompt::Prompter;
 use super::serve::os_user_name;
@@ -24,7 +24,9 @@ use super::token::{TokenRequest, issue};
 use super::{ExitCode, Failure};
 use crate::auth::{self, Credentials, Token};
 use crate::clients::config_file;
-use crate::clients::{Client, DEFAULT_SERVER_NAME, Dirs, Launch, claude_add_command};
+use crate::clients::{
+    Client, DEFAULT_SERVER_NAME, Dirs, Launch, claude_add_command, current_binary,
+};
 use crate::files::{self, Access, Written};
 use crate::memory::Permissions;
 use crate::settings::keychain::Lookup;
