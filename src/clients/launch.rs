@@ -2,8 +2,8 @@
 //! builds the launch that makes a client's server see the settings in effect here, without
 //! pasting a secret unless asked: a secret read from a file becomes its `NAME_FILE` reference,
 //! one in the keychain is left out (the server reads the keychain itself), and one only in the
-//! environment gets a note on how to store it. [`server_environment`] and [`resolve_command`]
-//! go the other way, from a client's entry to the server it would start.
+//! environment gets a note on how to store it. [`server_environment`], [`resolve_command`] and
+//! [`pasted_secrets`] go the other way, from a client's entry to the server it would start.
 
 use std::path::{Path, PathBuf};
 
@@ -301,4 +301,24 @@ pub fn resolve_command(command: &str, env: &Environment) -> Option<PathBuf> {
         .map(|dir| dir.join(command))
         .find(|candidate| candidate.is_file())
         .and_then(|p| p.canonicalize().ok())
+}
+
+/// The variables of a client's server entry that paste a secret in clear (a database URL only
+/// when it carries a password).
+pub fn pasted_secrets(entry: &serde_json::Value) -> Vec<&str> {
+    entry
+        .get("env")
+        .and_then(|e| e.as_object())
+        .map(|vars| {
+            vars.iter()
+                .filter(|(k, v)| {
+                    (*k == "MEM0_TOKEN" || *k == "MEM0_DB_PASSWORD" || *k == "MEM0_JWT_SECRET")
+                        || (*k == "MEM0_DATABASE_URL"
+                            && v.as_str()
+                                .is_some_and(crate::settings::pg_url::has_password))
+                })
+                .map(|(k, _)| k.as_str())
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -41,6 +41,18 @@ pub enum ProjectSource {
     DefaultFallback,
 }
 
+impl ProjectSource {
+    /// Where the id came from, for people: "its git remote origin", "its git checkout", ...
+    pub fn describe(&self) -> &'static str {
+        match self {
+            ProjectSource::GitRemote => "its git remote origin",
+            ProjectSource::GitTopLevel => "its git checkout",
+            ProjectSource::Directory => "the directory's path",
+            ProjectSource::DefaultFallback => "no project",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DerivedProject {
     /// e.g. `mem0-mcp-1a2b3c4d`, or [`DEFAULT_PROJECT`].
