@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::keys::SecretName;
 use super::pg_url::{Parts, PgUrl};
-use super::sources::{Resolved, Source};
+use super::sources::{Raw, Resolved, Source};
 use super::{DatabaseTarget, SQLITE_FILE, SettingsError};
 
 /// The database the resolved settings select.
@@ -79,6 +79,29 @@ pub fn target(resolved: &Resolved, data_dir: &Path) -> Result<DatabaseTarget, Se
     let url = with_tls(resolved, with_password(resolved, url)?)?;
     check_auth_method(resolved, &url)?;
     Ok(DatabaseTarget::Postgres(url))
+}
+
+/// The URL the server composes from these `MEM0_DB_*` values alone (no password, no TLS
+/// setting, so `sslmode=disable` on loopback): what `init` offers for its `--db-*` flags.
+///
+/// # Errors
+///
+/// A [`SettingsError`] for a port that is not a port number.
+pub fn compose_url(parts: Parts<'_>) -> Result<PgUrl, SettingsError> {
+    let mut resolved = Resolved::default();
+    for (name, value) in [
+        ("MEM0_DB_HOST", parts.host),
+        ("MEM0_DB_PORT", parts.port),
+        ("MEM0_DB_NAME", parts.database),
+        ("MEM0_DB_USER", parts.user),
+    ] {
+        if let Some(value) = value {
+            resolved
+                .values
+                .insert(name, (Raw::Plain(value.to_owned()), Source::Flag));
+        }
+    }
+    with_tls(&resolved, compose(&resolved)?)
 }
 
 /// `storage.type`: `Some(true)` for sqlite, `Some(false)` for PostgreSQL, `None` when unset.
@@ -241,7 +264,7 @@ fn check_auth_method(resolved: &Resolved, url: &PgUrl) -> Result<(), SettingsErr
 mod tests {
     use super::*;
     use crate::settings::pg_url::escape;
-    use crate::settings::sources::{Raw, Source};
+    use crate::settings::sources::Raw;
 
     fn resolved(pairs: &[(&'static str, &str)]) -> Resolved {
         let mut r = Resolved::default();

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Secret;
+use crate::files::{Access, Written};
 
 /// The file in the config directory where `init` keeps the token when no keychain is used.
 pub const TOKEN_FILE: &str = "token";
@@ -45,6 +46,20 @@ pub fn trim_line_end(text: &str) -> &str {
         .unwrap_or(text)
 }
 
+/// Writes a secret file as [`read`] reads it back (the value and one newline), owner-only,
+/// keeping a backup of a different previous content (see [`crate::files::write`]).
+///
+/// # Errors
+///
+/// The I/O error of creating the directory or writing the file.
+pub fn write(path: &Path, value: &Secret) -> std::io::Result<Written> {
+    crate::files::write(
+        path,
+        format!("{}\n", value.expose()).as_bytes(),
+        Access::Private,
+    )
+}
+
 /// The file `init` keeps a secret in (`file_name` is [`TOKEN_FILE`] or [`PASSWORD_FILE`]), when
 /// it is there.
 pub fn kept_by_init(file_name: &str) -> Option<PathBuf> {
@@ -81,6 +96,10 @@ mod tests {
             std::fs::write(&path, text).unwrap();
             path
         };
+        let written = dir.path().join("written");
+        write(&written, &Secret::new("s3cret")).unwrap();
+        assert_eq!(read(&written).unwrap().expose(), "s3cret");
+        assert!(!crate::files::readable_by_others(&written));
         let two_newlines = file("token", "mcp_token\n\n");
         assert_eq!(read(&two_newlines).unwrap().expose(), "mcp_token\n");
         assert!(matches!(

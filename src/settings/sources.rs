@@ -86,6 +86,24 @@ impl Resolved {
     pub fn source(&self, env: &str) -> Option<Source> {
         self.values.get(env).map(|(_, source)| *source)
     }
+
+    /// Where a secret in effect is kept, when that is somewhere a client can be pointed at
+    /// (its `NAME_FILE`, or the keychain the server reads itself); `None` for a secret given
+    /// in clear.
+    pub fn kept(&self, name: SecretName) -> Option<Kept> {
+        match self.source(name.env())? {
+            Source::File => self.secret_files.get(name.env()).cloned().map(Kept::File),
+            Source::Keychain => Some(Kept::Keychain),
+            _ => None,
+        }
+    }
+}
+
+/// Where a secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    Keychain,
+    File(PathBuf),
 }
 
 /// Everything the resolver reads, gathered by the caller so resolution itself is testable.
