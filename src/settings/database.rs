@@ -3,12 +3,34 @@
 //! settings; the embedded SQLite file when nothing is configured. The result is checked against
 //! `security.database_auth_method`. The URL itself is taken apart by [`super::pg_url`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::SettingsError;
 use super::keys::SecretName;
 use super::pg_url::{Parts, PgUrl};
 use super::sources::{Raw, Resolved, Source};
-use super::{DatabaseTarget, SQLITE_FILE, SettingsError};
+
+/// The name of the embedded database file inside the data directory.
+pub const SQLITE_FILE: &str = "mem0.db";
+
+/// Where memories are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// A `postgresql://` URL, its password held apart.
+    Postgres(PgUrl),
+    /// The embedded database file.
+    Sqlite(PathBuf),
+}
+
+impl DatabaseTarget {
+    /// `PostgreSQL`, or `embedded SQLite at PATH`: for people, never with a password.
+    pub fn describe(&self) -> String {
+        match self {
+            DatabaseTarget::Postgres(_) => "PostgreSQL".into(),
+            DatabaseTarget::Sqlite(path) => format!("embedded SQLite at {}", path.display()),
+        }
+    }
+}
 
 /// The database the resolved settings select.
 ///

@@ -25,6 +25,7 @@ mod secret;
 pub mod secret_file;
 pub mod sources;
 
+pub use database::{DatabaseTarget, SQLITE_FILE};
 pub use keychain::Keychain;
 pub use keys::SecretName;
 pub use pg_url::PgUrl;
@@ -37,24 +38,6 @@ use std::time::Duration;
 
 use crate::memory::ProjectMode;
 use crate::problem::Problem;
-
-/// Where memories are kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DatabaseTarget {
-    /// A `postgresql://` URL, its password held apart.
-    Postgres(PgUrl),
-    /// The embedded database file.
-    Sqlite(PathBuf),
-}
-
-impl DatabaseTarget {
-    pub fn describe(&self) -> String {
-        match self {
-            DatabaseTarget::Postgres(_) => "PostgreSQL".into(),
-            DatabaseTarget::Sqlite(path) => format!("embedded SQLite at {}", path.display()),
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -105,8 +88,6 @@ impl From<Problem> for SettingsError {
     }
 }
 
-/// The name of the embedded database file inside the data directory.
-pub const SQLITE_FILE: &str = "mem0.db";
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 /// A snapshot of environment-like variables.
