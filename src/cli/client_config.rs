@@ -4,16 +4,16 @@
 //! and the notes to stderr; `--write` merges it into the client's file, keeping a backup.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 
 use super::{ExitCode, Failure};
-use crate::clients::config_file::{self, Change};
+use crate::clients::config_file;
 use crate::clients::{
     Client, DEFAULT_SERVER_NAME, Dirs, Launch, claude_add_command, current_binary,
 };
-use crate::files::{Access, Written};
+use crate::files::Access;
 use crate::settings::Loaded;
 
 #[derive(Debug, Args)]
@@ -67,7 +67,7 @@ pub fn run(args: &ClientConfigArgs, loaded: &Loaded) -> Result<(), Failure> {
         let outcome =
             config_file::write_entry(&path, client, &args.name, &client.entry(&launch), access)
                 .map_err(|message| Failure::new(ExitCode::Other, message))?;
-        let _ = writeln!(out, "{}", describe_outcome(&args.name, &path, &outcome));
+        let _ = writeln!(out, "{}", outcome.describe(&args.name, &path));
         eprintln!("{}", client.project_note());
         eprintln!("Then {} to start it.", client.restart_hint());
         return Ok(());
@@ -102,22 +102,4 @@ pub fn default_path(client: Client) -> Result<PathBuf, Failure> {
                 "cannot find your home directory: give the file with --path",
             )
         })
-}
-
-/// One line saying what happened to the file.
-pub fn describe_outcome(name: &str, path: &Path, outcome: &config_file::Outcome) -> String {
-    let what = match &outcome.change {
-        Change::Added => format!("added server \"{name}\" to"),
-        Change::Replaced(_) => format!("updated server \"{name}\" in"),
-        Change::Unchanged => format!("server \"{name}\" is already up to date in"),
-    };
-    match &outcome.written {
-        Written::Replaced { backup } => format!(
-            "{what} {} (previous version kept as {})",
-            path.display(),
-            backup.display()
-        ),
-        Written::Created => format!("{what} {} (new file)", path.display()),
-        Written::Unchanged => format!("{what} {}", path.display()),
-    }
 }

@@ -32,6 +32,26 @@ pub struct Outcome {
     pub written: Written,
 }
 
+impl Outcome {
+    /// One line saying what happened to server `name` in the file at `path`.
+    pub fn describe(&self, name: &str, path: &Path) -> String {
+        let what = match &self.change {
+            Change::Added => format!("added server \"{name}\" to"),
+            Change::Replaced(_) => format!("updated server \"{name}\" in"),
+            Change::Unchanged => format!("server \"{name}\" is already up to date in"),
+        };
+        match &self.written {
+            Written::Replaced { backup } => format!(
+                "{what} {} (previous version kept as {})",
+                path.display(),
+                backup.display()
+            ),
+            Written::Created => format!("{what} {} (new file)", path.display()),
+            Written::Unchanged => format!("{what} {}", path.display()),
+        }
+    }
+}
+
 fn unreadable(path: &Path, why: &str) -> String {
     format!(
         "{} {why}, so mem0-mcp will not rewrite it: add the entry by hand (`mem0-mcp client-config` prints it)",

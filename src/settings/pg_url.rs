@@ -47,7 +47,9 @@ pub struct Parts<'a> {
     pub host: Option<&'a str>,
     /// Checked by the caller: a number from 1 to 65535.
     pub port: Option<&'a str>,
+    /// The database name.
     pub database: Option<&'a str>,
+    /// The user name; without one libpq takes the OS user's.
     pub user: Option<&'a str>,
 }
 
@@ -120,10 +122,12 @@ impl PgUrl {
         &self.shown
     }
 
+    /// The password, unescaped, wherever the URL carried it.
     pub fn password(&self) -> Option<&Secret> {
         self.password.as_ref()
     }
 
+    /// Whether the URL carries a non-empty password.
     pub fn has_password(&self) -> bool {
         self.password.is_some()
     }

@@ -102,7 +102,9 @@ impl Resolved {
 /// Where a secret is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kept {
+    /// The OS keychain, under the secret's service (see [`SecretName::keychain_service`]).
     Keychain,
+    /// A file, absolute, read by the rule of [`secret_file`].
     File(PathBuf),
 }
 

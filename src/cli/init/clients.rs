@@ -8,7 +8,6 @@ use super::report::Report;
 use super::{InitArgs, Setup, other};
 use crate::auth::{self, Credentials};
 use crate::cli::Failure;
-use crate::cli::client_config::describe_outcome;
 use crate::cli::migrate::explain;
 use crate::cli::prompt::Prompter;
 use crate::clients::{Client, DEFAULT_SERVER_NAME, Dirs, Launch, claude_add_command, config_file};
@@ -169,10 +168,7 @@ fn configure_client(
     if write {
         match config_file::write_entry(&path, client, DEFAULT_SERVER_NAME, &entry, Access::Keep) {
             Ok(outcome) => {
-                report.done(
-                    client.name(),
-                    describe_outcome(DEFAULT_SERVER_NAME, &path, &outcome),
-                );
+                report.done(client.name(), outcome.describe(DEFAULT_SERVER_NAME, &path));
                 report.line(format!("  {}", report.style.dim(client.project_note())));
                 if client == Client::ClaudeCode {
                     report.line(format!(
