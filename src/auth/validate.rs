@@ -76,10 +76,21 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// What failed and how to fix it. `what` starts with the cause in parentheses, e.g.
-    /// `(expired token): token mcp_AbCd1234 expired at …`; a store failure is the store's
-    /// problem.
+    /// What failed and how to fix it: `what` reads `authentication failed (cause): …`, e.g.
+    /// `authentication failed (expired token): token mcp_AbCd1234 expired at …`; a store
+    /// failure is the store's problem.
     pub fn problem(&self) -> Problem {
+        match self {
+            AuthError::Store(e) => e.problem(),
+            refused => {
+                let Problem { what, fix } = refused.cause();
+                Problem::new(format!("authentication failed {what}"), fix)
+            }
+        }
+    }
+
+    /// The cause in parentheses and what failed, e.g. `(expired token): token … expired at …`.
+    fn cause(&self) -> Problem {
         let time = |at: &DateTime<Utc>| at.format("%Y-%m-%d %H:%M:%S UTC").to_string();
         match self {
             AuthError::MissingToken => Problem::new(
@@ -166,7 +177,7 @@ impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AuthError::Store(e) => write!(f, "{e}"),
-            refused => write!(f, "authentication failed {}", refused.problem().sentence()),
+            refused => write!(f, "{}", refused.problem().sentence()),
         }
     }
 }

@@ -33,7 +33,7 @@ impl Failure {
 
 impl From<crate::settings::SettingsError> for Failure {
     fn from(error: crate::settings::SettingsError) -> Self {
-        Failure::new(ExitCode::Usage, error.0)
+        error.problem.into()
     }
 }
 

@@ -126,3 +126,42 @@ pub enum Command {
     /// Manage access tokens: create, list, revoke, enable, delete, audit, stats, mint
     Token(token::TokenArgs),
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+    use crate::settings::keys::KEYS;
+
+    /// The settings registry says which settings have a flag; the command line must offer
+    /// exactly those, under those names, and map each to its variable.
+    #[test]
+    fn global_flags_match_the_registry() {
+        let command = Cli::command();
+        let mut offered: Vec<&str> = command
+            .get_arguments()
+            .filter(|a| a.is_global_set())
+            .filter_map(|a| a.get_long())
+            .collect();
+        let mut registered: Vec<&str> = KEYS.iter().filter_map(|k| k.flag).collect();
+        registered.sort_unstable();
+        offered.sort_unstable();
+        assert_eq!(offered, registered);
+
+        let all = GlobalFlags {
+            config: Some("c".into()),
+            data_dir: Some("d".into()),
+            user_id: Some("u".into()),
+            project_id_mode: Some("auto".into()),
+            project_id: Some("p".into()),
+            project_dir: Some("pd".into()),
+            log: Some("warn".into()),
+        };
+        let flags = all.to_flags();
+        for key in KEYS.iter().filter(|k| k.flag.is_some()) {
+            assert!(flags.contains_key(key.env), "{} has no flag value", key.env);
+        }
+        assert_eq!(flags.len(), registered.len());
+    }
+}

@@ -117,10 +117,7 @@ fn read_value(name: SecretName) -> Result<Secret, Failure> {
         std::io::stdin()
             .read_to_string(&mut text)
             .map_err(|e| Failure::new(ExitCode::Other, format!("cannot read stdin: {e}")))?;
-        let trimmed = text
-            .strip_suffix('\n')
-            .map(|t| t.strip_suffix('\r').unwrap_or(t));
-        trimmed.map(str::to_owned).unwrap_or(text)
+        crate::settings::secret_file::trim_line_end(&text).to_owned()
     };
     if value.is_empty() {
         return Err(Failure::new(

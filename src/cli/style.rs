@@ -1,5 +1,5 @@
 //! How command output looks on a terminal: the ✓ / ⚠ / ✗ marks and a little emphasis, in
-//! colour only when the stream is a terminal and `NO_COLOR` is unset (https://no-color.org), so
+//! colour only when the stream is a terminal and `NO_COLOR` is unset (<https://no-color.org>), so
 //! pipes, files and tests get plain text.
 
 use std::io::IsTerminal;

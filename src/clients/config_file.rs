@@ -2,11 +2,11 @@
 //! that every other key and every other server stays as it was. Writing goes through
 //! [`crate::files`], which replaces the file atomically and keeps a backup of the old one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::Client;
+use super::{Client, DEFAULT_SERVER_NAME, Dirs};
 use crate::files::{self, Access, Written};
 
 /// What merging did to the server entry.
@@ -30,6 +30,26 @@ pub struct Merged {
 pub struct Outcome {
     pub change: Change,
     pub written: Written,
+}
+
+impl Outcome {
+    /// One line saying what happened to server `name` in the file at `path`.
+    pub fn describe(&self, name: &str, path: &Path) -> String {
+        let what = match &self.change {
+            Change::Added => format!("added server \"{name}\" to"),
+            Change::Replaced(_) => format!("updated server \"{name}\" in"),
+            Change::Unchanged => format!("server \"{name}\" is already up to date in"),
+        };
+        match &self.written {
+            Written::Replaced { backup } => format!(
+                "{what} {} (previous version kept as {})",
+                path.display(),
+                backup.display()
+            ),
+            Written::Created => format!("{what} {} (new file)", path.display()),
+            Written::Unchanged => format!("{what} {}", path.display()),
+        }
+    }
 }
 
 fn unreadable(path: &Path, why: &str) -> String {
@@ -151,6 +171,37 @@ pub fn mem0_entries(servers: &Map<String, Value>, name: &str) -> Vec<(String, Va
                     .is_some_and(|stem| stem == "mem0-mcp")
         })
         .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// One client's configuration file and the mem0 entries in it.
+#[derive(Debug)]
+pub struct ClientFile {
+    pub client: Client,
+    pub path: PathBuf,
+    /// The mem0 entries (name and entry); `Err` saying why when the file cannot be read as
+    /// JSON.
+    pub entries: Result<Vec<(String, Value)>, String>,
+}
+
+/// The configuration file of every client that has one, with its mem0 entries (see
+/// [`mem0_entries`]; `DEFAULT_SERVER_NAME` names the entry).
+pub fn read_all(dirs: &Dirs) -> Vec<ClientFile> {
+    Client::ALL
+        .into_iter()
+        .filter_map(|client| {
+            let path = client.config_path(dirs);
+            let entries = match servers(&path, client) {
+                Ok(None) => return None,
+                Ok(Some(servers)) => Ok(mem0_entries(&servers, DEFAULT_SERVER_NAME)),
+                Err(e) => Err(e),
+            };
+            Some(ClientFile {
+                client,
+                path,
+                entries,
+            })
+        })
         .collect()
 }
 

@@ -1,9 +1,13 @@
 //! What mem0-mcp knows about the MCP clients that launch it: where each keeps its configuration
 //! on Linux, macOS and Windows, the JSON shape of a server entry there, how it picks the working
 //! directory (and so how `auto` mode finds the project), and the `claude mcp add` command line.
-//! [`config_file`] reads and merges those files. Nothing here reads settings or prints.
+//! [`config_file`] reads and merges those files; [`launch`] says how a client starts the server
+//! with the settings in effect. Nothing here prints.
 
 pub mod config_file;
+pub mod launch;
+
+pub use launch::Launch;
 
 use std::path::{Path, PathBuf};
 
@@ -63,44 +67,14 @@ impl Dirs {
     }
 }
 
-/// How a client starts the server: the program, its arguments and the variables it sets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Launch {
-    pub command: PathBuf,
-    pub args: Vec<String>,
-    /// In the order they should appear.
-    pub env: Vec<(String, String)>,
-}
-
-impl Launch {
-    pub fn new(command: impl Into<PathBuf>) -> Self {
-        Launch {
-            command: command.into(),
-            args: Vec::new(),
-            env: Vec::new(),
-        }
-    }
-
-    pub fn var(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.set(name, value);
-        self
-    }
-
-    /// Sets a variable, replacing an earlier value in place.
-    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        let (name, value) = (name.into(), value.into());
-        match self.env.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.env.push((name, value)),
-        }
-    }
-
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.env
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
+/// The absolute path of this binary, as clients should launch it (symlinks resolved, so a
+/// client keeps working when a link changes; on Windows as given, since canonical paths there
+/// are `\\?\` paths some clients cannot start). `mem0-mcp` when it cannot be found.
+pub fn current_binary() -> PathBuf {
+    let exe = std::env::current_exe();
+    #[cfg(not(windows))]
+    let exe = exe.and_then(|p| p.canonicalize());
+    exe.unwrap_or_else(|_| PathBuf::from("mem0-mcp"))
 }
 
 impl Client {

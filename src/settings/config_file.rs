@@ -1,12 +1,14 @@
-//! `mem0.config.json`: where it is looked for, and its strict reading. Every key maps to one
-//! setting of the registry; an unknown key or a value of the wrong type is an error naming the
-//! key and the file. Keys starting with `_comment` are ignored, so the file can be annotated.
+//! `mem0.config.json`: where it is looked for, its strict reading, and the one edit mem0-mcp
+//! makes to it ([`write_storage`], for `init`). Every key maps to one setting of the registry;
+//! an unknown key or a value of the wrong type is an error naming the key and the file. Keys
+//! starting with `_comment` are ignored, so the file can be annotated.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::SettingsError;
 use super::keys::{self, Kind};
+use super::{PgUrl, SettingsError};
+use crate::files::{self, Access, Written};
 
 pub const FILE_NAME: &str = "mem0.config.json";
 
@@ -33,10 +35,13 @@ pub fn locate(
         if path.is_file() {
             return Ok(Some(path.to_path_buf()));
         }
-        return Err(SettingsError(format!(
-            "the config file {} (from --config or MEM0_CONFIG) does not exist: fix the path, or unset it to use ./{FILE_NAME}",
-            path.display()
-        )));
+        return Err(SettingsError::new(
+            format!(
+                "the config file {} (from --config or MEM0_CONFIG) does not exist",
+                path.display()
+            ),
+            format!("fix the path, or unset it to use ./{FILE_NAME}"),
+        ));
     }
     let local = cwd.join(FILE_NAME);
     if local.is_file() {
@@ -49,7 +54,7 @@ pub fn locate(
 
 pub fn load(path: &Path) -> Result<ConfigFile, SettingsError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        SettingsError(format!(
+        SettingsError::plain(format!(
             "cannot read the config file {}: {e}",
             path.display()
         ))
@@ -59,10 +64,11 @@ pub fn load(path: &Path) -> Result<ConfigFile, SettingsError> {
 
 pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, SettingsError> {
     let shown = path.display();
-    let root: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| SettingsError(format!("the config file {shown} is not valid JSON: {e}")))?;
+    let root: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        SettingsError::plain(format!("the config file {shown} is not valid JSON: {e}"))
+    })?;
     let serde_json::Value::Object(sections) = root else {
-        return Err(SettingsError(format!(
+        return Err(SettingsError::plain(format!(
             "the config file {shown} must hold a JSON object such as {{\"server\": {{\"timeout\": 10}}}}"
         )));
     };
@@ -103,10 +109,10 @@ fn is_comment(name: &str) -> bool {
 
 fn unknown_or_misplaced(key: &str, file: &str) -> SettingsError {
     let known: Vec<&str> = keys::KEYS.iter().filter_map(|k| k.config).collect();
-    SettingsError(format!(
-        "unknown key '{key}' in the config file {file}: the known keys are {}",
-        known.join(", ")
-    ))
+    SettingsError::new(
+        format!("unknown key '{key}' in the config file {file}"),
+        format!("the known keys are {}", known.join(", ")),
+    )
 }
 
 fn value_text(
@@ -116,7 +122,7 @@ fn value_text(
     file: &str,
 ) -> Result<String, SettingsError> {
     let wrong = |want: &str| {
-        SettingsError(format!(
+        SettingsError::plain(format!(
             "'{key}' in the config file {file} must be {want}, not {value}"
         ))
     };
@@ -130,12 +136,73 @@ fn value_text(
     }
 }
 
+/// The database a config file records (`storage.type`, `storage.database_url`).
+#[derive(Debug, Clone, Copy)]
+pub enum Storage<'a> {
+    /// PostgreSQL at this URL, which is written without its password.
+    Postgres(&'a PgUrl),
+    Sqlite,
+}
+
+/// Why [`write_storage`] left the file as it was.
+#[derive(Debug)]
+pub enum EditError {
+    Unreadable(std::io::Error),
+    /// The file holds something other than a JSON object.
+    NotAnObject,
+    /// Its `storage` is not an object.
+    StorageNotAnObject,
+    /// The edited file would not read back as a config file.
+    Invalid(SettingsError),
+    Unwritable(std::io::Error),
+}
+
+/// Records `storage` in the config file at `path` (created if missing), keeping every other
+/// key; the result is read back with [`parse`] before it replaces the file (atomically, the old
+/// one kept as a backup).
+///
+/// # Errors
+///
+/// An [`EditError`] saying why the file was left as it was.
+pub fn write_storage(path: &Path, storage: Storage<'_>) -> Result<Written, EditError> {
+    let mut root = match std::fs::read_to_string(path) {
+        Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return Err(EditError::NotAnObject),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
+        Err(e) => return Err(EditError::Unreadable(e)),
+    };
+    let section = root
+        .entry("storage")
+        .or_insert_with(|| serde_json::json!({}));
+    let Some(section) = section.as_object_mut() else {
+        return Err(EditError::StorageNotAnObject);
+    };
+    match storage {
+        Storage::Postgres(url) => {
+            section.insert("type".into(), "database".into());
+            section.insert("database_url".into(), url.without_password().into());
+        }
+        Storage::Sqlite => {
+            section.insert("type".into(), "sqlite".into());
+            section.remove("database_url");
+        }
+    }
+    let text = format!(
+        "{}\n",
+        serde_json::to_string_pretty(&serde_json::Value::Object(root)).unwrap_or_default()
+    );
+    parse(&text, path).map_err(EditError::Invalid)?;
+    files::write(path, text.as_bytes(), Access::Keep).map_err(EditError::Unwritable)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<ConfigFile, String> {
-        parse(text, Path::new("/etc/mem0.config.json")).map_err(|e| e.0)
+        parse(text, Path::new("/etc/mem0.config.json")).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -200,5 +267,35 @@ mod example_tests {
                 key.env
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+
+    #[test]
+    fn storage_is_recorded_without_the_password_and_other_keys_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, r#"{"server": {"timeout": 5}}"#).unwrap();
+        let url = PgUrl::parse("postgresql://me:pw@db/mem0").unwrap();
+        write_storage(&path, Storage::Postgres(&url)).unwrap();
+        let config = load(&path).unwrap();
+        assert_eq!(config.values["MEM0_TIMEOUT"], "5");
+        assert_eq!(config.values["MEM0_STORAGE_TYPE"], "database");
+        assert_eq!(
+            config.values["MEM0_DATABASE_URL"],
+            "postgresql://me@db/mem0"
+        );
+        write_storage(&path, Storage::Sqlite).unwrap();
+        let config = load(&path).unwrap();
+        assert_eq!(config.values["MEM0_STORAGE_TYPE"], "sqlite");
+        assert!(!config.values.contains_key("MEM0_DATABASE_URL"));
+        std::fs::write(&path, "[1]").unwrap();
+        assert!(matches!(
+            write_storage(&path, Storage::Sqlite),
+            Err(EditError::NotAnObject)
+        ));
     }
 }

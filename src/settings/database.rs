@@ -1,183 +1,48 @@
-//! Which database to use and how to reach it: `MEM0_DATABASE_URL`, or a PostgreSQL URL composed
-//! from `MEM0_DB_HOST` / `PORT` / `NAME` / `USER` / `PASSWORD`, plus the TLS and client
-//! certificate settings; the embedded SQLite file when nothing is configured. The result is
-//! checked against `security.database_auth_method`.
+//! Which database to use: `MEM0_DATABASE_URL`, or a PostgreSQL URL composed from
+//! `MEM0_DB_HOST` / `PORT` / `NAME` / `USER` / `PASSWORD`, plus the TLS and client certificate
+//! settings; the embedded SQLite file when nothing is configured. The result is checked against
+//! `security.database_auth_method`. The URL itself is taken apart by [`super::pg_url`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::SettingsError;
 use super::keys::SecretName;
-use super::sources::{Resolved, Source};
-use super::{DatabaseTarget, SQLITE_FILE, Secret, SettingsError};
+use super::pg_url::{Parts, PgUrl};
+use super::sources::{Raw, Resolved, Source};
 
-/// True when a URL carries a password, in its user info or as a `password=` parameter.
-pub fn url_has_password(url: &str) -> bool {
-    let Some((_, rest)) = url.split_once("://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let in_userinfo = authority.rsplit_once('@').is_some_and(|(userinfo, _)| {
-        userinfo
-            .split_once(':')
-            .is_some_and(|(_, pw)| !pw.is_empty())
-    });
-    let in_query = rest.split_once('?').is_some_and(|(_, query)| {
-        query
-            .split('&')
-            .any(|p| p.starts_with("password=") && p.len() > 9)
-    });
-    in_userinfo || in_query
+/// The name of the embedded database file inside the data directory.
+pub const SQLITE_FILE: &str = "mem0.db";
+
+/// Where memories are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// A `postgresql://` URL, its password held apart.
+    Postgres(PgUrl),
+    /// The embedded database file.
+    Sqlite(PathBuf),
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-pub fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
+impl DatabaseTarget {
+    /// `PostgreSQL`, or `embedded SQLite at PATH`: for people, never with a password.
+    pub fn describe(&self) -> String {
+        match self {
+            DatabaseTarget::Postgres(_) => "PostgreSQL".into(),
+            DatabaseTarget::Sqlite(path) => format!("embedded SQLite at {}", path.display()),
         }
     }
-    out
 }
 
-fn query_has(url: &str, name: &str) -> bool {
-    url.split_once('?')
-        .is_some_and(|(_, q)| q.split('&').any(|p| p.split('=').next() == Some(name)))
-}
-
-fn append_param(url: &mut String, name: &str, value: &str) {
-    url.push(if url.contains('?') { '&' } else { '?' });
-    url.push_str(name);
-    url.push('=');
-    url.push_str(&percent_encode(value));
-}
-
-/// Decodes `%XX` escapes (invalid ones are kept as they are).
-pub fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && bytes[i + 1].is_ascii_hexdigit()
-            && bytes[i + 2].is_ascii_hexdigit()
-        {
-            let hex = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
-            out.push(hex(bytes[i + 1]) * 16 + hex(bytes[i + 2]));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Splits a URL into the URL without its password and the (decoded) password, whether the
-/// password is in the user info or a `password=` parameter.
-pub fn split_password(url: &str) -> (String, Option<String>) {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return (url.to_owned(), None);
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let mut password = None;
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, pw)) => {
-                if !pw.is_empty() {
-                    password = Some(percent_decode(pw));
-                }
-                format!("{user}@{host}")
-            }
-            None => authority.to_owned(),
-        },
-        None => authority.to_owned(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let mut kept = Vec::new();
-            for pair in query.split('&') {
-                match pair.strip_prefix("password=") {
-                    Some(pw) => {
-                        if !pw.is_empty() && password.is_none() {
-                            password = Some(percent_decode(pw));
-                        }
-                    }
-                    None => kept.push(pair),
-                }
-            }
-            if kept.is_empty() {
-                path.to_owned()
-            } else {
-                format!("{path}?{}", kept.join("&"))
-            }
-        }
-        None => tail.to_owned(),
-    };
-    (format!("{scheme}://{authority}{tail}"), password)
-}
-
-/// A PostgreSQL URL as shown to people: `user@host:port/database`, never the password.
-pub fn describe_url(url: &str) -> String {
-    let (safe, _) = split_password(url);
-    let rest = safe.split_once("://").map_or(safe.as_str(), |(_, r)| r);
-    let (main, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let socket = query
-        .split('&')
-        .find_map(|p| p.strip_prefix("host="))
-        .map(percent_decode);
-    let (authority, database) = main.split_once('/').unwrap_or((main, ""));
-    let (user, host) = match authority.rsplit_once('@') {
-        Some((user, host)) => (Some(percent_decode(user)), host.to_owned()),
-        None => (None, authority.to_owned()),
-    };
-    let host = match (socket, host.is_empty()) {
-        (Some(dir), _) => format!("socket {dir}"),
-        (None, true) => "localhost".into(),
-        (None, false) => host,
-    };
-    let database = percent_decode(database.split('#').next().unwrap_or_default());
-    match user {
-        Some(user) => format!("{user}@{host}/{database}"),
-        None => format!("{host}/{database}"),
-    }
-}
-
-/// Puts a password into a URL that has none (after the user name, or with `user` if it has
-/// none).
-pub fn with_password(url: &str, user: &str, password: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("postgresql", url));
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let (userinfo, host) = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => (userinfo.to_string(), host),
-        None => (percent_encode(user), authority),
-    };
-    format!(
-        "{scheme}://{userinfo}:{}@{host}{tail}",
-        percent_encode(password)
-    )
-}
-
+/// The database the resolved settings select.
+///
+/// # Errors
+///
+/// A [`SettingsError`] naming the setting when the settings contradict each other (a URL and
+/// `MEM0_DB_*` parts, `storage.type` against the URL, two passwords, a TLS parameter twice),
+/// when a value is malformed (scheme, port, certificate path) or when the connection does not
+/// match `security.database_auth_method`.
 pub fn target(resolved: &Resolved, data_dir: &Path) -> Result<DatabaseTarget, SettingsError> {
-    let storage_type = resolved
-        .get("MEM0_STORAGE_TYPE")
-        .map(|t| t.to_ascii_lowercase());
-    let wants_sqlite = match storage_type.as_deref() {
-        None => None,
-        Some("sqlite") => Some(true),
-        Some("database" | "postgres" | "postgresql") => Some(false),
-        Some(other) => {
-            return Err(SettingsError(format!(
-                "storage.type (MEM0_STORAGE_TYPE) is '{other}': use database (PostgreSQL) or sqlite"
-            )));
-        }
-    };
+    let wants_sqlite = storage_type(resolved)?;
     let url = resolved.secret(SecretName::DatabaseUrl);
-    let password = resolved.secret(SecretName::DbPassword);
     let parts: Vec<&str> = [
         "MEM0_DB_HOST",
         "MEM0_DB_PORT",
@@ -191,91 +56,156 @@ pub fn target(resolved: &Resolved, data_dir: &Path) -> Result<DatabaseTarget, Se
     if let Some(url) = &url
         && let Some(path) = url.expose().strip_prefix("sqlite://")
     {
-        if wants_sqlite == Some(false) {
-            return Err(SettingsError(
-                "MEM0_DATABASE_URL is a sqlite:// URL but storage.type is database: make them agree".into(),
-            ));
-        }
-        let path = path.split('?').next().unwrap_or_default();
-        if path.is_empty() {
-            return Err(SettingsError(
-                "MEM0_DATABASE_URL is sqlite:// without a file path: use sqlite:///absolute/path/mem0.db".into(),
-            ));
-        }
-        return Ok(DatabaseTarget::Sqlite(
-            std::path::absolute(path).unwrap_or_else(|_| path.into()),
-        ));
+        return sqlite_file(path, wants_sqlite);
     }
     if wants_sqlite == Some(true) {
         if url.is_some() || !parts.is_empty() {
-            return Err(SettingsError(
-                "storage.type is sqlite but a PostgreSQL connection is configured too (MEM0_DATABASE_URL or MEM0_DB_*): remove one of them".into(),
+            return Err(SettingsError::new(
+                "storage.type is sqlite but a PostgreSQL connection is configured too (MEM0_DATABASE_URL or MEM0_DB_*)",
+                "remove one of them",
             ));
         }
         return Ok(DatabaseTarget::Sqlite(data_dir.join(SQLITE_FILE)));
     }
-
-    let mut composed = match (&url, parts.is_empty()) {
+    let url = match (&url, parts.is_empty()) {
         (Some(url), _) => {
-            let text = url.expose();
-            if !(text.starts_with("postgresql://") || text.starts_with("postgres://")) {
-                let scheme = text
-                    .split("://")
-                    .next()
-                    .filter(|s| s.len() < text.len())
-                    .unwrap_or("(none)");
-                return Err(SettingsError(format!(
-                    "MEM0_DATABASE_URL has the scheme '{scheme}', which is not supported: use postgresql://user@host:5432/database or sqlite:///path/to/mem0.db"
-                )));
-            }
+            let url = PgUrl::parse(url.expose()).map_err(|e| {
+                SettingsError::new(
+                    format!(
+                        "MEM0_DATABASE_URL has the scheme '{}', which is not supported",
+                        e.scheme
+                    ),
+                    "use postgresql://user@host:5432/database or sqlite:///path/to/mem0.db",
+                )
+            })?;
             if !parts.is_empty() {
-                return Err(SettingsError(format!(
-                    "both MEM0_DATABASE_URL and {} are set: give the connection one way, either the URL or the MEM0_DB_* parts",
-                    parts.join(", ")
-                )));
+                return Err(SettingsError::new(
+                    format!("both MEM0_DATABASE_URL and {} are set", parts.join(", ")),
+                    "give the connection one way, either the URL or the MEM0_DB_* parts",
+                ));
             }
-            text.to_string()
+            url
         }
         (None, false) => compose(resolved)?,
         (None, true) => {
             if wants_sqlite == Some(false) {
-                return Err(SettingsError(
-                    "storage.type is database but no PostgreSQL connection is configured: set MEM0_DATABASE_URL, storage.database_url or MEM0_DB_HOST/MEM0_DB_NAME/MEM0_DB_USER".into(),
+                return Err(SettingsError::new(
+                    "storage.type is database but no PostgreSQL connection is configured",
+                    "set MEM0_DATABASE_URL, storage.database_url or MEM0_DB_HOST/MEM0_DB_NAME/MEM0_DB_USER",
                 ));
             }
-            match resolved.source(SecretName::DbPassword.env()) {
-                // A password left in the keychain must not break the embedded database.
-                None | Some(Source::Keychain) => {}
-                Some(source) => {
-                    return Err(SettingsError(format!(
-                        "MEM0_DB_PASSWORD is set (from {}) but no database is: set MEM0_DATABASE_URL or MEM0_DB_HOST too, or remove the password",
-                        source.as_str()
-                    )));
-                }
-            }
+            check_no_stray_password(resolved)?;
             return Ok(DatabaseTarget::Sqlite(data_dir.join(SQLITE_FILE)));
         }
     };
+    let url = with_tls(resolved, with_password(resolved, url)?)?;
+    check_auth_method(resolved, &url)?;
+    Ok(DatabaseTarget::Postgres(url))
+}
 
-    if let Some(password) = &password {
-        if url_has_password(&composed) {
-            return Err(SettingsError(
-                "MEM0_DB_PASSWORD is set, but the database URL already carries a password: keep only one of them".into(),
-            ));
+/// The URL the server composes from these `MEM0_DB_*` values alone (no password, no TLS
+/// setting, so `sslmode=disable` on loopback): what `init` offers for its `--db-*` flags.
+///
+/// # Errors
+///
+/// A [`SettingsError`] for a port that is not a port number.
+pub fn compose_url(parts: Parts<'_>) -> Result<PgUrl, SettingsError> {
+    let mut resolved = Resolved::default();
+    for (name, value) in [
+        ("MEM0_DB_HOST", parts.host),
+        ("MEM0_DB_PORT", parts.port),
+        ("MEM0_DB_NAME", parts.database),
+        ("MEM0_DB_USER", parts.user),
+    ] {
+        if let Some(value) = value {
+            resolved
+                .values
+                .insert(name, (Raw::Plain(value.to_owned()), Source::Flag));
         }
-        let user = resolved
-            .get("MEM0_DB_USER")
-            .map(str::to_owned)
-            .unwrap_or_else(|| whoami::username().unwrap_or_else(|_| "postgres".into()));
-        composed = with_password(&composed, &user, password.expose());
     }
+    with_tls(&resolved, compose(&resolved)?)
+}
+
+/// `storage.type`: `Some(true)` for sqlite, `Some(false)` for PostgreSQL, `None` when unset.
+fn storage_type(resolved: &Resolved) -> Result<Option<bool>, SettingsError> {
+    let storage_type = resolved
+        .get("MEM0_STORAGE_TYPE")
+        .map(|t| t.to_ascii_lowercase());
+    match storage_type.as_deref() {
+        None => Ok(None),
+        Some("sqlite") => Ok(Some(true)),
+        Some("database" | "postgres" | "postgresql") => Ok(Some(false)),
+        Some(other) => Err(SettingsError::new(
+            format!("storage.type (MEM0_STORAGE_TYPE) is '{other}'"),
+            "use database (PostgreSQL) or sqlite",
+        )),
+    }
+}
+
+/// The file a `sqlite://PATH` URL names (`sqlite:///abs` is absolute, `sqlite://rel` relative).
+fn sqlite_file(path: &str, wants_sqlite: Option<bool>) -> Result<DatabaseTarget, SettingsError> {
+    if wants_sqlite == Some(false) {
+        return Err(SettingsError::new(
+            "MEM0_DATABASE_URL is a sqlite:// URL but storage.type is database",
+            "make them agree",
+        ));
+    }
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() {
+        return Err(SettingsError::new(
+            "MEM0_DATABASE_URL is sqlite:// without a file path",
+            "use sqlite:///absolute/path/mem0.db",
+        ));
+    }
+    Ok(DatabaseTarget::Sqlite(
+        std::path::absolute(path).unwrap_or_else(|_| path.into()),
+    ))
+}
+
+/// A database password with no database is a mistake, unless it sits in the keychain, where a
+/// password left over must not break the embedded database.
+fn check_no_stray_password(resolved: &Resolved) -> Result<(), SettingsError> {
+    match resolved.source(SecretName::DbPassword.env()) {
+        None | Some(Source::Keychain) => Ok(()),
+        Some(source) => Err(SettingsError::new(
+            format!(
+                "MEM0_DB_PASSWORD is set (from {}) but no database is",
+                source.as_str()
+            ),
+            "set MEM0_DATABASE_URL or MEM0_DB_HOST too, or remove the password",
+        )),
+    }
+}
+
+/// The URL with `MEM0_DB_PASSWORD` in it, if one is set.
+fn with_password(resolved: &Resolved, url: PgUrl) -> Result<PgUrl, SettingsError> {
+    let Some(password) = resolved.secret(SecretName::DbPassword) else {
+        return Ok(url);
+    };
+    if url.has_password() {
+        return Err(SettingsError::new(
+            "MEM0_DB_PASSWORD is set, but the database URL already carries a password",
+            "keep only one of them",
+        ));
+    }
+    let user = resolved
+        .get("MEM0_DB_USER")
+        .map(str::to_owned)
+        .unwrap_or_else(|| whoami::username().unwrap_or_else(|_| "postgres".into()));
+    Ok(url.with_password(&password, &user))
+}
+
+/// The URL with the `MEM0_DB_SSL*` settings as its parameters, and TLS off on loopback unless
+/// asked for.
+fn with_tls(resolved: &Resolved, mut url: PgUrl) -> Result<PgUrl, SettingsError> {
     for variable in ["MEM0_DB_SSLCERT", "MEM0_DB_SSLKEY", "MEM0_DB_SSLROOTCERT"] {
         if let Some(path) = resolved.get(variable)
             && !Path::new(path).is_file()
         {
-            return Err(SettingsError(format!(
-                "{variable} points at {path}, which is not a readable file: fix the path"
-            )));
+            return Err(SettingsError::new(
+                format!("{variable} points at {path}, which is not a readable file"),
+                "fix the path",
+            ));
         }
     }
     for (variable, param) in [
@@ -285,114 +215,78 @@ pub fn target(resolved: &Resolved, data_dir: &Path) -> Result<DatabaseTarget, Se
         ("MEM0_DB_SSLROOTCERT", "sslrootcert"),
     ] {
         if let Some(value) = resolved.get(variable) {
-            if query_has(&composed, param) {
-                return Err(SettingsError(format!(
-                    "{variable} is set, but the database URL already has {param}=…: keep only one of them"
-                )));
+            if url.has_param(param) {
+                return Err(SettingsError::new(
+                    format!("{variable} is set, but the database URL already has {param}=…"),
+                    "keep only one of them",
+                ));
             }
-            append_param(&mut composed, param, value);
+            url.push_param(param, value);
         }
     }
-    if !query_has(&composed, "sslmode") && is_loopback(&composed) {
+    if !url.has_param("sslmode") && url.is_loopback() {
         // TLS on the loopback interface protects nothing, and the handshake costs about 180 ms
         // per connection here; MEM0_DB_SSLMODE or sslmode= in the URL still asks for it.
-        append_param(&mut composed, "sslmode", "disable");
-    }
-    check_auth_method(resolved, &composed)?;
-    Ok(DatabaseTarget::Postgres(Secret::new(composed)))
-}
-
-/// True when the URL's host is this machine's loopback interface.
-fn is_loopback(url: &str) -> bool {
-    let Some((_, rest)) = url.split_once("://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority
-        .rsplit_once('@')
-        .map(|(_, h)| h)
-        .unwrap_or(authority);
-    let host = if let Some(bracketed) = host_port.strip_prefix('[') {
-        bracketed.split(']').next().unwrap_or_default()
-    } else {
-        host_port.split(':').next().unwrap_or_default()
-    };
-    matches!(host, "localhost" | "::1") || host.starts_with("127.")
-}
-
-/// `postgresql://user:password@host:port/name`; a host starting with `/` is a socket directory.
-fn compose(resolved: &Resolved) -> Result<String, SettingsError> {
-    let host = resolved.get("MEM0_DB_HOST");
-    let port = resolved.get("MEM0_DB_PORT");
-    if let Some(port) = port
-        && port.parse::<u16>().ok().filter(|p| *p > 0).is_none()
-    {
-        return Err(SettingsError(format!(
-            "MEM0_DB_PORT is '{port}': use a port number such as 5432"
-        )));
-    }
-    let mut url = String::from("postgresql://");
-    if let Some(user) = resolved.get("MEM0_DB_USER") {
-        url.push_str(&percent_encode(user));
-        url.push('@');
-    }
-    let socket_dir = host.filter(|h| h.starts_with('/'));
-    if let Some(host) = host.filter(|h| !h.starts_with('/')) {
-        if host.contains(':') && !host.starts_with('[') {
-            url.push_str(&format!("[{host}]"));
-        } else {
-            url.push_str(host);
-        }
-    }
-    if let Some(port) = port {
-        if socket_dir.is_some() || host.is_none() {
-            // libpq-style: with a socket, the port names the socket file.
-            url.push_str("localhost");
-        }
-        url.push(':');
-        url.push_str(port);
-    }
-    url.push('/');
-    if let Some(name) = resolved.get("MEM0_DB_NAME") {
-        url.push_str(&percent_encode(name));
-    }
-    if let Some(dir) = socket_dir {
-        append_param(&mut url, "host", dir);
+        url.push_param("sslmode", "disable");
     }
     Ok(url)
 }
 
-fn check_auth_method(resolved: &Resolved, url: &str) -> Result<(), SettingsError> {
+/// `postgresql://user@host:port/name` from the `MEM0_DB_*` parts.
+fn compose(resolved: &Resolved) -> Result<PgUrl, SettingsError> {
+    let port = resolved.get("MEM0_DB_PORT");
+    if let Some(port) = port
+        && port.parse::<u16>().ok().filter(|p| *p > 0).is_none()
+    {
+        return Err(SettingsError::new(
+            format!("MEM0_DB_PORT is '{port}'"),
+            "use a port number such as 5432",
+        ));
+    }
+    Ok(PgUrl::compose(Parts {
+        host: resolved.get("MEM0_DB_HOST"),
+        port,
+        database: resolved.get("MEM0_DB_NAME"),
+        user: resolved.get("MEM0_DB_USER"),
+    }))
+}
+
+fn check_auth_method(resolved: &Resolved, url: &PgUrl) -> Result<(), SettingsError> {
     let method = resolved
         .get("MEM0_DATABASE_AUTH_METHOD")
         .unwrap_or("auto")
         .to_ascii_lowercase();
-    let has_password = url_has_password(url);
-    let has_cert = query_has(url, "sslcert") && query_has(url, "sslkey");
+    let has_password = url.has_password();
+    let has_cert = url.has_param("sslcert") && url.has_param("sslkey");
     match method.as_str() {
         "auto" => Ok(()),
-        "peer" if has_password => Err(SettingsError(
-            "security.database_auth_method is peer, but the connection carries a password (in MEM0_DATABASE_URL or MEM0_DB_PASSWORD): remove the password, or set database_auth_method to password".into(),
+        "peer" if has_password => Err(SettingsError::new(
+            "security.database_auth_method is peer, but the connection carries a password (in MEM0_DATABASE_URL or MEM0_DB_PASSWORD)",
+            "remove the password, or set database_auth_method to password",
         )),
         "peer" => Ok(()),
-        "password" if !has_password => Err(SettingsError(
-            "security.database_auth_method is password, but no password is given: set MEM0_DB_PASSWORD (or MEM0_DB_PASSWORD_FILE, or the keychain), or set database_auth_method to peer".into(),
+        "password" if !has_password => Err(SettingsError::new(
+            "security.database_auth_method is password, but no password is given",
+            "set MEM0_DB_PASSWORD (or MEM0_DB_PASSWORD_FILE, or the keychain), or set database_auth_method to peer",
         )),
         "password" => Ok(()),
-        "cert" if !has_cert => Err(SettingsError(
-            "security.database_auth_method is cert, but no client certificate is given: set MEM0_DB_SSLCERT and MEM0_DB_SSLKEY (and MEM0_DB_SSLROOTCERT to verify the server)".into(),
+        "cert" if !has_cert => Err(SettingsError::new(
+            "security.database_auth_method is cert, but no client certificate is given",
+            "set MEM0_DB_SSLCERT and MEM0_DB_SSLKEY (and MEM0_DB_SSLROOTCERT to verify the server)",
         )),
         "cert" => Ok(()),
-        other => Err(SettingsError(format!(
-            "security.database_auth_method (MEM0_DATABASE_AUTH_METHOD) is '{other}': use peer, password, cert or auto"
-        ))),
+        other => Err(SettingsError::new(
+            format!("security.database_auth_method (MEM0_DATABASE_AUTH_METHOD) is '{other}'"),
+            "use peer, password, cert or auto",
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::sources::{Raw, Source};
+    use crate::settings::pg_url::escape;
+    use crate::settings::sources::Raw;
 
     fn resolved(pairs: &[(&'static str, &str)]) -> Resolved {
         let mut r = Resolved::default();
@@ -407,9 +301,9 @@ mod tests {
 
     fn url_of(pairs: &[(&'static str, &str)]) -> Result<String, String> {
         match target(&resolved(pairs), Path::new("/data")) {
-            Ok(DatabaseTarget::Postgres(url)) => Ok(url.expose().to_string()),
+            Ok(DatabaseTarget::Postgres(url)) => Ok(url.connection_string().expose().to_string()),
             Ok(DatabaseTarget::Sqlite(path)) => Ok(format!("sqlite:{}", path.display())),
-            Err(e) => Err(e.0),
+            Err(e) => Err(e.to_string()),
         }
     }
 
@@ -483,7 +377,7 @@ mod tests {
             ),
         ];
         for (pairs, want) in cases {
-            let want = want.replace("<A_FILE>", &percent_encode(A_FILE));
+            let want = want.replace("<A_FILE>", &escape(A_FILE));
             assert_eq!(url_of(pairs), Ok(want), "{pairs:?}");
         }
     }
@@ -569,61 +463,5 @@ mod tests {
             ])
             .is_ok()
         );
-    }
-
-    #[test]
-    fn passwords_split_off_and_back() {
-        for (url, safe, password) in [
-            (
-                "postgresql://u:p%40ss@h:5432/d",
-                "postgresql://u@h:5432/d",
-                Some("p@ss"),
-            ),
-            (
-                "postgresql://u@h/d?password=x&sslmode=require",
-                "postgresql://u@h/d?sslmode=require",
-                Some("x"),
-            ),
-            (
-                "postgresql://u@h/d?password=x",
-                "postgresql://u@h/d",
-                Some("x"),
-            ),
-            (
-                "postgresql:///d?host=/tmp",
-                "postgresql:///d?host=/tmp",
-                None,
-            ),
-            ("postgresql://u:@h/d", "postgresql://u@h/d", None),
-        ] {
-            let (got, pw) = split_password(url);
-            assert_eq!(got, safe, "{url}");
-            assert_eq!(pw.as_deref(), password, "{url}");
-            assert!(!url_has_password(&got));
-        }
-        let full = with_password("postgresql://u@h/d", "u", "a b@c");
-        assert_eq!(split_password(&full).1.as_deref(), Some("a b@c"));
-    }
-
-    #[test]
-    fn urls_are_described_without_secrets() {
-        assert_eq!(
-            describe_url("postgresql://me:pw@db:5432/mem0"),
-            "me@db:5432/mem0"
-        );
-        assert_eq!(
-            describe_url("postgresql:///mem0?host=%2Fvar%2Frun%2Fpostgresql"),
-            "socket /var/run/postgresql/mem0"
-        );
-        assert_eq!(describe_url("postgresql://h/d?password=x"), "h/d");
-    }
-
-    #[test]
-    fn password_detection() {
-        assert!(url_has_password("postgresql://u:p@h/d"));
-        assert!(url_has_password("postgresql://h/d?password=x"));
-        assert!(!url_has_password("postgresql://u@h/d"));
-        assert!(!url_has_password("postgresql:///d?host=/tmp"));
-        assert!(!url_has_password("postgresql://u:@h/d"));
     }
 }

@@ -10,11 +10,11 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Environment, SettingsError> {
     let mut values = Environment::new();
     for path in paths.iter().filter(|p| p.is_file()) {
         let entries = dotenvy::from_path_iter(path).map_err(|e| {
-            SettingsError(format!("cannot read {}: {}", path.display(), describe(&e)))
+            SettingsError::plain(format!("cannot read {}: {}", path.display(), describe(&e)))
         })?;
         for entry in entries {
             let (name, value) = entry.map_err(|e| {
-                SettingsError(format!(
+                SettingsError::plain(format!(
                     "{} is not a valid .env file: {}",
                     path.display(),
                     describe(&e)

@@ -102,6 +102,19 @@ impl Keychain {
         entry.set_password(value.expose()).map_err(|e| describe(&e))
     }
 
+    /// Stores the secret and reads it back, so a keychain that accepts a value and then loses
+    /// or changes it (some Secret Service setups do) is caught here, not when the server
+    /// starts. The error says why, never the value.
+    pub fn set_checked(&self, name: SecretName, value: &Secret) -> Result<(), String> {
+        self.set(name, value)?;
+        match self.get(name) {
+            Lookup::Found(read) if read == *value => Ok(()),
+            Lookup::Found(_) => Err("it reads back a different value".into()),
+            Lookup::Missing => Err("it does not keep the value".into()),
+            Lookup::Unavailable(reason) => Err(reason),
+        }
+    }
+
     /// Deletes the secret; `Ok(false)` if there was none.
     pub fn delete(&self, name: SecretName) -> Result<bool, String> {
         let store = self.store()?;

@@ -4,8 +4,8 @@
 //! Sources, highest first: command-line flag (never for secrets) > environment > `NAME_FILE`
 //! (secrets) > OS keychain (secrets) > `mem0.config.json` > `.env` > default. [`keys`] lists
 //! every setting; [`sources`] applies the precedence; [`database`] turns the connection
-//! settings into a database target; [`config_file`], [`dotenv`] and [`keychain`] read one
-//! source each.
+//! settings into a database target, whose URL [`pg_url`] takes apart once; [`config_file`],
+//! [`dotenv`], [`keychain`] and [`secret_file`] read one source each.
 //!
 //! Variables read: `MEM0_DATABASE_URL`, `MEM0_DB_HOST`, `MEM0_DB_PORT`, `MEM0_DB_NAME`,
 //! `MEM0_DB_USER`, `MEM0_DB_PASSWORD`, `MEM0_DB_SSLMODE`, `MEM0_DB_SSLCERT`, `MEM0_DB_SSLKEY`,
@@ -20,11 +20,15 @@ pub mod database;
 pub mod dotenv;
 pub mod keychain;
 pub mod keys;
+pub mod pg_url;
 mod secret;
+pub mod secret_file;
 pub mod sources;
 
+pub use database::{DatabaseTarget, SQLITE_FILE};
 pub use keychain::Keychain;
 pub use keys::SecretName;
+pub use pg_url::PgUrl;
 pub use secret::Secret;
 pub use sources::{Resolved, Source};
 
@@ -33,24 +37,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::memory::ProjectMode;
-
-/// Where memories are kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DatabaseTarget {
-    /// A `postgresql://` URL (may hold a password, hence secret).
-    Postgres(Secret),
-    /// The embedded database file.
-    Sqlite(PathBuf),
-}
-
-impl DatabaseTarget {
-    pub fn describe(&self) -> String {
-        match self {
-            DatabaseTarget::Postgres(_) => "PostgreSQL".into(),
-            DatabaseTarget::Sqlite(path) => format!("embedded SQLite at {}", path.display()),
-        }
-    }
-}
+use crate::problem::Problem;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -70,14 +57,37 @@ pub struct Settings {
     pub http_port: u16,
 }
 
-/// A setting that cannot be used; the message names the variable, the value (never a secret's)
-/// and what to do.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SettingsError(pub String);
+/// A setting that cannot be used: what is wrong, naming the variable and the value (never a
+/// secret's), and what to do, as two fields from where it is found. `Display` is the one line
+/// commands print; `doctor` shows the two parts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{problem}")]
+pub struct SettingsError {
+    pub problem: Problem,
+}
 
-/// The name of the embedded database file inside the data directory.
-pub const SQLITE_FILE: &str = "mem0.db";
+impl SettingsError {
+    /// What is wrong and how to fix it.
+    pub fn new(what: impl Into<String>, fix: impl Into<String>) -> Self {
+        SettingsError {
+            problem: Problem::new(what, fix),
+        }
+    }
+
+    /// An error whose description says it all (one quoting a parser's own message).
+    pub fn plain(what: impl Into<String>) -> Self {
+        SettingsError {
+            problem: Problem::plain(what),
+        }
+    }
+}
+
+impl From<Problem> for SettingsError {
+    fn from(problem: Problem) -> Self {
+        SettingsError { problem }
+    }
+}
+
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 /// A snapshot of environment-like variables.
@@ -190,25 +200,32 @@ fn typed(resolved: &Resolved, cwd: &Path) -> Result<Settings, SettingsError> {
     let data_dir = match resolved.get("MEM0_DATA_DIR") {
         Some(dir) => cwd.join(dir),
         None => default_data_dir().ok_or_else(|| {
-            SettingsError(
-                "cannot find a data directory for the embedded database (no home directory): set MEM0_DATA_DIR".into(),
+            SettingsError::new(
+                "cannot find a data directory for the embedded database (no home directory)",
+                "set MEM0_DATA_DIR",
             )
         })?,
     };
     let database = database::target(resolved, &data_dir)?;
-    let project_mode = resolved
-        .get("PROJECT_ID_MODE")
-        .unwrap_or("auto")
-        .parse::<ProjectMode>()
-        .map_err(SettingsError)?;
+    let mode = resolved.get("PROJECT_ID_MODE").unwrap_or("auto");
+    let project_mode = mode.parse::<ProjectMode>().map_err(|_| {
+        SettingsError::new(
+            format!(
+                "PROJECT_ID_MODE '{}' is not a mode",
+                mode.trim().to_ascii_lowercase()
+            ),
+            "use auto, manual or global",
+        )
+    })?;
     let project_id = resolved.get("PROJECT_ID").map(str::to_owned);
     if let Some(id) = &project_id {
         crate::project::validate_project_id(id)
-            .map_err(|e| SettingsError(format!("PROJECT_ID: {e}")))?;
+            .map_err(|e| SettingsError::new(format!("PROJECT_ID: {}", e.what), e.fix))?;
     }
     if project_mode == ProjectMode::Manual && project_id.is_none() {
-        return Err(SettingsError(
-            "PROJECT_ID_MODE is manual but PROJECT_ID is not set: set PROJECT_ID to the project's name, or use PROJECT_ID_MODE=auto".into(),
+        return Err(SettingsError::new(
+            "PROJECT_ID_MODE is manual but PROJECT_ID is not set",
+            "set PROJECT_ID to the project's name, or use PROJECT_ID_MODE=auto",
         ));
     }
     let user_id = resolved.get("MEM0_USER_ID").map(str::to_owned);
@@ -219,14 +236,17 @@ fn typed(resolved: &Resolved, cwd: &Path) -> Result<Settings, SettingsError> {
     if let Some(secret) = &jwt_secret
         && secret.expose().len() < MIN_JWT_SECRET_BYTES
     {
-        return Err(SettingsError(format!(
-            "MEM0_JWT_SECRET (from {}) is {} bytes; it must be at least {MIN_JWT_SECRET_BYTES}: generate one with `openssl rand -base64 48`",
-            resolved
-                .source(SecretName::JwtSecret.env())
-                .map(Source::as_str)
-                .unwrap_or("?"),
-            secret.expose().len()
-        )));
+        return Err(SettingsError::new(
+            format!(
+                "MEM0_JWT_SECRET (from {}) is {} bytes; it must be at least {MIN_JWT_SECRET_BYTES}",
+                resolved
+                    .source(SecretName::JwtSecret.env())
+                    .map(Source::as_str)
+                    .unwrap_or("?"),
+                secret.expose().len()
+            ),
+            "generate one with `openssl rand -base64 48`",
+        ));
     }
     Ok(Settings {
         database,
@@ -255,8 +275,8 @@ fn typed(resolved: &Resolved, cwd: &Path) -> Result<Settings, SettingsError> {
 
 pub fn validate_user_id(user: &str) -> Result<(), SettingsError> {
     if user.chars().count() > 256 || user.chars().any(char::is_control) {
-        return Err(SettingsError(
-            "MEM0_USER_ID must be at most 256 printable characters (for example your e-mail address)".into(),
+        return Err(SettingsError::plain(
+            "MEM0_USER_ID must be at most 256 printable characters (for example your e-mail address)",
         ));
     }
     Ok(())
@@ -282,12 +302,14 @@ fn number(
         .ok()
         .filter(|n| range.contains(n))
         .ok_or_else(|| {
-            SettingsError(format!(
-                "{} is '{raw}': use a whole number from {} to {}",
-                labelled(resolved, name),
-                range.start(),
-                range.end()
-            ))
+            SettingsError::new(
+                format!("{} is '{raw}'", labelled(resolved, name)),
+                format!(
+                    "use a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
         })
 }
 
@@ -300,10 +322,10 @@ fn boolean(resolved: &Resolved, name: &str) -> Result<bool, SettingsError> {
     {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        other => Err(SettingsError(format!(
-            "{} is '{other}': use true or false",
-            labelled(resolved, name)
-        ))),
+        other => Err(SettingsError::new(
+            format!("{} is '{other}'", labelled(resolved, name)),
+            "use true or false",
+        )),
     }
 }
 

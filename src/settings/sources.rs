@@ -15,7 +15,9 @@ use serde::Serialize;
 use super::config_file::ConfigFile;
 use super::keychain::{Keychain, Lookup};
 use super::keys::{KEYS, Key, Kind, SecretName};
+use super::secret_file::{self, SecretFileError};
 use super::{Environment, Secret, SettingsError};
+use crate::problem::Problem;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -66,7 +68,7 @@ pub struct Resolved {
     /// The file each secret read from `NAME_FILE` came from (absolute), keyed by `NAME`.
     pub secret_files: BTreeMap<&'static str, PathBuf>,
     /// Things worth a warning once logging is up (e.g. a secret file readable by others).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Problem>,
 }
 
 impl Resolved {
@@ -84,6 +86,26 @@ impl Resolved {
     pub fn source(&self, env: &str) -> Option<Source> {
         self.values.get(env).map(|(_, source)| *source)
     }
+
+    /// Where a secret in effect is kept, when that is somewhere a client can be pointed at
+    /// (its `NAME_FILE`, or the keychain the server reads itself); `None` for a secret given
+    /// in clear.
+    pub fn kept(&self, name: SecretName) -> Option<Kept> {
+        match self.source(name.env())? {
+            Source::File => self.secret_files.get(name.env()).cloned().map(Kept::File),
+            Source::Keychain => Some(Kept::Keychain),
+            _ => None,
+        }
+    }
+}
+
+/// Where a secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// The OS keychain, under the secret's service (see [`SecretName::keychain_service`]).
+    Keychain,
+    /// A file, absolute, read by the rule of [`secret_file`].
+    File(PathBuf),
 }
 
 /// Everything the resolver reads, gathered by the caller so resolution itself is testable.
@@ -115,9 +137,10 @@ impl SecretSource {
             "file" => Ok(SecretSource::File),
             "keychain" => Ok(SecretSource::Keychain),
             "auto" => Ok(SecretSource::Auto),
-            other => Err(SettingsError(format!(
-                "{setting} is '{other}': use environment, file, keychain or auto"
-            ))),
+            other => Err(SettingsError::new(
+                format!("{setting} is '{other}'"),
+                "use environment, file, keychain or auto",
+            )),
         }
     }
 
@@ -222,7 +245,7 @@ fn plain_value(key: &Key, inputs: &Inputs<'_>) -> Option<(Raw, Source)> {
 
 /// A database URL without a password is not secret, so the source rule does not bind it.
 fn exempt_from_rule(name: SecretName, value: &Secret) -> bool {
-    name == SecretName::DatabaseUrl && !super::database::url_has_password(value.expose())
+    name == SecretName::DatabaseUrl && !super::pg_url::has_password(value.expose())
 }
 
 fn secret_value(
@@ -230,31 +253,34 @@ fn secret_value(
     rule: SecretSource,
     rule_name: &str,
     inputs: &Inputs<'_>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Problem>,
 ) -> Result<Option<(Secret, Source)>, SettingsError> {
     let env_name = name.env();
     let file_name = format!("{env_name}_FILE");
     for (map, origin) in [(inputs.env, "the environment"), (inputs.dotenv, ".env")] {
         if non_empty(map, env_name).is_some() && non_empty(map, &file_name).is_some() {
-            return Err(SettingsError(format!(
-                "both {env_name} and {file_name} are set in {origin}: keep only one of them"
-            )));
+            return Err(SettingsError::new(
+                format!("both {env_name} and {file_name} are set in {origin}"),
+                "keep only one of them",
+            ));
         }
     }
-    let accept = |secret: Secret,
-                  source: Source|
-     -> Result<Option<(Secret, Source)>, SettingsError> {
-        if rule.allows(source) || exempt_from_rule(name, &secret) {
-            Ok(Some((secret, source)))
-        } else {
-            Err(SettingsError(format!(
-                "{env_name} comes from {} ({}), but {rule_name} says it must come from {}: move it there, or set that option to auto",
-                describe_source(source),
-                source.as_str(),
-                rule.describe()
-            )))
-        }
-    };
+    let accept =
+        |secret: Secret, source: Source| -> Result<Option<(Secret, Source)>, SettingsError> {
+            if rule.allows(source) || exempt_from_rule(name, &secret) {
+                Ok(Some((secret, source)))
+            } else {
+                Err(SettingsError::new(
+                    format!(
+                        "{env_name} comes from {} ({}), but {rule_name} says it must come from {}",
+                        describe_source(source),
+                        source.as_str(),
+                        rule.describe()
+                    ),
+                    "move it there, or set that option to auto",
+                ))
+            }
+        };
     if let Some(v) = non_empty(inputs.env, env_name) {
         return accept(Secret::new(v), Source::Env);
     }
@@ -268,26 +294,31 @@ fn secret_value(
             Lookup::Found(secret) => return accept(secret, Source::Keychain),
             Lookup::Missing => {}
             Lookup::Unavailable(reason) if rule == SecretSource::Keychain => {
-                return Err(SettingsError(format!(
-                    "{rule_name} is keychain, but the OS keychain cannot be used ({reason}): {}",
-                    super::keychain::INSTALL_HINT
-                )));
+                return Err(SettingsError::new(
+                    format!(
+                        "{rule_name} is keychain, but the OS keychain cannot be used ({reason})"
+                    ),
+                    super::keychain::INSTALL_HINT,
+                ));
             }
             Lookup::Unavailable(_) => {}
         }
     }
     if let Some(v) = inputs.config.values.get(env_name) {
         // Only the database URL has a config key, and it must not embed a password.
-        if super::database::url_has_password(v) {
-            return Err(SettingsError(format!(
-                "storage.database_url in the config file {} embeds a password: remove it from the file and give the password through MEM0_DB_PASSWORD, MEM0_DB_PASSWORD_FILE or the keychain",
-                inputs
-                    .config
-                    .path
-                    .as_deref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            )));
+        if super::pg_url::has_password(v) {
+            return Err(SettingsError::new(
+                format!(
+                    "storage.database_url in the config file {} embeds a password",
+                    inputs
+                        .config
+                        .path
+                        .as_deref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                ),
+                "remove it from the file and give the password through MEM0_DB_PASSWORD, MEM0_DB_PASSWORD_FILE or the keychain",
+            ));
         }
         return accept(Secret::new(v.clone()), Source::Config);
     }
@@ -347,53 +378,44 @@ fn check_rule_is_met(
             ),
         })
         .collect();
-    Err(SettingsError(format!(
-        "{rule_name} is {}, but nothing is there: set {}, or set that option to auto",
-        rule.describe(),
-        wanted.join(" or ")
-    )))
+    Err(SettingsError::new(
+        format!("{rule_name} is {}, but nothing is there", rule.describe()),
+        format!("set {}, or set that option to auto", wanted.join(" or ")),
+    ))
 }
 
-/// Reads a Docker/Kubernetes-style secret file: one trailing newline is trimmed; a missing,
-/// unreadable or empty file is an error; one readable by group or others earns a warning.
+/// Reads a Docker/Kubernetes-style secret file (see [`secret_file`] for the trimming rule); a
+/// missing, unreadable or empty file is an error; one readable by group or others earns a
+/// warning.
 fn read_secret_file(
     variable: &str,
     path: &str,
     cwd: &Path,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Problem>,
 ) -> Result<Secret, SettingsError> {
     let path = cwd.join(path.trim());
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        SettingsError(format!(
-            "{variable} points at {}, which cannot be read ({}): fix the path or the file's permissions",
-            path.display(),
-            e.kind()
-        ))
-    })?;
-    let value = text
-        .strip_suffix('\n')
-        .map(|t| t.strip_suffix('\r').unwrap_or(t))
-        .unwrap_or(&text);
-    if value.is_empty() {
-        return Err(SettingsError(format!(
-            "{variable} points at {}, which is empty: write the secret into it",
-            path.display()
-        )));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(&path)
-            && meta.permissions().mode() & 0o077 != 0
-        {
-            warnings.push(format!(
-                "{variable} points at {}, which group or others can read: chmod 600 {}",
+    let secret = secret_file::read(&path).map_err(|e| match e {
+        SecretFileError::Unreadable(e) => SettingsError::new(
+            format!(
+                "{variable} points at {}, which cannot be read ({})",
                 path.display(),
+                e.kind()
+            ),
+            "fix the path or the file's permissions",
+        ),
+        SecretFileError::Empty => SettingsError::new(
+            format!("{variable} points at {}, which is empty", path.display()),
+            "write the secret into it",
+        ),
+    })?;
+    if crate::files::readable_by_others(&path) {
+        warnings.push(Problem::new(
+            format!(
+                "{variable} points at {}, which group or others can read",
                 path.display()
-            ));
-        }
+            ),
+            format!("chmod 600 {}", path.display()),
+        ));
     }
-    #[cfg(not(unix))]
-    let _ = warnings;
-    Ok(Secret::new(value))
+    Ok(secret)
 }

@@ -72,7 +72,7 @@ impl World {
             Some(&self.dir.path().join("confdir")),
             &self.keychain,
         )
-        .map_err(|e| e.0)
+        .map_err(|e| e.to_string())
     }
 
     fn value(&self, name: &str) -> (Option<String>, Option<Source>) {
@@ -172,7 +172,10 @@ fn secret_precedence_env_file_keychain_dotenv() {
         let DatabaseTarget::Postgres(url) = &loaded.settings.database else {
             panic!("postgres")
         };
-        assert!(url.expose().contains(want), "the password reaches the URL");
+        assert!(
+            url.connection_string().expose().contains(want),
+            "the password reaches the URL"
+        );
     }
 }
 
@@ -199,7 +202,7 @@ fn secret_file_trims_one_newline_and_warns_when_shared() {
             .resolved
             .warnings
             .iter()
-            .any(|w| w.contains("chmod 600"))
+            .any(|w| w.sentence().contains("chmod 600"))
     );
 }
 
@@ -358,7 +361,7 @@ fn an_environment_rule_ignores_the_keychain() {
     let DatabaseTarget::Postgres(url) = loaded.settings.database else {
         panic!()
     };
-    assert_eq!(url.expose(), "postgresql://h/");
+    assert_eq!(url.connection_string().expose(), "postgresql://h/");
 }
 
 #[test]
@@ -372,7 +375,10 @@ fn a_password_free_url_is_not_bound_by_the_secret_source_rule() {
     let DatabaseTarget::Postgres(url) = loaded.settings.database else {
         panic!()
     };
-    assert_eq!(url.expose(), "postgresql://me:s3cret@db/mem0");
+    assert_eq!(
+        url.connection_string().expose(),
+        "postgresql://me:s3cret@db/mem0"
+    );
 }
 
 #[test]
@@ -400,4 +406,23 @@ fn defaults_use_the_embedded_database() {
     assert_eq!(s.timeout, Duration::from_secs(10));
     assert!(s.backup_enabled);
     assert_eq!(s.http_port, 13370);
+}
+
+#[test]
+fn errors_carry_what_failed_and_the_fix_apart() {
+    let world = World::new().env("MEM0_TIMEOUT", "soon");
+    let error = load_from(
+        &world.flags,
+        &world.env,
+        &world.cwd(),
+        None,
+        &world.keychain,
+    )
+    .unwrap_err();
+    assert_eq!(error.problem.what, "MEM0_TIMEOUT (from env) is 'soon'");
+    assert_eq!(error.problem.fix, "use a whole number from 1 to 3600");
+    assert_eq!(
+        error.to_string(),
+        "MEM0_TIMEOUT (from env) is 'soon': use a whole number from 1 to 3600"
+    );
 }

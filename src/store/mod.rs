@@ -255,7 +255,7 @@ pub async fn open(
 ) -> Result<Arc<dyn MemoryStore>, StoreError> {
     match target {
         DatabaseTarget::Postgres(url) => {
-            let store = PostgresStore::open(url, statement_timeout)?;
+            let store = PostgresStore::open(url.connection_string(), statement_timeout)?;
             store.diagnose_unreachable().await?;
             Ok(Arc::new(store))
         }
@@ -290,7 +290,10 @@ pub async fn open_all_lazy(
 ) -> Result<Stores, StoreError> {
     match target {
         DatabaseTarget::Postgres(url) => {
-            let store = Arc::new(PostgresStore::open(url, statement_timeout)?);
+            let store = Arc::new(PostgresStore::open(
+                url.connection_string(),
+                statement_timeout,
+            )?);
             Ok(Stores {
                 memories: store.clone(),
                 tokens: store,
