@@ -14,21 +14,22 @@
 //! PgBouncer settings) must exit 4, configuration mistakes 2, each with one clear line on
 //! stderr that never shows the password.
 //!
-//! The four tests marked "BUG (reported)" fail on purpose until the code they describe is fixed.
+//! The tests marked "BUG (reported)" describe a fault as it was found, and what is expected.
 //!
 //! Needs root (to run PostgreSQL as `postgres`), PostgreSQL's server binaries, openssl and
 //! pgbouncer: `.ci/install-test-deps.sh` installs what is missing. A missing one fails the
 //! tests, it never skips them.
 
-mod support;
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-use support::cluster::{
+use crate::support::binary::{LIMIT, assert_setting, run};
+use crate::support::cluster::{
     self, Bouncer, CERT_USER, Cluster, PASSWORD, PASSWORD_USER, PEER_USER, PoolMode, TRUST_USER,
 };
-use support::mcp;
-use support::process::{Finished, Sandbox, assert_no_secret, assert_setting, percent_encode};
+use crate::support::secrets::{assert_no_secret, percent_encode};
+use crate::support::{Finished, McpClient, Sandbox};
 
 const USER_ID: &str = "connections-tester";
 
@@ -92,6 +93,57 @@ fn assert_clear_failure(out: &Finished, code: i32, needle: &str, secrets: &[&str
     assert_no_secret(&out.all_output(), secrets, &out.what);
 }
 
+/// What a finished session left behind.
+#[derive(Debug)]
+struct Session {
+    /// Everything the server wrote to stderr.
+    stderr: String,
+    /// `memory_status`'s structured result.
+    status: Value,
+}
+
+/// Runs `mem0-mcp serve` as `cmd` describes (environment, working directory) and proves the
+/// connection works end to end: a memory added is found by a search in the same scope, and
+/// `memory_status` answers. `label` names the connection form in failure messages.
+async fn round_trip(sandbox: &Sandbox, cmd: Command, label: &str) -> Session {
+    let client = McpClient::start(cmd, sandbox.log_path("serve")).await;
+    let word = format!("zq{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let content = format!("Connection form {label} reaches the database; marker {word}.");
+    let added = client
+        .ok(
+            "add_memory",
+            json!({ "content": content, "tags": ["connections"] }),
+        )
+        .await;
+    let id = added
+        .pointer("/memory/id")
+        .cloned()
+        .unwrap_or_else(|| panic!("[{label}] add_memory returned no memory.id: {added:#}"));
+    assert_eq!(
+        added.pointer("/memory/content").and_then(Value::as_str),
+        Some(content.as_str()),
+        "[{label}] add_memory: {added:#}"
+    );
+    let found = client.ok("search_memories", json!({ "query": word })).await;
+    let results = found
+        .get("results")
+        .and_then(Value::as_array)
+        .unwrap_or_else(|| {
+            panic!("[{label}] search_memories returned no results array: {found:#}")
+        });
+    assert!(
+        results.iter().any(|r| r.get("id") == Some(&id)),
+        "[{label}] search_memories for {word} did not find the memory just added: {found:#}"
+    );
+    let status = client.ok("memory_status", json!({})).await;
+    let stderr = client.stderr_path().to_path_buf();
+    client.shutdown().await;
+    Session {
+        stderr: std::fs::read_to_string(stderr).unwrap_or_default(),
+        status,
+    }
+}
+
 /// Proves one connection form end to end: `migrate` applies (or finds applied) the schema,
 /// `migrate --status` is clean, and `serve` stores a memory and finds it again. No output of
 /// any of them may contain one of `secrets`.
@@ -101,10 +153,10 @@ async fn prove_form(
     env: &Env,
     flags: &[&str],
     secrets: &[&str],
-) -> mcp::Session {
+) -> Session {
     let pairs = env.pairs();
     let migrated = sandbox.run(&with_flags(&["migrate"], flags), &pairs);
-    migrated.assert_success();
+    migrated.ok();
     assert!(
         migrated.stdout.contains("Schema is up to date"),
         "[{label}] migrate:\n{}",
@@ -112,7 +164,7 @@ async fn prove_form(
     );
     assert_no_secret(&migrated.all_output(), secrets, &migrated.what);
     let status = sandbox.run(&with_flags(&["migrate", "--status"], flags), &pairs);
-    status.assert_success();
+    status.ok();
     assert!(
         status.stdout.contains("applied") && !status.stdout.contains("pending"),
         "[{label}] migrate --status:\n{}",
@@ -125,11 +177,15 @@ async fn prove_form(
         .with("MEM0_USER_ID", USER_ID)
         .with("PROJECT_ID_MODE", "manual")
         .with("PROJECT_ID", "connections");
-    if let Some(token) = mcp::issue_token(sandbox, &serve_env.pairs(), USER_ID) {
-        serve_env = serve_env.with("MEM0_TOKEN", token);
-    }
+    let token = sandbox
+        .run(
+            &["token", "create", "--user-id", USER_ID, "--name", "tests"],
+            &serve_env.pairs(),
+        )
+        .created_token();
+    serve_env = serve_env.with("MEM0_TOKEN", token);
     let cmd = sandbox.command(&with_flags(&["serve"], flags), &serve_env.pairs());
-    let session = mcp::round_trip(sandbox, cmd, label).await;
+    let session = round_trip(sandbox, cmd, label).await;
     assert_eq!(
         session.status.get("backend").and_then(Value::as_str),
         Some("postgres"),
@@ -284,7 +340,7 @@ async fn password_auth_from_db_parts() {
         "config",
     );
     let table = sandbox.run(&["config", "show", "--config", &config], &env.pairs());
-    table.assert_success();
+    table.ok();
     assert_no_secret(&table.all_output(), &[PASSWORD], "config show");
     cluster.assert_authenticated_by(&db, "scram-sha-256");
 }
@@ -312,7 +368,7 @@ async fn password_auth_from_a_file() {
     let env =
         password_parts(cluster, &db).with("MEM0_DB_PASSWORD_FILE", loose.display().to_string());
     let out = sandbox.run(&["migrate", "--status"], &env.pairs());
-    out.assert_success();
+    out.ok();
     assert!(
         out.stderr.contains("chmod 600"),
         "a secret file readable by others should earn a chmod 600 warning:\n{}",
@@ -346,7 +402,7 @@ async fn password_auth_in_a_percent_encoded_url() {
     let file = sandbox.write_file("database_url", &format!("{url}\n"), 0o600);
     let env = Env::new(&[("MEM0_DATABASE_URL_FILE", &file.display().to_string())]);
     let out = sandbox.run(&["migrate", "--status"], &env.pairs());
-    out.assert_success();
+    out.ok();
     assert_no_secret(&out.all_output(), &[PASSWORD], &out.what);
     let shown = sandbox.config_json(&[], &env.pairs());
     assert_setting(&shown, "MEM0_DATABASE_URL", json!("***"), "file");
@@ -504,14 +560,14 @@ fn an_unusable_client_certificate_is_explained() {
     let db = cluster.create_database(CERT_USER);
     let sandbox = Sandbox::new();
     let v1 = &cluster.certs.client_cert_v1;
-    let text = support::process::run(
+    let text = run(
         sandbox.command_for(
             "openssl",
             &["x509", "-noout", "-text", "-in", &v1.display().to_string()],
             &[],
         ),
         None,
-        support::process::LIMIT,
+        LIMIT,
     );
     assert!(
         text.stdout.contains("Version: 1 "),
@@ -678,7 +734,7 @@ fn pgbouncer_transaction_pooling_fails_clearly() {
         let direct = tcp_url(TRUST_USER, cluster.port, &db);
         sandbox
             .run(&["migrate"], &[("MEM0_DATABASE_URL", &direct)])
-            .assert_success();
+            .ok();
 
         let bouncer = Bouncer::start(cluster, PoolMode::Transaction, &extra);
         let url = format!("{}{params}", tcp_url(TRUST_USER, bouncer.port, &db));
