@@ -30,5 +30,7 @@ mod roots;
 mod secrets_never_leak;
 // `init`, `client-config`, `doctor` and completions, each in a home of its own.
 mod setup;
+// The store traits in process: one story, both backends.
+mod store_contract;
 // The public tool surface: one snapshot per tool, annotations, hidden aliases.
 mod tools_list;
