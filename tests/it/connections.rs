@@ -709,74 +709,88 @@ async fn pgbouncer_session_pooling() {
 ///
 /// The server must refuse to start (exit 4, its last line saying the database failed) rather
 /// than serve and fail on the first tool call.
-#[test]
-fn pgbouncer_transaction_pooling_fails_clearly() {
+///
+/// One test per combination, so the three (each waits for the server to give up) run in
+/// parallel.
+fn transaction_pooling_fails_clearly(label: &str, extra: &str, params: &str) {
     let cluster = cluster::shared();
     let sandbox = Sandbox::new();
-    let cases = [
-        ("transaction pooling", IGNORE_STARTUP.to_string(), ""),
-        (
+    let db = cluster.create_database(TRUST_USER);
+    // The schema, straight to PostgreSQL.
+    let direct = tcp_url(TRUST_USER, cluster.port, &db);
+    sandbox
+        .run(&["migrate"], &[("MEM0_DATABASE_URL", &direct)])
+        .ok();
+
+    let bouncer = Bouncer::start(cluster, PoolMode::Transaction, extra);
+    let url = format!("{}{params}", tcp_url(TRUST_USER, bouncer.port, &db));
+    let env = [
+        ("MEM0_DATABASE_URL", url.as_str()),
+        ("MEM0_USER_ID", USER_ID),
+        ("PROJECT_ID_MODE", "manual"),
+        ("PROJECT_ID", "connections"),
+    ];
+    // A first client leaves its named statements on the pooled server connection (or,
+    // with the reset, already fails).
+    let first = sandbox.run(&["migrate", "--status"], &env);
+    assert!(
+        matches!(first.code, Some(0) | Some(4)),
+        "[{label}] {}",
+        first.describe()
+    );
+    let served = sandbox.run(&["serve"], &env);
+    assert!(
+        !served.timed_out,
+        "[{label}] serve hung:\n{}",
+        served.describe()
+    );
+    // sqlx's pool logs each failed connection attempt above the final line. The start
+    // fails on the database (4) or, when a retry happened to land on a clean server
+    // connection, on the missing token (3); it never serves.
+    assert!(
+        matches!(served.code, Some(3) | Some(4)),
+        "[{label}] {}",
+        served.describe()
+    );
+    let last = served
+        .stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    assert!(
+        last.starts_with("mem0-mcp: "),
+        "[{label}] the last stderr line should be mem0-mcp's own:\n{}",
+        served.describe()
+    );
+    drop(bouncer);
+}
+
+mod pgbouncer_transaction_pooling_fails_clearly {
+    use super::{IGNORE_STARTUP, transaction_pooling_fails_clearly};
+
+    #[test]
+    fn plain() {
+        transaction_pooling_fails_clearly("transaction pooling", IGNORE_STARTUP, "");
+    }
+
+    #[test]
+    fn without_a_statement_cache() {
+        transaction_pooling_fails_clearly(
             "transaction pooling, statement-cache-capacity=0",
-            IGNORE_STARTUP.to_string(),
+            IGNORE_STARTUP,
             "?statement-cache-capacity=0",
-        ),
-        (
+        );
+    }
+
+    #[test]
+    fn resetting_after_every_transaction() {
+        transaction_pooling_fails_clearly(
             "transaction pooling, server_reset_query_always, statement-cache-capacity=0",
-            format!(
+            &format!(
                 "{IGNORE_STARTUP}\nserver_reset_query = DISCARD ALL\nserver_reset_query_always = 1"
             ),
             "?statement-cache-capacity=0",
-        ),
-    ];
-    for (label, extra, params) in cases {
-        let db = cluster.create_database(TRUST_USER);
-        // The schema, straight to PostgreSQL.
-        let direct = tcp_url(TRUST_USER, cluster.port, &db);
-        sandbox
-            .run(&["migrate"], &[("MEM0_DATABASE_URL", &direct)])
-            .ok();
-
-        let bouncer = Bouncer::start(cluster, PoolMode::Transaction, &extra);
-        let url = format!("{}{params}", tcp_url(TRUST_USER, bouncer.port, &db));
-        let env = [
-            ("MEM0_DATABASE_URL", url.as_str()),
-            ("MEM0_USER_ID", USER_ID),
-            ("PROJECT_ID_MODE", "manual"),
-            ("PROJECT_ID", "connections"),
-        ];
-        // A first client leaves its named statements on the pooled server connection (or,
-        // with the reset, already fails).
-        let first = sandbox.run(&["migrate", "--status"], &env);
-        assert!(
-            matches!(first.code, Some(0) | Some(4)),
-            "[{label}] {}",
-            first.describe()
         );
-        let served = sandbox.run(&["serve"], &env);
-        assert!(
-            !served.timed_out,
-            "[{label}] serve hung:\n{}",
-            served.describe()
-        );
-        // sqlx's pool logs each failed connection attempt above the final line. The start
-        // fails on the database (4) or, when a retry happened to land on a clean server
-        // connection, on the missing token (3); it never serves.
-        assert!(
-            matches!(served.code, Some(3) | Some(4)),
-            "[{label}] {}",
-            served.describe()
-        );
-        let last = served
-            .stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or_default();
-        assert!(
-            last.starts_with("mem0-mcp: "),
-            "[{label}] the last stderr line should be mem0-mcp's own:\n{}",
-            served.describe()
-        );
-        drop(bouncer);
     }
 }
