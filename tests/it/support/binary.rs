@@ -51,6 +51,7 @@ impl Finished {
         )
     }
 
+    /// Exit `code`; otherwise fails the test showing everything the run printed.
     #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(self.code, Some(code), "{}", self.describe());
@@ -232,6 +233,7 @@ impl Default for Sandbox {
 }
 
 impl Sandbox {
+    /// A new sandbox in a temporary directory, removed when it is dropped.
     pub fn new() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("m0t-sandbox-")
@@ -264,6 +266,7 @@ impl Sandbox {
         self.dir.path()
     }
 
+    /// `HOME`.
     pub fn home(&self) -> PathBuf {
         self.path().join("home")
     }

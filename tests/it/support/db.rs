@@ -20,6 +20,7 @@ use super::binary::{self, Finished, LIMIT, Sandbox};
 use super::mcp::{McpClient, RawProcess};
 use super::pg::PgDatabase;
 
+/// The two databases the server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -36,6 +37,7 @@ impl Backend {
     }
 }
 
+/// One test's database, its sandbox, and what its commands printed (see the module docs).
 #[derive(Debug)]
 pub struct TestDb {
     pub backend: Backend,

@@ -84,6 +84,7 @@ impl<H: ClientHandler> McpClient<H> {
         }
     }
 
+    /// The rmcp client itself, for requests the helpers here do not cover.
     pub fn client(&self) -> &RunningService<RoleClient, H> {
         self.client.as_ref().expect("server already stopped")
     }
@@ -248,10 +249,12 @@ impl RawProcess {
         }
     }
 
+    /// The server's process id (to send it a signal).
     pub fn pid(&self) -> u32 {
         self.child.id().expect("the server is running")
     }
 
+    /// Everything the server logged so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
@@ -277,6 +280,7 @@ impl RawProcess {
         );
     }
 
+    /// Writes one JSON-RPC message, which the server must take.
     pub async fn send(&mut self, message: Value) {
         self.send_line(&message.to_string()).await;
     }
@@ -345,6 +349,7 @@ impl RawProcess {
         response
     }
 
+    /// Closes the server's stdin: the client is gone.
     pub fn close_stdin(&mut self) {
         self.stdin = None;
     }

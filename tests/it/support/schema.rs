@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+/// The ways `value` breaks `schema`, one line each (`$.path: what`); empty when it matches.
 pub fn validate(schema: &Value, value: &Value) -> Vec<String> {
     let mut problems = Vec::new();
     check(schema, schema, value, "$", &mut problems);
