@@ -4,7 +4,9 @@
 //! Missing prerequisites make the tests FAIL with a message naming
 //! `.ci/install-test-deps.sh`; nothing is skipped.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// What to tell someone whose machine lacks a test prerequisite.
@@ -26,13 +28,20 @@ pub fn require_program(name: &str, package: &str) -> PathBuf {
     })
 }
 
-/// A TCP port nobody listens on right now (the kernel's pick, so parallel tests get
-/// different ones).
+/// A TCP port nobody listens on right now (the kernel's pick), and never handed out before in
+/// this run: the tests run in parallel threads, and one test's "nothing listens here" port
+/// must not become another test's PgBouncer.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind 127.0.0.1:0 to find a free port")
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("bind 127.0.0.1:0 to find a free port");
+        if HANDED_OUT.lock().expect("ports handed out").insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Waits until something accepts TCP connections on 127.0.0.1:`port`.
