@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests need, and only those that are missing:
-#   pgbouncer      tests/connections.rs (session and transaction pooling in front of PostgreSQL)
-#   gnome-keyring  tests/keychain.rs (a real Secret Service under dbus-run-session)
-#   dbus-daemon    dbus-run-session for tests/keychain.rs (normally already installed)
-#   openssl        tests/connections.rs (CA, server and client certificates)
+#   pgbouncer      tests/it/connections.rs (session and transaction pooling in front of PostgreSQL)
+#   gnome-keyring  tests/it/keychain.rs (a real Secret Service under dbus-run-session)
+#   dbus-daemon    dbus-run-session for tests/it/keychain.rs (normally already installed)
+#   openssl        tests/it/support/cluster.rs (CA, server and client certificates)
 # Idempotent and quiet: running it again on a machine that has them does nothing.
 set -euo pipefail
 

@@ -1,6 +1,8 @@
-//! A throw-away PostgreSQL cluster started by the test binary itself, shared by the tests in
-//! that binary (started once, on first use, even when tests run on parallel threads), and
-//! PgBouncer instances in front of it.
+//! A throw-away PostgreSQL cluster of our own, for what the machine's server cannot show
+//! (peer, client-certificate and password authentication, TLS, a wrong password refused):
+//! started once by the test binary, on first use, and shared by every test that needs it even
+//! when they run on parallel threads (each test makes its own databases in it); and PgBouncer
+//! instances in front of it.
 //!
 //! The cluster runs as the `postgres` OS user on a free TCP port on 127.0.0.1 and a unix
 //! socket in its own temporary directory, with `ssl = on` and certificates generated here
@@ -25,8 +27,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use super::process::{
-    DEPS_HINT, Finished, find_program, free_port, require_program, require_root, run, wait_for_port,
+use super::binary::{Finished, run};
+use super::system::{
+    DEPS_HINT, find_program, free_port, require_program, require_root, wait_for_port,
 };
 
 /// The role names; each has its own databases.

@@ -1,13 +1,16 @@
 //! The public surface of the server: `tools/list` (names, descriptions, input and output
-//! schemas, annotations) is snapshot-tested, so every change to it is a reviewed change.
-//! Rerun with `UPDATE_SNAPSHOTS=1 cargo test --test tools_list` to accept a deliberate change.
+//! schemas, annotations) is snapshot-tested, one file per tool in `tests/snapshots/tools/`
+//! (as github-mcp-server's `__toolsnaps__`), so every change to it is a reviewed change that
+//! shows in the diff of that tool's file. Rerun with
+//! `UPDATE_SNAPSHOTS=1 cargo test --test it tools_list` to accept a deliberate change.
 
-mod common;
+use std::path::{Path, PathBuf};
 
-use std::path::PathBuf;
-
-use common::{Backend, TestDb};
 use serde_json::{Value, json};
+
+use crate::support::{Backend, TestDb};
+
+on_both_backends!(aliases_are_hidden_but_callable);
 
 const ALIASES: [&str; 4] = [
     "add_coding_preference",
@@ -28,8 +31,27 @@ const TOOLS: [&str; 9] = [
     "update_memory",
 ];
 
-fn snapshot_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools_list.json")
+fn snapshot_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools")
+}
+
+/// The snapshot files there, by tool name.
+fn snapshot_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| Some((p.file_stem()?.to_str()?.to_string(), p.clone())))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A tool as its snapshot file holds it: pretty JSON, keys sorted, one newline at the end.
+fn snapshot_text(tool: &Value) -> String {
+    serde_json::to_string_pretty(tool).expect("tool serializes") + "\n"
 }
 
 /// The same value with every object's keys in sorted order, so the snapshot does not depend on
@@ -51,9 +73,9 @@ fn canonical(value: Value) -> Value {
     }
 }
 
-/// The listed tools as pretty JSON, sorted by name.
-async fn listed_tools(backend: Backend) -> (Vec<Value>, String) {
-    let db = TestDb::new(backend).await;
+/// The listed tools as canonical JSON, sorted by name.
+async fn listed_tools(backend: Backend) -> Vec<Value> {
+    let db = TestDb::new(backend);
     let server = db.server().start().await;
     let tools = server.list_tools().await;
     let mut tools: Vec<Value> = tools
@@ -61,54 +83,85 @@ async fn listed_tools(backend: Backend) -> (Vec<Value>, String) {
         .map(|t| canonical(serde_json::to_value(t).expect("tool serializes")))
         .collect();
     tools.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    let pretty = serde_json::to_string_pretty(&Value::Array(tools.clone())).unwrap() + "\n";
     server.shutdown().await;
-    (tools, pretty)
+    tools
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tools_list_matches_snapshot() {
-    let (_, actual) = listed_tools(Backend::Sqlite).await;
-    let path = snapshot_path();
+    let tools = listed_tools(Backend::Sqlite).await;
+    let dir = snapshot_dir();
+    let name_of = |tool: &Value| tool["name"].as_str().expect("a tool name").to_string();
     if std::env::var("UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &actual).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, path) in snapshot_files(&dir) {
+            if !tools.iter().any(|t| name_of(t) == name) {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+        for tool in &tools {
+            std::fs::write(
+                dir.join(format!("{}.json", name_of(tool))),
+                snapshot_text(tool),
+            )
+            .unwrap();
+        }
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "no snapshot at {}: run `UPDATE_SNAPSHOTS=1 cargo test --test tools_list` to create it",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let first_difference = expected
-            .lines()
-            .zip(actual.lines())
-            .enumerate()
-            .find(|(_, (e, a))| e != a)
-            .map(|(i, (e, a))| format!("line {}:\n  snapshot: {e}\n  server:   {a}", i + 1))
-            .unwrap_or_else(|| "one is a prefix of the other".into());
-        panic!(
-            "tools/list differs from {} ({first_difference}).\n\
-             The public tool surface changed. If the change is deliberate, rerun with \
-             UPDATE_SNAPSHOTS=1 cargo test --test tools_list and commit the new snapshot.",
-            path.display()
-        );
+    let mut differences = Vec::new();
+    for tool in &tools {
+        let name = name_of(tool);
+        let path = dir.join(format!("{name}.json"));
+        let actual = snapshot_text(tool);
+        let Ok(expected) = std::fs::read_to_string(&path) else {
+            differences.push(format!(
+                "{name}: a new tool, no snapshot at {}",
+                path.display()
+            ));
+            continue;
+        };
+        if expected != actual {
+            let first_difference = expected
+                .lines()
+                .zip(actual.lines())
+                .enumerate()
+                .find(|(_, (e, a))| e != a)
+                .map(|(i, (e, a))| format!("line {}:\n  snapshot: {e}\n  server:   {a}", i + 1))
+                .unwrap_or_else(|| "one is a prefix of the other".into());
+            differences.push(format!(
+                "{name} differs from {} ({first_difference})",
+                path.display()
+            ));
+        }
     }
+    for (name, path) in snapshot_files(&dir) {
+        if !tools.iter().any(|t| name_of(t) == name) {
+            differences.push(format!(
+                "{name} is no longer listed, but {} exists",
+                path.display()
+            ));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "tools/list differs from the snapshots:\n{}\n\
+         The public tool surface changed. If the change is deliberate, rerun with \
+         UPDATE_SNAPSHOTS=1 cargo test --test it tools_list and commit the new snapshots.",
+        differences.join("\n")
+    );
 }
 
 /// Without tokens, a PostgreSQL session may read and write: it lists the same tools.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_lists_the_same_tools_as_sqlite() {
-    let (pg, _) = listed_tools(Backend::Postgres).await;
-    let (sqlite, _) = listed_tools(Backend::Sqlite).await;
+    let pg = listed_tools(Backend::Postgres).await;
+    let sqlite = listed_tools(Backend::Sqlite).await;
     assert_eq!(pg, sqlite);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tools_carry_annotations_and_schemas() {
-    let (tools, _) = listed_tools(Backend::Sqlite).await;
+    let tools = listed_tools(Backend::Sqlite).await;
     let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
     assert_eq!(names, TOOLS, "exactly the documented tools, sorted");
     for tool in &tools {
@@ -154,7 +207,7 @@ async fn tools_carry_annotations_and_schemas() {
 }
 
 async fn aliases_are_hidden_but_callable(backend: Backend) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::new(backend);
     let server = db.server().start().await;
     let listed: Vec<String> = server
         .list_tools()
@@ -206,14 +259,4 @@ async fn aliases_are_hidden_but_callable(backend: Backend) {
         "Prefer tabs over spaces in Makefiles"
     );
     server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_aliases_are_hidden_but_callable() {
-    aliases_are_hidden_but_callable(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_aliases_are_hidden_but_callable() {
-    aliases_are_hidden_but_callable(Backend::Postgres).await;
 }

@@ -14,21 +14,22 @@
 //! PgBouncer settings) must exit 4, configuration mistakes 2, each with one clear line on
 //! stderr that never shows the password.
 //!
-//! The four tests marked "BUG (reported)" fail on purpose until the code they describe is fixed.
+//! The tests marked "BUG (reported)" describe a fault as it was found, and what is expected.
 //!
 //! Needs root (to run PostgreSQL as `postgres`), PostgreSQL's server binaries, openssl and
 //! pgbouncer: `.ci/install-test-deps.sh` installs what is missing. A missing one fails the
 //! tests, it never skips them.
 
-mod support;
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-use support::cluster::{
+use crate::support::binary::{LIMIT, assert_setting, run};
+use crate::support::cluster::{
     self, Bouncer, CERT_USER, Cluster, PASSWORD, PASSWORD_USER, PEER_USER, PoolMode, TRUST_USER,
 };
-use support::mcp;
-use support::process::{Finished, Sandbox, assert_no_secret, assert_setting, percent_encode};
+use crate::support::secrets::{assert_no_secret, percent_encode};
+use crate::support::{Finished, McpClient, Sandbox};
 
 const USER_ID: &str = "connections-tester";
 
@@ -92,6 +93,57 @@ fn assert_clear_failure(out: &Finished, code: i32, needle: &str, secrets: &[&str
     assert_no_secret(&out.all_output(), secrets, &out.what);
 }
 
+/// What a finished session left behind.
+#[derive(Debug)]
+struct Session {
+    /// Everything the server wrote to stderr.
+    stderr: String,
+    /// `memory_status`'s structured result.
+    status: Value,
+}
+
+/// Runs `mem0-mcp serve` as `cmd` describes (environment, working directory) and proves the
+/// connection works end to end: a memory added is found by a search in the same scope, and
+/// `memory_status` answers. `label` names the connection form in failure messages.
+async fn round_trip(sandbox: &Sandbox, cmd: Command, label: &str) -> Session {
+    let client = McpClient::start(cmd, sandbox.log_path("serve")).await;
+    let word = format!("zq{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let content = format!("Connection form {label} reaches the database; marker {word}.");
+    let added = client
+        .ok(
+            "add_memory",
+            json!({ "content": content, "tags": ["connections"] }),
+        )
+        .await;
+    let id = added
+        .pointer("/memory/id")
+        .cloned()
+        .unwrap_or_else(|| panic!("[{label}] add_memory returned no memory.id: {added:#}"));
+    assert_eq!(
+        added.pointer("/memory/content").and_then(Value::as_str),
+        Some(content.as_str()),
+        "[{label}] add_memory: {added:#}"
+    );
+    let found = client.ok("search_memories", json!({ "query": word })).await;
+    let results = found
+        .get("results")
+        .and_then(Value::as_array)
+        .unwrap_or_else(|| {
+            panic!("[{label}] search_memories returned no results array: {found:#}")
+        });
+    assert!(
+        results.iter().any(|r| r.get("id") == Some(&id)),
+        "[{label}] search_memories for {word} did not find the memory just added: {found:#}"
+    );
+    let status = client.ok("memory_status", json!({})).await;
+    let stderr = client.stderr_path().to_path_buf();
+    client.shutdown().await;
+    Session {
+        stderr: std::fs::read_to_string(stderr).unwrap_or_default(),
+        status,
+    }
+}
+
 /// Proves one connection form end to end: `migrate` applies (or finds applied) the schema,
 /// `migrate --status` is clean, and `serve` stores a memory and finds it again. No output of
 /// any of them may contain one of `secrets`.
@@ -101,10 +153,10 @@ async fn prove_form(
     env: &Env,
     flags: &[&str],
     secrets: &[&str],
-) -> mcp::Session {
+) -> Session {
     let pairs = env.pairs();
     let migrated = sandbox.run(&with_flags(&["migrate"], flags), &pairs);
-    migrated.assert_success();
+    migrated.ok();
     assert!(
         migrated.stdout.contains("Schema is up to date"),
         "[{label}] migrate:\n{}",
@@ -112,7 +164,7 @@ async fn prove_form(
     );
     assert_no_secret(&migrated.all_output(), secrets, &migrated.what);
     let status = sandbox.run(&with_flags(&["migrate", "--status"], flags), &pairs);
-    status.assert_success();
+    status.ok();
     assert!(
         status.stdout.contains("applied") && !status.stdout.contains("pending"),
         "[{label}] migrate --status:\n{}",
@@ -125,11 +177,15 @@ async fn prove_form(
         .with("MEM0_USER_ID", USER_ID)
         .with("PROJECT_ID_MODE", "manual")
         .with("PROJECT_ID", "connections");
-    if let Some(token) = mcp::issue_token(sandbox, &serve_env.pairs(), USER_ID) {
-        serve_env = serve_env.with("MEM0_TOKEN", token);
-    }
+    let token = sandbox
+        .run(
+            &["token", "create", "--user-id", USER_ID, "--name", "tests"],
+            &serve_env.pairs(),
+        )
+        .created_token();
+    serve_env = serve_env.with("MEM0_TOKEN", token);
     let cmd = sandbox.command(&with_flags(&["serve"], flags), &serve_env.pairs());
-    let session = mcp::round_trip(sandbox, cmd, label).await;
+    let session = round_trip(sandbox, cmd, label).await;
     assert_eq!(
         session.status.get("backend").and_then(Value::as_str),
         Some("postgres"),
@@ -284,7 +340,7 @@ async fn password_auth_from_db_parts() {
         "config",
     );
     let table = sandbox.run(&["config", "show", "--config", &config], &env.pairs());
-    table.assert_success();
+    table.ok();
     assert_no_secret(&table.all_output(), &[PASSWORD], "config show");
     cluster.assert_authenticated_by(&db, "scram-sha-256");
 }
@@ -312,7 +368,7 @@ async fn password_auth_from_a_file() {
     let env =
         password_parts(cluster, &db).with("MEM0_DB_PASSWORD_FILE", loose.display().to_string());
     let out = sandbox.run(&["migrate", "--status"], &env.pairs());
-    out.assert_success();
+    out.ok();
     assert!(
         out.stderr.contains("chmod 600"),
         "a secret file readable by others should earn a chmod 600 warning:\n{}",
@@ -346,7 +402,7 @@ async fn password_auth_in_a_percent_encoded_url() {
     let file = sandbox.write_file("database_url", &format!("{url}\n"), 0o600);
     let env = Env::new(&[("MEM0_DATABASE_URL_FILE", &file.display().to_string())]);
     let out = sandbox.run(&["migrate", "--status"], &env.pairs());
-    out.assert_success();
+    out.ok();
     assert_no_secret(&out.all_output(), &[PASSWORD], &out.what);
     let shown = sandbox.config_json(&[], &env.pairs());
     assert_setting(&shown, "MEM0_DATABASE_URL", json!("***"), "file");
@@ -504,14 +560,14 @@ fn an_unusable_client_certificate_is_explained() {
     let db = cluster.create_database(CERT_USER);
     let sandbox = Sandbox::new();
     let v1 = &cluster.certs.client_cert_v1;
-    let text = support::process::run(
+    let text = run(
         sandbox.command_for(
             "openssl",
             &["x509", "-noout", "-text", "-in", &v1.display().to_string()],
             &[],
         ),
         None,
-        support::process::LIMIT,
+        LIMIT,
     );
     assert!(
         text.stdout.contains("Version: 1 "),
@@ -653,74 +709,88 @@ async fn pgbouncer_session_pooling() {
 ///
 /// The server must refuse to start (exit 4, its last line saying the database failed) rather
 /// than serve and fail on the first tool call.
-#[test]
-fn pgbouncer_transaction_pooling_fails_clearly() {
+///
+/// One test per combination, so the three (each waits for the server to give up) run in
+/// parallel.
+fn transaction_pooling_fails_clearly(label: &str, extra: &str, params: &str) {
     let cluster = cluster::shared();
     let sandbox = Sandbox::new();
-    let cases = [
-        ("transaction pooling", IGNORE_STARTUP.to_string(), ""),
-        (
+    let db = cluster.create_database(TRUST_USER);
+    // The schema, straight to PostgreSQL.
+    let direct = tcp_url(TRUST_USER, cluster.port, &db);
+    sandbox
+        .run(&["migrate"], &[("MEM0_DATABASE_URL", &direct)])
+        .ok();
+
+    let bouncer = Bouncer::start(cluster, PoolMode::Transaction, extra);
+    let url = format!("{}{params}", tcp_url(TRUST_USER, bouncer.port, &db));
+    let env = [
+        ("MEM0_DATABASE_URL", url.as_str()),
+        ("MEM0_USER_ID", USER_ID),
+        ("PROJECT_ID_MODE", "manual"),
+        ("PROJECT_ID", "connections"),
+    ];
+    // A first client leaves its named statements on the pooled server connection (or,
+    // with the reset, already fails).
+    let first = sandbox.run(&["migrate", "--status"], &env);
+    assert!(
+        matches!(first.code, Some(0) | Some(4)),
+        "[{label}] {}",
+        first.describe()
+    );
+    let served = sandbox.run(&["serve"], &env);
+    assert!(
+        !served.timed_out,
+        "[{label}] serve hung:\n{}",
+        served.describe()
+    );
+    // sqlx's pool logs each failed connection attempt above the final line. The start
+    // fails on the database (4) or, when a retry happened to land on a clean server
+    // connection, on the missing token (3); it never serves.
+    assert!(
+        matches!(served.code, Some(3) | Some(4)),
+        "[{label}] {}",
+        served.describe()
+    );
+    let last = served
+        .stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    assert!(
+        last.starts_with("mem0-mcp: "),
+        "[{label}] the last stderr line should be mem0-mcp's own:\n{}",
+        served.describe()
+    );
+    drop(bouncer);
+}
+
+mod pgbouncer_transaction_pooling_fails_clearly {
+    use super::{IGNORE_STARTUP, transaction_pooling_fails_clearly};
+
+    #[test]
+    fn plain() {
+        transaction_pooling_fails_clearly("transaction pooling", IGNORE_STARTUP, "");
+    }
+
+    #[test]
+    fn without_a_statement_cache() {
+        transaction_pooling_fails_clearly(
             "transaction pooling, statement-cache-capacity=0",
-            IGNORE_STARTUP.to_string(),
+            IGNORE_STARTUP,
             "?statement-cache-capacity=0",
-        ),
-        (
+        );
+    }
+
+    #[test]
+    fn resetting_after_every_transaction() {
+        transaction_pooling_fails_clearly(
             "transaction pooling, server_reset_query_always, statement-cache-capacity=0",
-            format!(
+            &format!(
                 "{IGNORE_STARTUP}\nserver_reset_query = DISCARD ALL\nserver_reset_query_always = 1"
             ),
             "?statement-cache-capacity=0",
-        ),
-    ];
-    for (label, extra, params) in cases {
-        let db = cluster.create_database(TRUST_USER);
-        // The schema, straight to PostgreSQL.
-        let direct = tcp_url(TRUST_USER, cluster.port, &db);
-        sandbox
-            .run(&["migrate"], &[("MEM0_DATABASE_URL", &direct)])
-            .assert_success();
-
-        let bouncer = Bouncer::start(cluster, PoolMode::Transaction, &extra);
-        let url = format!("{}{params}", tcp_url(TRUST_USER, bouncer.port, &db));
-        let env = [
-            ("MEM0_DATABASE_URL", url.as_str()),
-            ("MEM0_USER_ID", USER_ID),
-            ("PROJECT_ID_MODE", "manual"),
-            ("PROJECT_ID", "connections"),
-        ];
-        // A first client leaves its named statements on the pooled server connection (or,
-        // with the reset, already fails).
-        let first = sandbox.run(&["migrate", "--status"], &env);
-        assert!(
-            matches!(first.code, Some(0) | Some(4)),
-            "[{label}] {}",
-            first.describe()
         );
-        let served = sandbox.run(&["serve"], &env);
-        assert!(
-            !served.timed_out,
-            "[{label}] serve hung:\n{}",
-            served.describe()
-        );
-        // sqlx's pool logs each failed connection attempt above the final line. The start
-        // fails on the database (4) or, when a retry happened to land on a clean server
-        // connection, on the missing token (3); it never serves.
-        assert!(
-            matches!(served.code, Some(3) | Some(4)),
-            "[{label}] {}",
-            served.describe()
-        );
-        let last = served
-            .stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or_default();
-        assert!(
-            last.starts_with("mem0-mcp: "),
-            "[{label}] the last stderr line should be mem0-mcp's own:\n{}",
-            served.describe()
-        );
-        drop(bouncer);
     }
 }

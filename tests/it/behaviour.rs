@@ -1,49 +1,33 @@
 //! The behavioural suite: every scenario is an `async fn scenario(backend)` that launches the
-//! real binary over stdio, and runs once on the embedded SQLite database (`sqlite_*`) and once
-//! on PostgreSQL (`postgres_*`). A few scenarios only make sense on PostgreSQL.
-
-mod common;
+//! real binary over stdio, and runs once on the embedded SQLite database (`<scenario>::sqlite`)
+//! and once on PostgreSQL (`<scenario>::postgres`). A few scenarios only make sense on
+//! PostgreSQL.
 
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
-use common::{Backend, RawProcess, TestDb, admin_scalar};
+use crate::support::mcp::abbreviate;
+use crate::support::pg::admin_scalar;
+use crate::support::{Backend, McpClient, TestDb};
 use serde_json::{Value, json};
 
-/// Generates `#[tokio::test] sqlite_<name>` and `postgres_<name>` for each scenario.
-macro_rules! on_both_backends {
-    ($($scenario:ident => $sqlite:ident, $postgres:ident;)*) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $sqlite() {
-                $scenario(Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $postgres() {
-                $scenario(Backend::Postgres).await;
-            }
-        )*
-    };
-}
-
-on_both_backends! {
-    every_tool => sqlite_every_tool, postgres_every_tool;
-    dedup => sqlite_dedup, postgres_dedup;
-    dedup_across_concurrent_processes => sqlite_dedup_across_concurrent_processes, postgres_dedup_across_concurrent_processes;
-    pagination => sqlite_pagination, postgres_pagination;
-    scope_limit => sqlite_scope_limit, postgres_scope_limit;
-    scope_count_follows_every_writer => sqlite_scope_count_follows_every_writer, postgres_scope_count_follows_every_writer;
-    bad_input => sqlite_bad_input, postgres_bad_input;
-    hostile_search_text => sqlite_hostile_search_text, postgres_hostile_search_text;
-    isolation => sqlite_isolation, postgres_isolation;
-    global_mode => sqlite_global_mode, postgres_global_mode;
-    auto_mode => sqlite_auto_mode, postgres_auto_mode;
-    stdin_close_exits_0 => sqlite_stdin_close_exits_0, postgres_stdin_close_exits_0;
-    sigterm_exits_0 => sqlite_sigterm_exits_0, postgres_sigterm_exits_0;
-    sigint_exits_0 => sqlite_sigint_exits_0, postgres_sigint_exits_0;
-    bad_project_mode_exits_2 => sqlite_bad_project_mode_exits_2, postgres_bad_project_mode_exits_2;
-}
+on_both_backends!(
+    every_tool,
+    dedup,
+    dedup_across_concurrent_processes,
+    pagination,
+    scope_limit,
+    scope_count_follows_every_writer,
+    bad_input,
+    hostile_search_text,
+    isolation,
+    global_mode,
+    auto_mode,
+    stdin_close_exits_0,
+    sigterm_exits_0,
+    sigint_exits_0,
+    bad_project_mode_exits_2,
+);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -141,13 +125,13 @@ fn random_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-async fn total(server: &common::Server) -> u64 {
+async fn total(server: &McpClient) -> u64 {
     server.ok("list_memories", json!({})).await["total"]
         .as_u64()
         .expect("total is a number")
 }
 
-async fn search(server: &common::Server, query: &str) -> Value {
+async fn search(server: &McpClient, query: &str) -> Value {
     let found = server
         .ok("search_memories", json!({"query": query, "limit": 20}))
         .await;
@@ -162,7 +146,7 @@ async fn search(server: &common::Server, query: &str) -> Value {
 }
 
 /// The first result of a search for `query` must be `id`.
-async fn assert_found_first(server: &common::Server, query: &str, id: &str) {
+async fn assert_found_first(server: &McpClient, query: &str, id: &str) {
     let found = search(server, query).await;
     assert_eq!(
         found["results"][0]["id"], id,
@@ -170,7 +154,7 @@ async fn assert_found_first(server: &common::Server, query: &str, id: &str) {
     );
 }
 
-async fn assert_not_found(server: &common::Server, query: &str, id: &str) {
+async fn assert_not_found(server: &McpClient, query: &str, id: &str) {
     let found = search(server, query).await;
     assert!(
         !ids(&found, "results").contains(&id.to_string()),
@@ -182,7 +166,7 @@ async fn assert_not_found(server: &common::Server, query: &str, id: &str) {
 // 1. Every tool
 
 async fn every_tool(backend: Backend) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::new(backend);
     let s = db.server().user("alice").manual("proj-every").start().await;
 
     // memory_status, before anything is stored (no arguments at all, and an empty object).
@@ -577,7 +561,7 @@ async fn every_tool(backend: Backend) {
 // 2. Dedup
 
 async fn dedup(backend: Backend) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::new(backend);
     let s = db.server().start().await;
     let first = s
         .ok(
@@ -662,7 +646,7 @@ async fn dedup(backend: Backend) {
 }
 
 async fn dedup_across_concurrent_processes(backend: Backend) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::new(backend);
     let a = db.server().user("alice").manual("proj-race").start().await;
     let b = db.server().user("alice").manual("proj-race").start().await;
     const CONTENTS: usize = 10;
@@ -696,7 +680,7 @@ async fn dedup_across_concurrent_processes(backend: Backend) {
 // 3. Pagination
 
 async fn pagination(backend: Backend) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::new(backend);
     let s = db.server().start().await;
     let mut added = Vec::new();
     for i in 0..25 {
@@ -813,7 +797,7 @@ async fn pagination(backend: Backend) {
 // 4. Scope limit
 
 async fn scope_limit(backend: Backend) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::new(backend);
     let s = db
         .server()
         .manual("proj-small")
@@ -904,26 +888,7 @@ async fn scope_limit(backend: Backend) {
     b.shutdown().await;
 }
 
-/// Runs SQL on the test database directly, as an administrator or a bulk loader would.
-async fn execute_by_hand(db: &TestDb, sql: &str) {
-    use sqlx::Connection;
-    let sql = sqlx::AssertSqlSafe(sql.to_string());
-    match db.backend {
-        Backend::Sqlite => {
-            let url = format!("sqlite://{}", db.data_dir().join("mem0.db").display());
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
-            conn.close().await.unwrap();
-        }
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&db.pg().url).await.unwrap();
-            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
-            conn.close().await.unwrap();
-        }
-    }
-}
-
-async fn status_count(server: &common::Server) -> u64 {
+async fn status_count(server: &McpClient) -> u64 {
     let status = server.ok("memory_status", json!({})).await;
     status["count"].as_u64().expect("memory_status count")
 }
@@ -932,7 +897,7 @@ async fn status_count(server: &common::Server) -> u64 {
 /// bulk insert, a DELETE or UPDATE by hand, TRUNCATE) keep it exact, and the migration that
 /// adds it counts the memories already there.
 async fn scope_count_follows_every_writer(backend: Backend) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::new(backend);
     let server = || {
         db.server()
             .user("dana")
@@ -955,27 +920,21 @@ async fn scope_count_follows_every_writer(backend: Backend) {
         )
     };
     let insert = "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, created_at, updated_at) VALUES";
-    execute_by_hand(
-        &db,
-        &format!(
-            "{insert} {}, {}, {}",
-            row(1, "proj-counted", "loaded one"),
-            row(2, "proj-counted", "loaded two"),
-            row(3, "proj-elsewhere", "loaded three")
-        ),
-    )
+    db.execute(&format!(
+        "{insert} {}, {}, {}",
+        row(1, "proj-counted", "loaded one"),
+        row(2, "proj-counted", "loaded two"),
+        row(3, "proj-elsewhere", "loaded three")
+    ))
     .await;
     assert_eq!(status_count(&s).await, 4, "a bulk insert is counted");
-    execute_by_hand(&db, "DELETE FROM memories WHERE content = 'loaded one'").await;
+    db.execute("DELETE FROM memories WHERE content = 'loaded one'")
+        .await;
     assert_eq!(status_count(&s).await, 3, "a delete by hand is counted");
-    execute_by_hand(
-        &db,
-        "UPDATE memories SET project_id = 'proj-counted' WHERE content = 'loaded three'",
-    )
-    .await;
+    db.execute("UPDATE memories SET project_id = 'proj-counted' WHERE content = 'loaded three'")
+        .await;
     assert_eq!(status_count(&s).await, 4, "a row moved in is counted");
-    execute_by_hand(
-        &db,
+    db.execute(
         "UPDATE memories SET content = 'loaded three, edited' WHERE content = 'loaded three'",
     )
     .await;
@@ -1012,14 +971,11 @@ async fn scope_count_follows_every_writer(backend: Backend) {
     s.shutdown().await;
 
     // Upgrading a database that already holds memories counts them.
-    execute_by_hand(
-        &db,
-        &format!(
-            "{insert} {}, {}",
-            row(5, "proj-counted", "kept five"),
-            row(6, "proj-counted", "kept six")
-        ),
-    )
+    db.execute(&format!(
+        "{insert} {}, {}",
+        row(5, "proj-counted", "kept five"),
+        row(6, "proj-counted", "kept six")
+    ))
     .await;
     let remove_counter = match backend {
         Backend::Sqlite => {
@@ -1034,15 +990,12 @@ async fn scope_count_follows_every_writer(backend: Backend) {
              DROP TABLE memory_scope_counts;"
         }
     };
-    execute_by_hand(
-        &db,
-        &format!(
-            "{remove_counter} DELETE FROM mem0_schema_migrations WHERE version = 20261126000001;"
-        ),
-    )
+    db.execute(&format!(
+        "{remove_counter} DELETE FROM mem0_schema_migrations WHERE version = 20261126000001;"
+    ))
     .await;
     if backend == Backend::Postgres {
-        let migrated = db.run(&["migrate"], &[]).await;
+        let migrated = db.run(&["migrate"], &[]);
         assert_eq!(migrated.code, Some(0), "{}", migrated.stderr);
     }
     let s = server().await;
@@ -1052,7 +1005,7 @@ async fn scope_count_follows_every_writer(backend: Backend) {
         "the migration counts existing rows"
     );
     if backend == Backend::Postgres {
-        execute_by_hand(&db, "TRUNCATE memories").await;
+        db.execute("TRUNCATE memories").await;
         assert_eq!(status_count(&s).await, 0, "TRUNCATE resets the counts");
         s.ok("add_memory", json!({"content": "After truncate"}))
             .await;
@@ -1065,7 +1018,7 @@ async fn scope_count_follows_every_writer(backend: Backend) {
 // 5. Bad input
 
 async fn bad_input(backend: Backend) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::new(backend);
     let s = db.server().start().await;
     let seed = s
         .ok(
@@ -1188,7 +1141,7 @@ async fn bad_input(backend: Backend) {
         assert!(
             message.contains(expected),
             "{tool}({}): the message should mention {expected:?}: {message}",
-            common::abbreviate(&args.to_string())
+            abbreviate(&args.to_string())
         );
         assert!(
             !message.to_lowercase().contains("sqlx") && !message.contains("SQLSTATE"),
@@ -1261,7 +1214,7 @@ async fn bad_input(backend: Backend) {
 }
 
 async fn hostile_search_text(backend: Backend) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::new(backend);
     let s = db.server().start().await;
     for content in [
         "The build uses cargo nextest",
@@ -1322,7 +1275,7 @@ async fn hostile_search_text(backend: Backend) {
 // 6. Isolation
 
 async fn isolation(backend: Backend) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::new(backend);
     let alice_p = db.server().user("alice").manual("proj-p").start().await;
     let bob_p = db.server().user("bob").manual("proj-p").start().await;
     let alice_q = db.server().user("alice").manual("proj-q").start().await;
@@ -1395,7 +1348,7 @@ async fn isolation(backend: Backend) {
 }
 
 async fn global_mode(backend: Backend) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::new(backend);
     let alice = db.server().user("alice").global().start().await;
     let bob = db.server().user("bob").global().start().await;
     let alice_private = db.server().user("alice").manual("proj-p").start().await;
@@ -1555,7 +1508,7 @@ fn fake_repo(url: &str) -> tempfile::TempDir {
 }
 
 async fn auto_mode(backend: Backend) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::new(backend);
     let repo = fake_repo("git@github.com:acme/widgets.git");
     let root = db.server().auto_dir(repo.path()).start().await;
     let status = root.ok("memory_status", json!({})).await;
@@ -1623,10 +1576,7 @@ async fn auto_mode(backend: Backend) {
     );
 
     // A client that offers MCP roots: the first root decides (the working directory does not).
-    let mut raw = RawProcess::spawn(
-        &db,
-        &[("MEM0_USER_ID", "alice"), ("PROJECT_ID_MODE", "auto")],
-    );
+    let mut raw = db.raw(&[("MEM0_USER_ID", "alice"), ("PROJECT_ID_MODE", "auto")]);
     raw.initialize_with(json!({"roots": {"listChanged": false}}))
         .await;
     raw.send(json!({
@@ -1670,16 +1620,13 @@ async fn auto_mode(backend: Backend) {
 // 8. Process lifecycle
 
 async fn stdin_close_exits_0(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let mut server = RawProcess::spawn(
-        &db,
-        &[
-            ("MEM0_LOG", "trace"),
-            ("MEM0_USER_ID", "alice"),
-            ("PROJECT_ID_MODE", "manual"),
-            ("PROJECT_ID", "proj-life"),
-        ],
-    );
+    let db = TestDb::new(backend);
+    let mut server = db.raw(&[
+        ("MEM0_LOG", "trace"),
+        ("MEM0_USER_ID", "alice"),
+        ("PROJECT_ID_MODE", "manual"),
+        ("PROJECT_ID", "proj-life"),
+    ]);
     let init = server.initialize().await;
     assert_eq!(init["result"]["serverInfo"]["name"], "mem0-mcp");
 
@@ -1756,16 +1703,13 @@ async fn sigint_exits_0(backend: Backend) {
 }
 
 async fn signal_exits_0(backend: Backend, signal: &str) {
-    let db = TestDb::new(backend).await;
-    let mut server = RawProcess::spawn(
-        &db,
-        &[
-            ("MEM0_LOG", "trace"),
-            ("MEM0_USER_ID", "alice"),
-            ("PROJECT_ID_MODE", "manual"),
-            ("PROJECT_ID", "proj-life"),
-        ],
-    );
+    let db = TestDb::new(backend);
+    let mut server = db.raw(&[
+        ("MEM0_LOG", "trace"),
+        ("MEM0_USER_ID", "alice"),
+        ("PROJECT_ID_MODE", "manual"),
+        ("PROJECT_ID", "proj-life"),
+    ]);
     server.initialize().await;
     server
         .send(json!({
@@ -1824,7 +1768,7 @@ async fn terminate_connections(db: &TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_connection_loss_is_survived() {
-    let db = TestDb::new(Backend::Postgres).await;
+    let db = TestDb::new(Backend::Postgres);
     let s = db.server().start().await;
     let added = s
         .ok(
@@ -1859,7 +1803,7 @@ async fn postgres_connection_loss_is_survived() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_slow_database_times_out_cleanly() {
     use sqlx::Connection;
-    let db = TestDb::new(Backend::Postgres).await;
+    let db = TestDb::new(Backend::Postgres);
     let s = db.server().env("MEM0_TIMEOUT", "2").start().await;
     s.ok("add_memory", json!({"content": "Stored before the lock"}))
         .await;
@@ -1895,13 +1839,13 @@ async fn postgres_slow_database_times_out_cleanly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_unmigrated_database_exits_4() {
-    let db = TestDb::unmigrated(Backend::Postgres).await;
+    let db = TestDb::unmigrated(Backend::Postgres);
     let env = [
         ("MEM0_USER_ID", "alice"),
         ("PROJECT_ID_MODE", "manual"),
         ("PROJECT_ID", "p"),
     ];
-    let serve = db.run(&["serve"], &env).await;
+    let serve = db.run(&["serve"], &env);
     assert_eq!(
         serve.code,
         Some(4),
@@ -1918,10 +1862,10 @@ async fn postgres_unmigrated_database_exits_4() {
         serve.stdout
     );
     // No command means serve.
-    let default = db.run(&[], &env).await;
+    let default = db.run(&[], &env);
     assert_eq!(default.code, Some(4), "{default:?}");
 
-    let status = db.run(&["migrate", "--status"], &[]).await;
+    let status = db.run(&["migrate", "--status"], &[]);
     assert_eq!(
         status.code,
         Some(4),
@@ -1950,9 +1894,9 @@ async fn postgres_unmigrated_database_exits_4() {
     );
 
     // Once migrated, both are happy.
-    let migrate = db.run(&["migrate"], &[]).await;
+    let migrate = db.run(&["migrate"], &[]);
     assert_eq!(migrate.code, Some(0), "{migrate:?}");
-    let status = db.run(&["migrate", "--status"], &[]).await;
+    let status = db.run(&["migrate", "--status"], &[]);
     assert_eq!(status.code, Some(0), "{status:?}");
     for migration in &migrations {
         assert!(
@@ -1964,13 +1908,13 @@ async fn postgres_unmigrated_database_exits_4() {
             status.stdout
         );
     }
-    let again = db.run(&["migrate"], &[]).await;
+    let again = db.run(&["migrate"], &[]);
     assert_eq!(again.code, Some(0), "migrate is idempotent: {again:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_unreachable_database_exits_4() {
-    let db = TestDb::unmigrated(Backend::Sqlite).await;
+    let db = TestDb::unmigrated(Backend::Sqlite);
     let env = [
         (
             "MEM0_DATABASE_URL",
@@ -1985,7 +1929,7 @@ async fn postgres_unreachable_database_exits_4() {
         &["migrate"][..],
         &["migrate", "--status"][..],
     ] {
-        let out = db.run(args, &env).await;
+        let out = db.run(args, &env);
         assert_eq!(
             out.code,
             Some(4),
@@ -2002,14 +1946,14 @@ async fn postgres_unreachable_database_exits_4() {
 }
 
 async fn bad_project_mode_exits_2(backend: Backend) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::new(backend);
     for (env, names) in [
         (vec![("PROJECT_ID_MODE", "team")], "PROJECT_ID_MODE"),
         (vec![("PROJECT_ID_MODE", "manual")], "PROJECT_ID"),
         (vec![("MEM0_TIMEOUT", "soon")], "MEM0_TIMEOUT"),
     ] {
         for args in [&["serve"][..], &[][..]] {
-            let out = db.run(args, &env).await;
+            let out = db.run(args, &env);
             assert_eq!(out.code, Some(2), "{env:?} {args:?}: {out:?}");
             assert!(out.stderr.contains(names), "{}", out.stderr);
             assert!(out.stdout.is_empty(), "{}", out.stdout);

@@ -1,23 +1,26 @@
-//! Running the real binary (and other programs) with a clean environment and a time limit.
+//! Running the real `mem0-mcp` binary (and the other programs some tests drive) the one way
+//! every test does: in a [`Sandbox`] whose environment holds nothing of the machine running
+//! the tests, to completion or for at most a time limit, with everything it printed kept in a
+//! [`Finished`].
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use tempfile::TempDir;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_mem0-mcp");
 
-/// Every command of the binary must finish well within this on a loaded two-core machine.
+/// How long one command, handshake or tool call may take before the test fails: generous,
+/// because the suite runs on a loaded two-core machine. A ceiling, never a measurement.
 pub const LIMIT: Duration = Duration::from_secs(60);
 
-/// What to tell someone whose machine lacks a test prerequisite.
-pub const DEPS_HINT: &str = "run `.ci/install-test-deps.sh` as root (it installs pgbouncer, gnome-keyring, dbus-daemon and openssl from Debian; PostgreSQL itself comes with the machine)";
-
-/// How a child process ended.
+/// How a child process ended, and everything it printed.
 #[derive(Debug, Clone)]
 pub struct Finished {
     /// `None` when it was killed (by a signal, or because it ran past its time limit).
@@ -26,6 +29,7 @@ pub struct Finished {
     pub stderr: String,
     pub elapsed: Duration,
     pub timed_out: bool,
+    /// The command line with the names (never the values) of the settings it was given.
     pub what: String,
 }
 
@@ -47,13 +51,30 @@ impl Finished {
         )
     }
 
+    /// Exit `code`; otherwise fails the test showing everything the run printed.
+    #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(self.code, Some(code), "{}", self.describe());
         self
     }
 
-    pub fn assert_success(&self) -> &Self {
+    /// Exit 0.
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
         self.assert_code(0)
+    }
+
+    /// Exit `code`, and a last stderr line `mem0-mcp: …` containing `needle`.
+    #[track_caller]
+    pub fn fails_with(&self, code: i32, needle: &str) -> &Self {
+        self.assert_code(code);
+        let last = self.stderr.trim_end().lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("mem0-mcp: ") && last.contains(needle),
+            "the last stderr line should name {needle:?}:\n{}",
+            self.describe()
+        );
+        self
     }
 
     /// stdout and stderr together, for "never appears anywhere" checks.
@@ -61,15 +82,36 @@ impl Finished {
         format!("{}\n{}", self.stdout, self.stderr)
     }
 
-    /// The stdout parsed as JSON (for `config show --json`).
-    pub fn json(&self) -> serde_json::Value {
+    /// The stdout parsed as JSON (for the `--json` outputs).
+    #[track_caller]
+    pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.describe()))
+    }
+
+    /// The token a successful `token create` printed on its `Token:` line.
+    #[track_caller]
+    pub fn created_token(&self) -> String {
+        self.ok();
+        let token = self
+            .stdout
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("Token:"))
+            .map(|t| t.trim().to_string())
+            .unwrap_or_else(|| panic!("token create printed no token:\n{}", self.describe()));
+        assert!(
+            token.starts_with("mcp_") && token.len() == 47,
+            "token create printed something that is not an mcp_ token:\n{}",
+            self.describe()
+        );
+        token
     }
 }
 
 /// Runs `cmd` to its end, feeding it `stdin` (or /dev/null), killing it after `limit`.
 /// Output of grandchildren that keep the pipes open is collected for at most 10 s more.
+/// Blocks the calling thread: async tests pay one runtime worker for it, which the two-worker
+/// test runtimes have to spare.
 pub fn run(mut cmd: Command, stdin: Option<&[u8]>, limit: Duration) -> Finished {
     let what = describe_command(&cmd);
     cmd.stdin(if stdin.is_some() {
@@ -105,19 +147,17 @@ pub fn run(mut cmd: Command, stdin: Option<&[u8]>, limit: Duration) -> Finished 
         }
     };
     let elapsed = started.elapsed();
-    let stdout = stdout.finish();
-    let stderr = stderr.finish();
     Finished {
         code: status.code(),
-        stdout,
-        stderr,
+        stdout: stdout.finish(),
+        stderr: stderr.finish(),
         elapsed,
         timed_out,
         what,
     }
 }
 
-/// A pipe read to its end on its own thread.
+/// A pipe read to its end on its own thread, so a chatty child can never block on a full pipe.
 struct Collected {
     text: Arc<Mutex<(Vec<u8>, bool)>>,
 }
@@ -169,9 +209,18 @@ fn describe_command(cmd: &Command) -> String {
     format!("`{program} {}` [env: {}]", args.join(" "), vars.join(" "))
 }
 
-/// A clean place to run the binary: temporary `HOME`, working directory and data directory;
-/// no inherited environment except `PATH`, so no `MEM0_*` of the machine, no `.env`, no
-/// `~/.pgpass`, no D-Bus session (so the OS keychain is "unavailable" unless a test starts one).
+/// A clean place to run the binary, in one temporary directory:
+///
+/// ```text
+/// home/                HOME, with .config, .local/share, .cache (the XDG directories)
+/// home/work/project/   the working directory (a project inside the home, like a checkout)
+/// run/                 XDG_RUNTIME_DIR: empty, so no D-Bus session and no OS keychain
+/// logs/                the stderr of servers, one file each
+/// ```
+///
+/// No inherited environment except `PATH`: nothing of the machine (`MEM0_*`, `.env`,
+/// `~/.pgpass`, a D-Bus session, the user's keychain) reaches the binary, and it writes
+/// nothing outside the sandbox.
 #[derive(Debug)]
 pub struct Sandbox {
     dir: TempDir,
@@ -184,57 +233,112 @@ impl Default for Sandbox {
 }
 
 impl Sandbox {
+    /// A new sandbox in a temporary directory, removed when it is dropped.
     pub fn new() -> Self {
         let dir = tempfile::Builder::new()
-            .prefix("m0sbx-")
+            .prefix("m0t-sandbox-")
             .tempdir()
             .expect("temporary sandbox directory");
-        for sub in ["home", "cwd", "data", "run"] {
-            std::fs::create_dir(dir.path().join(sub)).expect("sandbox subdirectory");
+        let sandbox = Sandbox { dir };
+        for sub in [
+            "home/.config",
+            "home/.local/share",
+            "home/.cache",
+            "home/work/project",
+            "run",
+            "logs",
+        ] {
+            std::fs::create_dir_all(sandbox.path().join(sub)).expect("sandbox directory");
         }
-        Sandbox { dir }
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                sandbox.runtime_dir(),
+                std::fs::Permissions::from_mode(0o700),
+            )
+            .expect("chmod XDG_RUNTIME_DIR");
+        }
+        sandbox
     }
 
+    /// The sandbox's root (files a test writes for itself go here, outside HOME).
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
+    /// `HOME`.
     pub fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
+        self.path().join("home")
     }
 
+    /// `XDG_CONFIG_HOME`.
+    pub fn config_dir(&self) -> PathBuf {
+        self.home().join(".config")
+    }
+
+    /// The working directory of every command.
     pub fn cwd(&self) -> PathBuf {
-        self.dir.path().join("cwd")
+        self.home().join("work/project")
     }
 
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    /// An empty directory to use as `XDG_RUNTIME_DIR` (no `bus` socket in it).
+    /// `XDG_RUNTIME_DIR`: empty (no `bus` socket in it).
     pub fn runtime_dir(&self) -> PathBuf {
-        self.dir.path().join("run")
+        self.path().join("run")
+    }
+
+    /// A new, unique file name in `logs/` for one server's stderr.
+    pub fn log_path(&self, label: &str) -> PathBuf {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
+        self.path().join("logs").join(format!("{label}-{n}.log"))
+    }
+
+    /// Everything servers started in this sandbox wrote to stderr so far.
+    pub fn server_logs(&self) -> String {
+        let mut all = String::new();
+        for entry in std::fs::read_dir(self.path().join("logs")).expect("logs directory") {
+            all.push_str(
+                &std::fs::read_to_string(entry.expect("log entry").path()).unwrap_or_default(),
+            );
+        }
+        all
     }
 
     /// Writes a file inside the sandbox with the given Unix mode; returns its path.
     pub fn write_file(&self, name: &str, contents: &str, mode: u32) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
-        let path = self.dir.path().join(name);
+        let path = self.path().join(name);
         std::fs::write(&path, contents).expect("write sandbox file");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
             .expect("chmod sandbox file");
         path
     }
 
-    /// `program args…` with the clean environment plus `env`.
+    /// The whole environment of every process started here (before the test's own variables).
+    pub fn base_env(&self) -> Vec<(String, String)> {
+        let home = self.home();
+        let at = |path: PathBuf| path.display().to_string();
+        let mut env = vec![
+            ("HOME".to_string(), at(home.clone())),
+            ("XDG_CONFIG_HOME".to_string(), at(home.join(".config"))),
+            ("XDG_DATA_HOME".to_string(), at(home.join(".local/share"))),
+            ("XDG_CACHE_HOME".to_string(), at(home.join(".cache"))),
+            ("XDG_RUNTIME_DIR".to_string(), at(self.runtime_dir())),
+            ("USER".to_string(), "tester".to_string()),
+            ("LANG".to_string(), "C.UTF-8".to_string()),
+        ];
+        if let Some(path) = std::env::var_os("PATH") {
+            env.push(("PATH".to_string(), path.to_string_lossy().into_owned()));
+        }
+        env
+    }
+
+    /// `program args…` with the clean environment plus `env`, in [`Sandbox::cwd`].
     pub fn command_for(&self, program: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(program);
         cmd.args(args)
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.home())
-            .env("LANG", "C.UTF-8")
-            .env("MEM0_DATA_DIR", self.data_dir())
+            .envs(self.base_env())
             .current_dir(self.cwd());
         for (key, value) in env {
             cmd.env(key, value);
@@ -258,17 +362,18 @@ impl Sandbox {
     }
 
     /// `mem0-mcp config show --json` (plus `extra_args`), which must succeed.
-    pub fn config_json(&self, extra_args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+    pub fn config_json(&self, extra_args: &[&str], env: &[(&str, &str)]) -> Value {
         let mut args = vec!["config", "show", "--json"];
         args.extend_from_slice(extra_args);
         let out = self.run(&args, env);
-        out.assert_success();
+        out.ok();
         out.json()
     }
 }
 
 /// Asserts one entry of `config show --json`: `{"value": value, "source": source}`.
-pub fn assert_setting(json: &serde_json::Value, key: &str, value: serde_json::Value, source: &str) {
+#[track_caller]
+pub fn assert_setting(json: &Value, key: &str, value: Value, source: &str) {
     let entry = json
         .get(key)
         .unwrap_or_else(|| panic!("config show --json has no {key}:\n{json:#}"));
@@ -281,112 +386,5 @@ pub fn assert_setting(json: &serde_json::Value, key: &str, value: serde_json::Va
         entry.get("source").and_then(|s| s.as_str()),
         Some(source),
         "{key}'s source in config show --json:\n{entry:#}"
-    );
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters (for building URLs).
-pub fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| {
-            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-                (byte as char).to_string()
-            } else {
-                format!("%{byte:02X}")
-            }
-        })
-        .collect()
-}
-
-/// The ways a secret could show up in text: as is, and percent-encoded (upper- and lower-case
-/// hex, with `%20` or `+` for a space).
-pub fn leak_forms(secret: &str) -> Vec<String> {
-    let mut upper = String::new();
-    let mut lower = String::new();
-    let mut form = String::new();
-    for byte in secret.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            upper.push(byte as char);
-            lower.push(byte as char);
-            form.push(byte as char);
-        } else {
-            upper.push_str(&format!("%{byte:02X}"));
-            lower.push_str(&format!("%{byte:02x}"));
-            if byte == b' ' {
-                form.push('+');
-            } else {
-                form.push_str(&format!("%{byte:02X}"));
-            }
-        }
-    }
-    let mut forms = vec![secret.to_string(), upper, lower, form];
-    forms.sort();
-    forms.dedup();
-    forms
-}
-
-/// Asserts that no form of any of `secrets` appears in `text`.
-pub fn assert_no_secret(text: &str, secrets: &[&str], context: &str) {
-    for secret in secrets {
-        for form in leak_forms(secret) {
-            assert!(
-                !text.contains(&form),
-                "a secret ({} chars, as {form:?}) leaked into the output of {context}",
-                secret.len()
-            );
-        }
-    }
-}
-
-/// Finds a program in PATH or in the sbin directories root has.
-pub fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
-/// Like [`find_program`], failing the test with the install hint when it is missing.
-pub fn require_program(name: &str, package: &str) -> PathBuf {
-    find_program(name).unwrap_or_else(|| {
-        panic!("`{name}` (Debian package {package}) is not installed: {DEPS_HINT}")
-    })
-}
-
-/// A TCP port nobody listens on right now (the kernel's pick).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind 127.0.0.1:0 to find a free port")
-}
-
-/// Waits until something accepts TCP connections on 127.0.0.1:`port`.
-pub fn wait_for_port(port: u16, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
-/// The tests start PostgreSQL as the `postgres` OS user and check peer authentication as the
-/// user running them, which must be root.
-pub fn require_root() {
-    let uid = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
-        })
-        .unwrap_or_default();
-    assert_eq!(
-        uid, "0",
-        "these tests must run as root (they start PostgreSQL and PgBouncer as the postgres OS user with runuser); run them as root, as CI does"
     );
 }

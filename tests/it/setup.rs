@@ -3,12 +3,67 @@
 //! working server, `client-config` merging into existing files, `doctor` on healthy and broken
 //! setups, and shell completions. Every test runs in a home directory of its own.
 
-mod setup_support;
-
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use setup_support::{Home, Launched, PgDb, entry};
+
+use crate::support::binary::{LIMIT, run};
+use crate::support::{BIN, Finished, McpClient, PgDatabase, Sandbox};
+
+/// mem0-mcp's own config directory.
+fn mem0_dir(sandbox: &Sandbox) -> PathBuf {
+    sandbox.config_dir().join("mem0")
+}
+
+fn claude_desktop_config(sandbox: &Sandbox) -> PathBuf {
+    sandbox
+        .config_dir()
+        .join("Claude")
+        .join("claude_desktop_config.json")
+}
+
+fn vscode_config(sandbox: &Sandbox) -> PathBuf {
+    sandbox.config_dir().join("Code/User/mcp.json")
+}
+
+/// The server entry `name` in a client configuration file.
+fn entry(config: &Path, servers_key: &str, name: &str) -> Value {
+    let text = std::fs::read_to_string(config)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", config.display()));
+    let value: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}\n{text}", config.display()));
+    value[servers_key][name].clone()
+}
+
+/// A server started the way a client does it: the entry's command and arguments, only the
+/// variables the entry sets on top of a plain login environment, in `cwd`.
+async fn launch(sandbox: &Sandbox, entry: &Value, cwd: &Path) -> McpClient {
+    let command = entry["command"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the entry has no command: {entry}"));
+    let args: Vec<&str> = entry
+        .get("args")
+        .and_then(Value::as_array)
+        .map(|args| args.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let env: Vec<(&str, &str)> = entry
+        .get("env")
+        .and_then(Value::as_object)
+        .map(|env| {
+            env.iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str(),
+                        value.as_str().expect("env values are strings"),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut cmd = sandbox.command_for(command, &args, &env);
+    cmd.current_dir(cwd);
+    McpClient::start(cmd, sandbox.log_path("launched")).await
+}
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
@@ -37,27 +92,27 @@ fn mode(path: &Path) -> u32 {
 }
 
 /// Stores a memory through a launched server and finds it again.
-async fn use_server(server: &Launched, user: &str, backend: &str) {
-    let status = server.call("memory_status", json!({})).await;
+async fn use_server(server: &McpClient, user: &str, backend: &str) {
+    let status = server.ok("memory_status", json!({})).await;
     assert_eq!(status["scope"]["user_id"], user, "{status}");
     assert_eq!(status["backend"], backend, "{status}");
     let added = server
-        .call(
+        .ok(
             "add_memory",
             json!({"content": "deploys go through the staging pipeline first"}),
         )
         .await;
     assert_eq!(added["deduplicated"], false, "{added}");
     let found = server
-        .call("search_memories", json!({"query": "staging deploys"}))
+        .ok("search_memories", json!({"query": "staging deploys"}))
         .await;
     assert_eq!(found["results"].as_array().unwrap().len(), 1, "{found}");
 }
 
 #[tokio::test]
 async fn init_yes_on_the_embedded_database_writes_a_client_config_that_works() {
-    let home = Home::new();
-    let run = home.run(
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(
         &[
             "init",
             "--yes",
@@ -71,42 +126,38 @@ async fn init_yes_on_the_embedded_database_writes_a_client_config_that_works() {
     run.ok();
     assert!(run.stdout.contains("embedded SQLite"), "{}", run.stdout);
     assert!(run.stdout.contains("applied"), "{}", run.stdout);
-    let config = home.claude_desktop_config();
+    let config = claude_desktop_config(&sandbox);
     let server_entry = entry(&config, "mcpServers", "mem0");
     assert_eq!(
         server_entry["command"].as_str().map(Path::new),
-        Some(
-            Path::new(setup_support::BIN)
-                .canonicalize()
-                .unwrap()
-                .as_path()
-        )
+        Some(Path::new(BIN).canonicalize().unwrap().as_path())
     );
     assert_eq!(server_entry["env"]["MEM0_USER_ID"], "alice");
     // Claude Desktop starts servers in the home directory.
-    let server = Launched::start(&home, &server_entry, home.path(), &[]).await;
+    let server = launch(&sandbox, &server_entry, &sandbox.home()).await;
     use_server(&server, "alice", "sqlite").await;
-    server.stop().await;
+    server.shutdown().await;
 
     // Running it again changes nothing and keeps no needless backup.
     let before = read(&config);
-    home.run(
-        &[
-            "init",
-            "--yes",
-            "--user-id",
-            "alice",
-            "--client",
-            "claude-desktop",
-        ],
-        &[],
-    )
-    .ok();
+    sandbox
+        .run(
+            &[
+                "init",
+                "--yes",
+                "--user-id",
+                "alice",
+                "--client",
+                "claude-desktop",
+            ],
+            &[],
+        )
+        .ok();
     assert_eq!(read(&config), before);
     assert!(backups_of(&config).is_empty());
     #[cfg(unix)]
     assert_eq!(
-        mode(&home.path().join(".local/share/mem0/mem0.db")),
+        mode(&sandbox.home().join(".local/share/mem0/mem0.db")),
         0o600,
         "the embedded database is its owner's"
     );
@@ -114,8 +165,8 @@ async fn init_yes_on_the_embedded_database_writes_a_client_config_that_works() {
 
 #[tokio::test]
 async fn init_yes_on_postgres_stores_secrets_in_files_and_the_client_config_works() {
-    let db = PgDb::create();
-    let home = Home::new();
+    let db = PgDatabase::create();
+    let sandbox = Sandbox::new();
     let url = db.url.clone();
     // Trust authentication on the test server ignores the password; it still has to travel
     // from stdin to an owner-only file the client configuration references.
@@ -135,7 +186,7 @@ async fn init_yes_on_postgres_stores_secrets_in_files_and_the_client_config_work
         "vscode",
         "--write-config",
     ];
-    let run = home.run_with_input(&args, &[], "s3cret pässword\n");
+    let run = sandbox.run_with_stdin(&args, &[], "s3cret pässword\n");
     run.ok();
     for needle in [
         "PostgreSQL at",
@@ -147,8 +198,8 @@ async fn init_yes_on_postgres_stores_secrets_in_files_and_the_client_config_work
     ] {
         assert!(run.stdout.contains(needle), "{needle}:\n{}", run.stdout);
     }
-    let token_file = home.mem0_dir().join("token");
-    let password_file = home.mem0_dir().join("db-password");
+    let token_file = mem0_dir(&sandbox).join("token");
+    let password_file = mem0_dir(&sandbox).join("db-password");
     let token = read(&token_file).trim().to_string();
     assert!(token.starts_with("mcp_") && token.len() == 47, "{token}");
     assert_eq!(read(&password_file), "s3cret pässword\n");
@@ -156,12 +207,12 @@ async fn init_yes_on_postgres_stores_secrets_in_files_and_the_client_config_work
     {
         assert_eq!(mode(&token_file), 0o600);
         assert_eq!(mode(&password_file), 0o600);
-        assert_eq!(mode(&home.mem0_dir()), 0o700);
+        assert_eq!(mode(&mem0_dir(&sandbox)), 0o700);
     }
 
     // No secret in clear in any file a client reads.
-    let desktop = home.claude_desktop_config();
-    for file in [&desktop, &home.vscode_config()] {
+    let desktop = claude_desktop_config(&sandbox);
+    for file in [&desktop, &vscode_config(&sandbox)] {
         let text = read(file);
         assert!(!text.contains(&token), "{text}");
         assert!(!text.contains("s3cret"), "{text}");
@@ -178,18 +229,18 @@ async fn init_yes_on_postgres_stores_secrets_in_files_and_the_client_config_work
         password_file.display().to_string().as_str()
     );
     assert_eq!(env["MEM0_USER_ID"], "alice@example.com");
-    let server = Launched::start(&home, &server_entry, home.path(), &[]).await;
+    let server = launch(&sandbox, &server_entry, &sandbox.home()).await;
     use_server(&server, "alice@example.com", "postgres").await;
-    server.stop().await;
+    server.shutdown().await;
 
     // VS Code's entry: stdio, the workspace as the project (expanded here as VS Code would).
-    let vscode = entry(&home.vscode_config(), "servers", "mem0");
+    let vscode = entry(&vscode_config(&sandbox), "servers", "mem0");
     assert_eq!(vscode["type"], "stdio");
     assert_eq!(vscode["env"]["PROJECT_DIR"], "${workspaceFolder}");
     let mut expanded = vscode.clone();
-    expanded["env"]["PROJECT_DIR"] = Value::from(home.project().display().to_string());
-    let server = Launched::start(&home, &expanded, home.path(), &[]).await;
-    let status = server.call("memory_status", json!({})).await;
+    expanded["env"]["PROJECT_DIR"] = Value::from(sandbox.cwd().display().to_string());
+    let server = launch(&sandbox, &expanded, &sandbox.home()).await;
+    let status = server.ok("memory_status", json!({})).await;
     assert!(
         status["scope"]["project_id"]
             .as_str()
@@ -197,14 +248,14 @@ async fn init_yes_on_postgres_stores_secrets_in_files_and_the_client_config_work
             .starts_with("project-"),
         "{status}"
     );
-    server.stop().await;
+    server.shutdown().await;
 
     // The config file makes shell commands use the same database.
-    let config_file = read(&home.mem0_dir().join("mem0.config.json"));
+    let config_file = read(&mem0_dir(&sandbox).join("mem0.config.json"));
     let config: Value = serde_json::from_str(&config_file).unwrap();
     assert_eq!(config["storage"]["type"], "database");
     assert_eq!(config["storage"]["database_url"], url.as_str());
-    let list = home.run(
+    let list = sandbox.run(
         &["token", "list"],
         &[(
             "MEM0_DB_PASSWORD_FILE",
@@ -217,7 +268,7 @@ async fn init_yes_on_postgres_stores_secrets_in_files_and_the_client_config_work
     // A second run (the user taken from the stored token) keeps the working token and every
     // file as it was.
     let before = read(&desktop);
-    let again = home.run(
+    let again = sandbox.run(
         &[
             "init",
             "--yes",
@@ -236,9 +287,10 @@ async fn init_yes_on_postgres_stores_secrets_in_files_and_the_client_config_work
 
     // A revoked token is replaced on the next run (the old file is kept as a backup).
     let display_id = &token[..12];
-    home.run(&["token", "revoke", display_id, "--yes"], &[])
+    sandbox
+        .run(&["token", "revoke", display_id, "--yes"], &[])
         .ok();
-    let third = home.run(
+    let third = sandbox.run(
         &[
             "init",
             "--yes",
@@ -266,8 +318,8 @@ async fn init_yes_on_postgres_stores_secrets_in_files_and_the_client_config_work
 
 #[test]
 fn init_refuses_secrets_on_the_command_line_and_questions_without_a_terminal() {
-    let home = Home::new();
-    let run = home.run(
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(
         &[
             "init",
             "--yes",
@@ -280,17 +332,17 @@ fn init_refuses_secrets_on_the_command_line_and_questions_without_a_terminal() {
     assert!(run.stderr.contains("--db-password-stdin"), "{}", run.stderr);
     assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
 
-    let run = home.run(&["init"], &[]);
+    let run = sandbox.run(&["init"], &[]);
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(run.stderr.contains("pass --yes"), "{}", run.stderr);
-    assert!(!home.mem0_dir().exists());
+    assert!(!mem0_dir(&sandbox).exists());
 }
 
 #[test]
 fn init_on_an_unreachable_postgres_explains_and_exits_4() {
-    let home = Home::new();
+    let sandbox = Sandbox::new();
     // Nothing listens on port 1.
-    let run = home.run(
+    let run = sandbox.run(
         &[
             "init",
             "--yes",
@@ -315,9 +367,9 @@ fn init_on_an_unreachable_postgres_explains_and_exits_4() {
 
 #[tokio::test]
 async fn interactive_init_through_a_pseudo_terminal() {
-    let home = Home::new();
-    std::fs::create_dir_all(home.config_dir().join("Claude")).unwrap();
-    let mut cmd = home.command(&["init"], &[("TERM", "dumb")]);
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.config_dir().join("Claude")).unwrap();
+    let mut cmd = sandbox.command(&["init"], &[("TERM", "dumb")]);
     cmd.env_remove("NO_COLOR").env("NO_COLOR", "1");
     let mut session = rexpect::session::spawn_command(cmd, Some(60_000)).expect("spawn in a pty");
     session
@@ -345,19 +397,19 @@ async fn interactive_init_through_a_pseudo_terminal() {
         "init ended with {status}"
     );
 
-    let server_entry = entry(&home.claude_desktop_config(), "mcpServers", "mem0");
+    let server_entry = entry(&claude_desktop_config(&sandbox), "mcpServers", "mem0");
     assert_eq!(server_entry["env"]["MEM0_USER_ID"], "bob@example.com");
-    assert!(!home.mem0_dir().join("mem0.config.json").exists());
-    let server = Launched::start(&home, &server_entry, home.path(), &[]).await;
+    assert!(!mem0_dir(&sandbox).join("mem0.config.json").exists());
+    let server = launch(&sandbox, &server_entry, &sandbox.home()).await;
     use_server(&server, "bob@example.com", "sqlite").await;
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[test]
 fn interactive_init_on_postgres_retries_a_failed_connection() {
-    let db = PgDb::create();
-    let home = Home::new();
-    let mut cmd = home.command(&["init"], &[("TERM", "dumb"), ("NO_COLOR", "1")]);
+    let db = PgDatabase::create();
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.command(&["init"], &[("TERM", "dumb"), ("NO_COLOR", "1")]);
     cmd.env_remove("MEM0_DATABASE_URL");
     let mut session = rexpect::session::spawn_command(cmd, Some(60_000)).expect("spawn in a pty");
     session.exp_string("[embedded]:").unwrap();
@@ -399,17 +451,17 @@ fn interactive_init_on_postgres_retries_a_failed_connection() {
     let status = format!("{:?}", session.process_mut().wait().unwrap());
     assert!(status.ends_with(", 0)"), "init ended with {status}");
 
-    assert_eq!(read(&home.mem0_dir().join("db-password")), "typed-pw\n");
-    assert!(read(&home.mem0_dir().join("token")).starts_with("mcp_"));
+    assert_eq!(read(&mem0_dir(&sandbox).join("db-password")), "typed-pw\n");
+    assert!(read(&mem0_dir(&sandbox).join("token")).starts_with("mcp_"));
     let config: Value =
-        serde_json::from_str(&read(&home.mem0_dir().join("mem0.config.json"))).unwrap();
+        serde_json::from_str(&read(&mem0_dir(&sandbox).join("mem0.config.json"))).unwrap();
     assert_eq!(config["storage"]["database_url"], db.url.as_str());
 }
 
 #[test]
 fn client_config_write_merges_keeps_other_entries_and_a_backup() {
-    let home = Home::new();
-    let config = home.claude_desktop_config();
+    let sandbox = Sandbox::new();
+    let config = claude_desktop_config(&sandbox);
     std::fs::create_dir_all(config.parent().unwrap()).unwrap();
     let original = r#"{
   "globalShortcut": "Alt+Space",
@@ -420,10 +472,10 @@ fn client_config_write_merges_keeps_other_entries_and_a_backup() {
 }
 "#;
     std::fs::write(&config, original).unwrap();
-    let data = home.path().join("data");
+    let data = sandbox.home().join("data");
     let data = data.display().to_string();
     let env = [("MEM0_DATA_DIR", data.as_str()), ("MEM0_USER_ID", "carol")];
-    let run = home.run(
+    let run = sandbox.run(
         &["client-config", "--client", "claude-desktop", "--write"],
         &env,
     );
@@ -447,7 +499,7 @@ fn client_config_write_merges_keeps_other_entries_and_a_backup() {
     assert_eq!(read(&backups[0]), original);
 
     // Again: nothing to change, no new backup.
-    let run = home.run(
+    let run = sandbox.run(
         &["client-config", "--client", "claude-desktop", "--write"],
         &env,
     );
@@ -456,10 +508,10 @@ fn client_config_write_merges_keeps_other_entries_and_a_backup() {
     assert_eq!(backups_of(&config).len(), 1);
 
     // A file with comments is left alone, with the reason.
-    let vscode = home.vscode_config();
+    let vscode = vscode_config(&sandbox);
     std::fs::create_dir_all(vscode.parent().unwrap()).unwrap();
     std::fs::write(&vscode, "{\n  // mine\n  \"servers\": {}\n}\n").unwrap();
-    let run = home.run(&["client-config", "--client", "vscode", "--write"], &env);
+    let run = sandbox.run(&["client-config", "--client", "vscode", "--write"], &env);
     assert_eq!(run.code, Some(1), "{run:?}");
     assert!(run.stderr.contains("not plain JSON"), "{}", run.stderr);
     assert_eq!(read(&vscode), "{\n  // mine\n  \"servers\": {}\n}\n");
@@ -467,9 +519,9 @@ fn client_config_write_merges_keeps_other_entries_and_a_backup() {
 
 #[test]
 fn client_config_prints_each_clients_shape_without_secrets_unless_asked() {
-    let home = Home::new();
+    let sandbox = Sandbox::new();
     let token = "mcp_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    let token_file = home.path().join("token");
+    let token_file = sandbox.home().join("token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
     let token_file = token_file.display().to_string();
     let pg = [
@@ -478,7 +530,7 @@ fn client_config_prints_each_clients_shape_without_secrets_unless_asked() {
         ("MEM0_TOKEN_FILE", token_file.as_str()),
         ("MEM0_USER_ID", "me@example.com"),
     ];
-    let run = home.run(&["client-config", "--client", "cursor"], &pg);
+    let run = sandbox.run(&["client-config", "--client", "cursor"], &pg);
     run.ok();
     let snippet: Value = serde_json::from_str(&run.stdout).unwrap();
     let env = &snippet["mcpServers"]["mem0"]["env"];
@@ -496,7 +548,7 @@ fn client_config_prints_each_clients_shape_without_secrets_unless_asked() {
         run.stderr
     );
 
-    let run = home.run(
+    let run = sandbox.run(
         &["client-config", "--client", "cursor", "--show-secrets"],
         &pg,
     );
@@ -507,7 +559,7 @@ fn client_config_prints_each_clients_shape_without_secrets_unless_asked() {
         "hunter2"
     );
 
-    let run = home.run(&["client-config", "--client", "claude-code"], &pg);
+    let run = sandbox.run(&["client-config", "--client", "claude-code"], &pg);
     run.ok();
     assert!(
         run.stdout
@@ -522,7 +574,7 @@ fn client_config_prints_each_clients_shape_without_secrets_unless_asked() {
         run.stderr
     );
 
-    let run = home.run(&["client-config", "--client", "claude-desktop"], &pg);
+    let run = sandbox.run(&["client-config", "--client", "claude-desktop"], &pg);
     run.ok();
     assert!(run.stderr.contains("home directory"), "{}", run.stderr);
     let snippet: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -541,7 +593,7 @@ fn marked_lines(text: &str) -> Vec<&str> {
 }
 
 #[track_caller]
-fn assert_failed_with(run: &setup_support::Output, prefix: &str, needles: &[&str]) {
+fn assert_failed_with(run: &Finished, prefix: &str, needles: &[&str]) {
     assert_eq!(run.code, Some(1), "{run:?}");
     let line = marked_lines(&run.stdout)
         .into_iter()
@@ -555,24 +607,25 @@ fn assert_failed_with(run: &setup_support::Output, prefix: &str, needles: &[&str
 
 #[test]
 fn doctor_passes_a_healthy_setup_and_names_each_breakage() {
-    let db = PgDb::create();
-    let home = Home::new();
-    home.run(
-        &[
-            "init",
-            "--yes",
-            "--database-url",
-            db.url.as_str(),
-            "--user-id",
-            "dora@example.com",
-            "--client",
-            "claude-desktop",
-            "--write-config",
-        ],
-        &[],
-    )
-    .ok();
-    let token_file = home.mem0_dir().join("token");
+    let db = PgDatabase::create();
+    let sandbox = Sandbox::new();
+    sandbox
+        .run(
+            &[
+                "init",
+                "--yes",
+                "--database-url",
+                db.url.as_str(),
+                "--user-id",
+                "dora@example.com",
+                "--client",
+                "claude-desktop",
+                "--write-config",
+            ],
+            &[],
+        )
+        .ok();
+    let token_file = mem0_dir(&sandbox).join("token");
     let token_file_text = token_file.display().to_string();
     let as_client = [
         ("MEM0_TOKEN_FILE", token_file_text.as_str()),
@@ -581,7 +634,7 @@ fn doctor_passes_a_healthy_setup_and_names_each_breakage() {
 
     // Healthy: every line ✓, exit 0, in the shell and as the client starts the server.
     for args in [vec!["doctor"], vec!["doctor", "--client", "claude-desktop"]] {
-        let run = home.run(&args, &[]);
+        let run = sandbox.run(&args, &[]);
         run.ok();
         let lines = marked_lines(&run.stdout);
         assert!(lines.len() >= 7, "{}", run.stdout);
@@ -600,7 +653,7 @@ fn doctor_passes_a_healthy_setup_and_names_each_breakage() {
             assert!(run.stdout.contains(needle), "{needle}:\n{}", run.stdout);
         }
     }
-    let run = home.run(&["doctor"], &as_client);
+    let run = sandbox.run(&["doctor"], &as_client);
     run.ok();
     assert!(run.stdout.contains("file: MEM0_TOKEN ("), "{}", run.stdout);
     assert!(
@@ -608,7 +661,7 @@ fn doctor_passes_a_healthy_setup_and_names_each_breakage() {
         "{}",
         run.stdout
     );
-    let json = home.run(&["doctor", "--json"], &as_client);
+    let json = sandbox.run(&["doctor", "--json"], &as_client);
     json.ok();
     let report: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(report["ok"], true);
@@ -625,7 +678,7 @@ fn doctor_passes_a_healthy_setup_and_names_each_breakage() {
     // at login the same way (28000 under trust, 28P01 under password authentication).
     let wrong_login = db.url.replacen("://postgres@", "://no_such_role_m0s@", 1);
     assert_ne!(wrong_login, db.url, "the admin URL names the postgres user");
-    let run = home.run(
+    let run = sandbox.run(
         &["doctor"],
         &[
             ("MEM0_DATABASE_URL", wrong_login.as_str()),
@@ -643,8 +696,8 @@ fn doctor_passes_a_healthy_setup_and_names_each_breakage() {
     );
 
     // An unmigrated schema.
-    let empty = PgDb::create();
-    let run = home.run(&["doctor"], &[("MEM0_DATABASE_URL", empty.url.as_str())]);
+    let empty = PgDatabase::create();
+    let run = sandbox.run(&["doctor"], &[("MEM0_DATABASE_URL", empty.url.as_str())]);
     assert_failed_with(
         &run,
         "✗ schema:",
@@ -652,7 +705,7 @@ fn doctor_passes_a_healthy_setup_and_names_each_breakage() {
     );
 
     // A missing _FILE.
-    let run = home.run(
+    let run = sandbox.run(
         &["doctor"],
         &[
             ("MEM0_TOKEN_FILE", "/nonexistent/m0s/token"),
@@ -664,7 +717,7 @@ fn doctor_passes_a_healthy_setup_and_names_each_breakage() {
         "✗ MEM0_TOKEN_FILE:",
         &["/nonexistent/m0s/token does not exist"],
     );
-    let json = home.run(
+    let json = sandbox.run(
         &["doctor", "--json"],
         &[("MEM0_TOKEN_FILE", "/nonexistent/m0s/token")],
     );
@@ -683,16 +736,17 @@ fn doctor_passes_a_healthy_setup_and_names_each_breakage() {
 
     // A revoked token: the shell check and the client's both say so.
     let token = read(&token_file).trim().to_string();
-    home.run(&["token", "revoke", &token[..12], "--yes"], &[])
+    sandbox
+        .run(&["token", "revoke", &token[..12], "--yes"], &[])
         .ok();
-    let run = home.run(&["doctor"], &as_client);
+    let run = sandbox.run(&["doctor"], &as_client);
     assert_failed_with(&run, "✗ token:", &["revoked", &token[..12]]);
     assert_failed_with(&run, "✗ client claude-desktop:", &["revoked"]);
     assert!(!run.stdout.contains(&token), "the token is never shown");
 
     // The client's token file gone: its line says which file.
     std::fs::remove_file(&token_file).unwrap();
-    let run = home.run(&["doctor"], &[]);
+    let run = sandbox.run(&["doctor"], &[]);
     assert_failed_with(
         &run,
         "✗ client claude-desktop:",
@@ -702,14 +756,14 @@ fn doctor_passes_a_healthy_setup_and_names_each_breakage() {
 
 #[test]
 fn doctor_warns_about_the_home_directory_but_passes() {
-    let home = Home::new();
-    home.run(&["init", "--yes", "--no-client"], &[]).ok();
-    let mut cmd = home.command(&["doctor"], &[]);
-    cmd.current_dir(home.path());
-    let output = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{stdout}");
-    let line = marked_lines(&stdout)
+    let sandbox = Sandbox::new();
+    sandbox.run(&["init", "--yes", "--no-client"], &[]).ok();
+    let mut cmd = sandbox.command(&["doctor"], &[]);
+    cmd.current_dir(sandbox.home());
+    let output = run(cmd, None, LIMIT);
+    let stdout = &output.stdout;
+    assert_eq!(output.code, Some(0), "{stdout}");
+    let line = marked_lines(stdout)
         .into_iter()
         .find(|l| l.starts_with("⚠ project:"))
         .unwrap_or_else(|| panic!("no project warning:\n{stdout}"));
@@ -724,22 +778,22 @@ fn doctor_warns_about_the_home_directory_but_passes() {
 
 #[test]
 fn completions_cover_every_shell_and_command() {
-    let home = Home::new();
+    let sandbox = Sandbox::new();
     for shell in ["bash", "zsh", "fish", "powershell"] {
-        let run = home.run(&["completions", shell], &[]);
+        let run = sandbox.run(&["completions", shell], &[]);
         run.ok();
         for needle in ["mem0-mcp", "init", "doctor", "client-config"] {
             assert!(run.stdout.contains(needle), "{shell} lacks {needle}");
         }
     }
-    let run = home.run(&["completions", "tcsh"], &[]);
+    let run = sandbox.run(&["completions", "tcsh"], &[]);
     assert_eq!(run.code, Some(2));
 }
 
 #[test]
 fn help_texts_explain_the_setup_commands() {
-    let home = Home::new();
-    let top = home.run(&["--help"], &[]);
+    let sandbox = Sandbox::new();
+    let top = sandbox.run(&["--help"], &[]);
     top.ok();
     for needle in ["init", "doctor", "client-config", "completions"] {
         assert!(top.stdout.contains(needle), "--help lacks {needle}");
@@ -755,7 +809,7 @@ fn help_texts_explain_the_setup_commands() {
             &["--write", "claude-desktop", "%APPDATA%"][..],
         ),
     ] {
-        let run = home.run(&[command, "--help"], &[]);
+        let run = sandbox.run(&[command, "--help"], &[]);
         run.ok();
         for needle in needles {
             assert!(

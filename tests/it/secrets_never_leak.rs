@@ -9,17 +9,14 @@
 //! PostgreSQL is a throw-away cluster this test binary starts (see `support/cluster.rs`):
 //! the system cluster trusts every local connection, so a wrong password would not fail there.
 
-mod support;
-
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use support::cluster::{self, PASSWORD, PASSWORD_USER};
-use support::mcp::issue_token;
-use support::process::{Finished, Sandbox, assert_no_secret, percent_encode};
+use crate::support::cluster::{self, PASSWORD, PASSWORD_USER};
+use crate::support::secrets::{assert_no_secret, percent_encode};
+use crate::support::system::free_port;
+use crate::support::{Finished, RawProcess, Sandbox};
 
 const JWT_SECRET: &str = "jwt-LeakCheck-7f3a9c1e5b2d8f4a6c0e2b9d7f1a3c5e";
 const WRONG_PASSWORD: &str = "Wr0ng:pa$$/w?rd#%&+ q";
@@ -44,6 +41,16 @@ fn check(out: &Finished, secrets: &[String]) {
     let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
     assert!(!out.timed_out, "{}", out.describe());
     assert_no_secret(&out.all_output(), &refs, &out.what);
+}
+
+/// `token create` for `user_id` with these connection settings; returns the token.
+fn issue_token(sandbox: &Sandbox, env: &[(&str, &str)], user_id: &str) -> String {
+    sandbox
+        .run(
+            &["token", "create", "--user-id", user_id, "--name", "tests"],
+            env,
+        )
+        .created_token()
 }
 
 /// `MEM0_LOG=trace` and every non-database secret.
@@ -103,18 +110,10 @@ struct Transcript {
 /// (e.g. exit 3 for a token it will not accept) ends the transcript early; both outcomes are
 /// checked for leaks by the caller.
 async fn drive_serve(sandbox: &Sandbox, env: &[(String, String)]) -> Transcript {
-    let stderr_path = sandbox
-        .path()
-        .join(format!("serve-{}.stderr", uuid::Uuid::new_v4().simple()));
-    let mut cmd = tokio::process::Command::from(sandbox.command(&["serve"], &pairs(env)));
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().expect("start mem0-mcp serve");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut stdout = String::new();
+    let mut server = RawProcess::spawn(
+        sandbox.command(&["serve"], &pairs(env)),
+        sandbox.log_path("serve"),
+    );
     let mut responses = Vec::new();
 
     let requests = [
@@ -125,27 +124,13 @@ async fn drive_serve(sandbox: &Sandbox, env: &[(String, String)]) -> Transcript 
     ];
     'session: for request in requests {
         let id = request["id"].clone();
-        if stdin
-            .write_all(format!("{request}\n").as_bytes())
-            .await
-            .is_err()
-        {
+        if !server.try_send_line(&request.to_string()).await {
             break;
         }
-        let _ = stdin.flush().await;
         loop {
-            let line = match tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await
-            {
-                Ok(Ok(Some(line))) => line,
-                Ok(Ok(None)) | Ok(Err(_)) => break 'session,
-                Err(_) => panic!(
-                    "serve did not answer request {id} within 60 s\nstderr:\n{}",
-                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
-                ),
+            let Some(message) = server.next_message().await else {
+                break 'session;
             };
-            stdout.push_str(&line);
-            stdout.push('\n');
-            let message: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
             if message.get("id") == Some(&id) {
                 responses.push(message);
                 break;
@@ -153,27 +138,15 @@ async fn drive_serve(sandbox: &Sandbox, env: &[(String, String)]) -> Transcript 
         }
         if id == json!(1) {
             let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
-            let _ = stdin.write_all(format!("{initialized}\n").as_bytes()).await;
+            server.try_send_line(&initialized.to_string()).await;
         }
     }
-    drop(stdin);
-    while let Ok(Ok(Some(line))) =
-        tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await
-    {
-        stdout.push_str(&line);
-        stdout.push('\n');
-    }
-    let status = match tokio::time::timeout(Duration::from_secs(60), child.wait()).await {
-        Ok(status) => status.expect("wait for serve"),
-        Err(_) => {
-            let _ = child.kill().await;
-            panic!("serve did not exit within 60 s of its stdin closing");
-        }
-    };
+    server.close_stdin();
+    let status = server.wait_exit(Duration::from_secs(60)).await;
     Transcript {
         code: status.code(),
-        stdout,
-        stderr: std::fs::read_to_string(&stderr_path).unwrap_or_default(),
+        stdout: server.lines.join("\n"),
+        stderr: server.stderr(),
         responses,
     }
 }
@@ -210,15 +183,14 @@ fn check_transcript(label: &str, t: &Transcript, secrets: &[String], token_was_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_on_the_embedded_database_never_prints_a_secret() {
     let sandbox = Sandbox::new();
-    let issued = issue_token(
+    let token = issue_token(
         &sandbox,
         &[("MEM0_USER_ID", USER_ID), ("MEM0_LOG", "trace")],
         USER_ID,
     );
-    let token = issued.clone().unwrap_or_else(synthetic_token);
     let secrets = all_secrets(&token);
     let transcript = drive_serve(&sandbox, &secret_env(&token)).await;
-    check_transcript("embedded database", &transcript, &secrets, issued.is_some());
+    check_transcript("embedded database", &transcript, &secrets, true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,9 +199,8 @@ async fn serve_on_postgres_never_prints_a_secret() {
     let db = cluster.create_database(PASSWORD_USER);
     let sandbox = Sandbox::new();
     let parts = db_parts(cluster.port, &db, PASSWORD);
-    sandbox.run(&["migrate"], &pairs(&parts)).assert_success();
-    let issued = issue_token(&sandbox, &pairs(&parts), USER_ID);
-    let token = issued.clone().unwrap_or_else(synthetic_token);
+    sandbox.run(&["migrate"], &pairs(&parts)).ok();
+    let token = issue_token(&sandbox, &pairs(&parts), USER_ID);
     let secrets = all_secrets(&token);
     for (label, connection) in [
         ("PostgreSQL by parts", parts.clone()),
@@ -244,7 +215,7 @@ async fn serve_on_postgres_never_prints_a_secret() {
         let mut env = secret_env(&token);
         env.extend(connection);
         let transcript = drive_serve(&sandbox, &env).await;
-        check_transcript(label, &transcript, &secrets, issued.is_some());
+        check_transcript(label, &transcript, &secrets, true);
     }
 }
 
@@ -286,7 +257,7 @@ fn cli_commands_never_print_a_secret() {
             &["secret", "status"],
         ] {
             let out = sandbox.run(args, &pairs(&env));
-            out.assert_success();
+            out.ok();
             check(&out, &secrets);
         }
         let out = sandbox.run_with_stdin(
@@ -312,7 +283,7 @@ fn failing_starts_never_print_a_secret() {
     let token = synthetic_token();
     let secrets = all_secrets(&token);
     let base = secret_env(&token);
-    let closed_port = support::process::free_port();
+    let closed_port = free_port();
     let password_file = sandbox.write_file("db_password", &format!("{PASSWORD}\n"), 0o600);
     let config_with_password = sandbox.write_file(
         "mem0.config.json",
@@ -450,7 +421,7 @@ fn help_never_prints_a_secret() {
         let mut help_args = words.clone();
         help_args.push("--help");
         let out = sandbox.run(&help_args, &env);
-        out.assert_success();
+        out.ok();
         check(&out, &secrets);
         for sub in subcommands(&out.stdout) {
             let mut child = path.clone();
@@ -460,7 +431,7 @@ fn help_never_prints_a_secret() {
         let mut short = words.clone();
         short.push("-h");
         let out = sandbox.run(&short, &env);
-        out.assert_success();
+        out.ok();
         check(&out, &secrets);
         let mut via_help = vec!["help"];
         via_help.extend(&words);
@@ -472,6 +443,6 @@ fn help_never_prints_a_secret() {
         "expected at least serve, migrate, config (show, example) and secret (set, delete, status); walked {seen} commands"
     );
     let out = sandbox.run(&["--version"], &env);
-    out.assert_success();
+    out.ok();
     check(&out, &secrets);
 }

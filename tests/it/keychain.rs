@@ -15,16 +15,17 @@
 //! Needs `dbus-run-session` (dbus) and `gnome-keyring-daemon` (gnome-keyring):
 //! `.ci/install-test-deps.sh` installs them; missing, the tests fail (never skip).
 
-mod support;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use support::cluster::{self, PASSWORD, PASSWORD_USER};
-use support::process::{self, Sandbox, assert_no_secret, assert_setting, require_program};
+use crate::support::binary::{self, assert_setting};
+use crate::support::cluster::{self, PASSWORD, PASSWORD_USER};
+use crate::support::secrets::assert_no_secret;
+use crate::support::system::require_program;
+use crate::support::{BIN, Finished, Sandbox};
 
 const JWT_IN_KEYCHAIN: &str = "kc-jwt-3c1f9e7a5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a";
 const JWT_IN_ENV: &str = "env-jwt-9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b";
@@ -110,7 +111,7 @@ fn run_session(
     sandbox: &Sandbox,
     script: &str,
     env: &[(&str, &str)],
-) -> (HashMap<String, Step>, process::Finished) {
+) -> (HashMap<String, Step>, Finished) {
     let dbus = require_program("dbus-run-session", "dbus-daemon");
     require_program("gnome-keyring-daemon", "gnome-keyring");
     require_program("timeout", "coreutils");
@@ -122,7 +123,7 @@ fn run_session(
     let runtime = sandbox.runtime_dir().display().to_string();
     let mut all_env: Vec<(&str, String)> = vec![
         ("OUT", out.display().to_string()),
-        ("BIN", process::BIN.to_string()),
+        ("BIN", BIN.to_string()),
         ("XDG_RUNTIME_DIR", runtime),
         ("XDG_DATA_HOME", xdg(".local/share")),
         ("XDG_CONFIG_HOME", xdg(".config")),
@@ -151,7 +152,7 @@ fn run_session(
         ],
         &pairs,
     );
-    let finished = process::run(cmd, None, Duration::from_secs(330));
+    let finished = binary::run(cmd, None, Duration::from_secs(330));
     assert!(
         !finished.timed_out && finished.code == Some(0),
         "the D-Bus session did not finish cleanly:\n{}",
@@ -474,7 +475,7 @@ step delete /dev/null "$BIN" secret delete db-password
     }
 }
 
-fn assert_install_hint(out: &process::Finished) {
+fn assert_install_hint(out: &Finished) {
     assert!(
         out.stderr.contains("Secret Service") && out.stderr.contains("_FILE"),
         "the failure should say what to install (a Secret Service) or use instead (*_FILE):\n{}",
@@ -500,7 +501,7 @@ fn without_a_session_bus_settings_work_and_secret_set_explains() {
     ] {
         for args in [&["config", "show"][..], &["config", "show", "--json"]] {
             let out = sandbox.run(args, &env);
-            out.assert_success();
+            out.ok();
             assert!(
                 out.elapsed < Duration::from_secs(5),
                 "config show took {:?} without a usable keychain:\n{}",
@@ -512,7 +513,7 @@ fn without_a_session_bus_settings_work_and_secret_set_explains() {
         assert_setting(&json, "MEM0_JWT_SECRET", Value::Null, "default");
 
         let status = sandbox.run(&["secret", "status"], &env);
-        status.assert_success();
+        status.ok();
         assert!(
             status.stdout.contains("unavailable"),
             "{}",

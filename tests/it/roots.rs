@@ -2,26 +2,26 @@
 //! and derives the project from the first `file://` root (here a fake git checkout whose
 //! `origin` names the repository). A client without roots falls back to the working directory.
 
-// Roots are deprecated from protocol 2026-07-28 on, but they are what clients send today.
-#![allow(deprecated)]
-
 use std::path::Path;
 
-use rmcp::model::{
-    CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation, ListRootsResult,
-    ProtocolVersion, Root,
-};
+use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, ProtocolVersion};
+// Roots are deprecated from protocol 2026-07-28 on, but they are what clients send today.
+#[allow(deprecated)]
+use rmcp::model::{ListRootsResult, Root};
 use rmcp::service::RequestContext;
-use rmcp::transport::TokioChildProcess;
-use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
-use tokio::process::Command;
+use rmcp::{ClientHandler, ErrorData, RoleClient};
+use serde_json::Value;
+
+use crate::support::{McpClient, Sandbox};
 
 /// A client like VS Code: it declares roots and answers roots/list with one workspace folder.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct WorkspaceClient {
     root_uri: Option<String>,
 }
 
+// Roots are deprecated from protocol 2026-07-28 on, but they are what clients send today.
+#[allow(deprecated)]
 impl ClientHandler for WorkspaceClient {
     fn get_info(&self) -> ClientConfig {
         let capabilities = if self.root_uri.is_some() {
@@ -56,56 +56,51 @@ fn fake_checkout(dir: &Path, origin: &str) {
     std::fs::create_dir_all(dir.join("src/deep")).unwrap();
 }
 
-async fn project_seen_by(client: WorkspaceClient, cwd: &Path, data: &Path) -> String {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mem0-mcp"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("MEM0_") || name.starts_with("PROJECT_") {
-            command.env_remove(name);
-        }
-    }
-    command
-        .current_dir(cwd)
-        .env("HOME", data)
-        .env("MEM0_DATA_DIR", data)
-        .env("MEM0_USER_ID", "roots-user")
-        .env("MEM0_LOG", "warn");
-    let service = client
-        .serve(TokioChildProcess::new(command).unwrap())
-        .await
-        .expect("the server starts");
-    let result = service
-        .call_tool(CallToolRequestParams::new("memory_status"))
-        .await
-        .expect("memory_status answers");
-    let project = result.structured_content.expect("structured")["project_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    service.cancel().await.unwrap();
+async fn project_seen_by(
+    client: WorkspaceClient,
+    sandbox: &Sandbox,
+    cwd: &Path,
+    data: &Path,
+) -> String {
+    let data = data.display().to_string();
+    let mut command = sandbox.command(
+        &[],
+        &[
+            ("MEM0_DATA_DIR", &data),
+            ("MEM0_USER_ID", "roots-user"),
+            ("MEM0_LOG", "warn"),
+        ],
+    );
+    command.current_dir(cwd);
+    let service = McpClient::start_with(client, command, sandbox.log_path("roots")).await;
+    let result = service.ok("memory_status", Value::Null).await;
+    let project = result["project_id"].as_str().unwrap().to_string();
+    service.shutdown().await;
     project
 }
 
 #[tokio::test]
 async fn the_first_client_root_decides_the_project() {
-    let tmp = tempfile::tempdir().unwrap();
-    let repo = tmp.path().join("my checkout");
+    let sandbox = Sandbox::new();
+    let tmp = sandbox.path();
+    let repo = tmp.join("my checkout");
     fake_checkout(&repo, "git@github.com:acme/widgets.git");
-    let elsewhere = tmp.path().join("elsewhere");
+    let elsewhere = tmp.join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
-    let data = tmp.path().join("data");
+    let data = tmp.join("data");
 
     let uri = format!("file://{}", repo.join("src/deep").display()).replace(' ', "%20");
     let with_roots = WorkspaceClient {
         root_uri: Some(uri),
     };
-    let project = project_seen_by(with_roots, &elsewhere, &data).await;
+    let project = project_seen_by(with_roots, &sandbox, &elsewhere, &data).await;
     assert!(
         project.starts_with("widgets-"),
         "project from the root: {project}"
     );
 
     let without_roots = WorkspaceClient { root_uri: None };
-    let project = project_seen_by(without_roots, &elsewhere, &data).await;
+    let project = project_seen_by(without_roots, &sandbox, &elsewhere, &data).await;
     assert!(
         project.starts_with("elsewhere-"),
         "project from the working directory: {project}"

@@ -2,14 +2,42 @@
 //! validation, permissions, minted tokens, revocation of a running server, every `token`
 //! subcommand, the audit log, and a scan proving no token or JWT secret leaks anywhere.
 
-mod auth_support;
-
 use std::time::{Duration, Instant};
 
-use auth_support::{Backend, JWT_SECRET, TestEnv, display_id};
 use serde_json::{Value, json};
 
+use crate::support::{BIN, Backend, McpClient, TestDb};
+
+/// A JWT secret for the tests (at least 32 bytes).
+const JWT_SECRET: &str = "test-jwt-secret-7f3a9c1e5b2d8f4a6c0e9b7d";
+
 const MANUAL: [(&str, &str); 2] = [("PROJECT_ID_MODE", "manual"), ("PROJECT_ID", "p")];
+
+on_both_backends!(
+    startup_validation,
+    read_only_token,
+    token_commands,
+    no_secret_leaks,
+);
+
+/// The display id of a token.
+fn display_id(token: &str) -> String {
+    token[..12].to_string()
+}
+
+/// `token mint` with the parent token; returns the run (stdout: the JWT).
+fn mint(env: &TestDb, parent: &str, user: &str, args: &[&str]) -> crate::support::Finished {
+    let mut all = vec!["token", "mint"];
+    all.extend_from_slice(args);
+    env.run_secret(
+        &all,
+        &[
+            ("MEM0_TOKEN", parent),
+            ("MEM0_USER_ID", user),
+            ("MEM0_JWT_SECRET", JWT_SECRET),
+        ],
+    )
+}
 
 fn with<'a>(base: &[(&'a str, &'a str)], more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     base.iter().chain(more).copied().collect()
@@ -24,7 +52,7 @@ fn names(value: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn audit_rows(env: &TestEnv, extra: &[&str]) -> Vec<Value> {
+async fn audit_rows(env: &TestDb, extra: &[&str]) -> Vec<Value> {
     let mut args = vec!["token", "audit", "--json"];
     args.extend_from_slice(extra);
     env.run(&args, &[]).ok().json().as_array().unwrap().clone()
@@ -45,7 +73,7 @@ fn has_row(rows: &[Value], event: &str, token: Option<&str>, message: &str) -> b
 // Startup validation
 
 async fn startup_validation(backend: Backend) {
-    let env = TestEnv::new(backend).await;
+    let env = TestDb::migrated(backend);
     let serve = |envs: &[(&str, &str)]| env.run(&["serve"], &with(&MANUAL, envs));
 
     // Missing credentials.
@@ -60,7 +88,7 @@ async fn startup_validation(backend: Backend) {
             let status = client.ok("memory_status", json!({})).await;
             assert_eq!(status["user_id"], "solo");
             assert_eq!(names(&status["permissions"]), ["read", "write", "admin"]);
-            client.close().await;
+            client.shutdown().await;
         }
     }
     let token = env.create_token("alice", &["--name", "Alice"]);
@@ -91,7 +119,7 @@ async fn startup_validation(backend: Backend) {
     let history = client.ok("memory_history", json!({"id": memory_id})).await;
     assert_eq!(history["events"][0]["actor"], "alice");
     assert_eq!(history["events"][0]["actor_token"], id.as_str());
-    client.close().await;
+    client.shutdown().await;
     let last_used = env
         .query_text(&format!(
             "SELECT CAST(last_used_at AS TEXT) FROM mcp_auth_tokens WHERE token_prefix = '{id}'"
@@ -105,7 +133,7 @@ async fn startup_validation(backend: Backend) {
     env.run(&["token", "enable", &id], &[]).ok();
     let client = env.serve(&with(&MANUAL, &valid)).await;
     client.ok("memory_status", json!({})).await;
-    client.close().await;
+    client.shutdown().await;
 
     // Expired.
     env.execute(&env.expire_sql(&id)).await;
@@ -146,18 +174,8 @@ async fn startup_validation(backend: Backend) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn startup_validation_postgres() {
-    startup_validation(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn startup_validation_sqlite() {
-    startup_validation(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_without_the_auth_migration_exits_4() {
-    let env = TestEnv::new(Backend::Postgres).await;
+    let env = TestDb::migrated(Backend::Postgres);
     env.execute(
         "DROP TABLE mcp_auth_audit_log; DROP TABLE mcp_auth_tokens;
          DELETE FROM mem0_schema_migrations WHERE version = 20261124000001",
@@ -180,7 +198,7 @@ const WRITE_TOOLS: [&str; 4] = [
 ];
 
 async fn read_only_token(backend: Backend) {
-    let env = TestEnv::new(backend).await;
+    let env = TestDb::migrated(backend);
     let token = env.create_token("reader", &["--permissions", "read"]);
     let client = env
         .serve(&with(
@@ -204,22 +222,12 @@ async fn read_only_token(backend: Backend) {
     let status = client.ok("memory_status", json!({})).await;
     assert_eq!(names(&status["permissions"]), ["read"]);
     client.ok("list_memories", json!({})).await;
-    client.close().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn read_only_token_postgres() {
-    read_only_token(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn read_only_token_sqlite() {
-    read_only_token(Backend::Sqlite).await;
+    client.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_governs_others_memories_in_global_mode() {
-    let env = TestEnv::new(Backend::Postgres).await;
+    let env = TestDb::migrated(Backend::Postgres);
     let global = [("PROJECT_ID_MODE", "global")];
     let alice = env.create_token("alice", &[]);
     let bob = env.create_token("bob", &[]);
@@ -236,7 +244,7 @@ async fn admin_governs_others_memories_in_global_mode() {
         )
         .await;
     let id = added["memory"]["id"].as_str().unwrap().to_string();
-    client.close().await;
+    client.shutdown().await;
 
     let b = with(&global, &[("MEM0_TOKEN", &bob), ("MEM0_USER_ID", "bob")]);
     let client = env.serve(&b).await;
@@ -257,7 +265,7 @@ async fn admin_governs_others_memories_in_global_mode() {
         .ok("delete_all_memories", json!({"confirm": true}))
         .await;
     assert_eq!(deleted["deleted"], 0);
-    client.close().await;
+    client.shutdown().await;
 
     let c = with(
         &global,
@@ -281,7 +289,7 @@ async fn admin_governs_others_memories_in_global_mode() {
         .ok("delete_all_memories", json!({"confirm": true}))
         .await;
     assert_eq!(deleted["deleted"], 1);
-    client.close().await;
+    client.shutdown().await;
 
     let rows = audit_rows(&env, &[]).await;
     assert!(
@@ -299,7 +307,7 @@ async fn admin_governs_others_memories_in_global_mode() {
 // Minted tokens
 
 /// A JWT signed here, with claims the CLI would never produce (e.g. already expired).
-async fn forge(env: &TestEnv, parent: &str, exp_offset: i64) -> String {
+async fn forge(env: &TestDb, parent: &str, exp_offset: i64) -> String {
     use mem0_mcp::auth::jwt::{self, Claims, JwtKey};
     use mem0_mcp::settings::Secret;
     let parent_id: i64 = env
@@ -338,7 +346,7 @@ fn jwt_env<'a>(jwt: &'a str, user: &'a str, secret: &'a str) -> Vec<(&'a str, &'
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn minted_tokens_postgres() {
-    let env = TestEnv::new(Backend::Postgres).await;
+    let env = TestDb::migrated(Backend::Postgres);
     let parent = env.create_token("alice", &["--permissions", "read,write,admin"]);
     let parent_id = display_id(&parent);
 
@@ -358,14 +366,13 @@ async fn minted_tokens_postgres() {
     )
     .fails_with(2, "MEM0_JWT_SECRET");
     for bad in ["5w", "1.5h", "31d", "10"] {
-        env.mint(&parent, "alice", &["--ttl", bad])
-            .fails_with(2, "--ttl");
+        mint(&env, &parent, "alice", &["--ttl", bad]).fails_with(2, "--ttl");
     }
-    env.mint(&parent, "bob", &["--ttl", "1h"])
-        .fails_with(3, "(user id mismatch)");
+    mint(&env, &parent, "bob", &["--ttl", "1h"]).fails_with(3, "(user id mismatch)");
 
     // Valid: read-only, limited to one project, whatever the server's own mode.
-    let run = env.mint(
+    let run = mint(
+        &env,
         &parent,
         "alice",
         &["--ttl", "1h", "--read-only", "--project", "widgets"],
@@ -400,7 +407,7 @@ async fn minted_tokens_postgres() {
             .contains(&"add_memory".to_string())
     );
     client.err("add_memory", json!({"content": "x"})).await;
-    client.close().await;
+    client.shutdown().await;
     // A project-limited token is not for the shared pool.
     env.run(
         &["serve"],
@@ -414,7 +421,7 @@ async fn minted_tokens_postgres() {
     .fails_with(3, "(project limit)");
 
     // Default permissions: the parent's without admin; history names parent and minted token.
-    let writer = env.mint(&parent, "alice", &["--ttl", "2h"]);
+    let writer = mint(&env, &parent, "alice", &["--ttl", "2h"]);
     writer.ok();
     let writer = writer.stdout.trim().to_string();
     let client = env.serve(&jwt_env(&writer, "alice", JWT_SECRET)).await;
@@ -428,7 +435,7 @@ async fn minted_tokens_postgres() {
         .await;
     let actor = history["events"][0]["actor_token"].as_str().unwrap();
     assert!(actor.starts_with(&format!("{parent_id}/jwt-")), "{actor}");
-    client.close().await;
+    client.shutdown().await;
 
     // Wrong secret, tampered, wrong user, expired.
     let other_secret = "another-secret-that-is-long-enough-1234";
@@ -473,16 +480,16 @@ async fn minted_tokens_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn minted_token_sqlite() {
-    let env = TestEnv::new(Backend::Sqlite).await;
+    let env = TestDb::migrated(Backend::Sqlite);
     let parent = env.create_token("alice", &[]);
-    let run = env.mint(&parent, "alice", &["--ttl", "15m", "--read-only"]);
+    let run = mint(&env, &parent, "alice", &["--ttl", "15m", "--read-only"]);
     run.ok();
     let jwt = run.stdout.trim().to_string();
     let client = env.serve(&jwt_env(&jwt, "alice", JWT_SECRET)).await;
     let status = client.ok("memory_status", json!({})).await;
     assert_eq!(names(&status["permissions"]), ["read"]);
     assert_eq!(status["user_id"], "alice");
-    client.close().await;
+    client.shutdown().await;
     env.run(
         &["serve"],
         &jwt_env(&jwt, "alice", "another-secret-that-is-long-enough-1234"),
@@ -494,12 +501,11 @@ async fn minted_token_sqlite() {
 // Revocation of a running server
 
 /// Polls a tool call until it fails with `needle` (the bound is a ceiling, not a measurement).
-async fn until_refused(client: &auth_support::Client, needle: &str, within: Duration) -> String {
+async fn until_refused(client: &McpClient, needle: &str, within: Duration) -> String {
     let start = Instant::now();
     loop {
-        let result = client.call("memory_status", json!({})).await;
-        if result.is_error == Some(true) {
-            let message = auth_support::text(&result);
+        let (_, is_error, message) = client.call("memory_status", json!({})).await;
+        if is_error {
             assert!(message.contains(needle), "{message}");
             return message;
         }
@@ -512,7 +518,7 @@ async fn until_refused(client: &auth_support::Client, needle: &str, within: Dura
 }
 
 async fn revocation_reaches_running_server(backend: Backend, verb: &str, needle: &str) {
-    let env = TestEnv::new(backend).await;
+    let env = TestDb::migrated(backend);
     let token = env.create_token("alice", &[]);
     let client = env
         .serve(&with(
@@ -530,7 +536,7 @@ async fn revocation_reaches_running_server(backend: Backend, verb: &str, needle:
     let message = until_refused(&client, needle, Duration::from_secs(10)).await;
     assert!(message.contains("restart the client"), "{message}");
     assert!(message.contains(&display_id(&token)), "{message}");
-    client.close().await;
+    client.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -545,21 +551,21 @@ async fn deleting_stops_a_running_server_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_minted_token_expires_while_serving() {
-    let env = TestEnv::new(Backend::Postgres).await;
+    let env = TestDb::migrated(Backend::Postgres);
     let parent = env.create_token("alice", &[]);
-    let run = env.mint(&parent, "alice", &["--ttl", "20s"]);
+    let run = mint(&env, &parent, "alice", &["--ttl", "20s"]);
     run.ok();
     let jwt = run.stdout.trim().to_string();
     let client = env.serve(&jwt_env(&jwt, "alice", JWT_SECRET)).await;
     until_refused(&client, "expired at", Duration::from_secs(60)).await;
-    client.close().await;
+    client.shutdown().await;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The token command
 
 async fn token_commands(backend: Backend) {
-    let env = TestEnv::new(backend).await;
+    let env = TestDb::migrated(backend);
 
     // create: the token once, export lines, three client configurations.
     let run = env.run_secret(
@@ -596,7 +602,7 @@ async fn token_commands(backend: Backend) {
         "\"type\": \"stdio\"".to_string(),
         "\"PROJECT_DIR\": \"${workspaceFolder}\"".to_string(),
         format!("claude mcp add mem0 -e MEM0_TOKEN='{token}' -e MEM0_USER_ID='alice@example.com'"),
-        format!("\"command\": \"{}\"", auth_support::BIN),
+        format!("\"command\": \"{}\"", BIN),
     ] {
         assert!(run.stdout.contains(&needle), "{needle}:\n{}", run.stdout);
     }
@@ -673,7 +679,7 @@ async fn token_commands(backend: Backend) {
     assert_eq!(only_bob.as_array().unwrap().len(), 1);
     assert_eq!(only_bob[0]["expires_at"], Value::Null);
 
-    let status_of = |env: &TestEnv, display: &str| -> String {
+    let status_of = |env: &TestDb, display: &str| -> String {
         let list = env.run(&["token", "list", "--json"], &[]).ok().json();
         list.as_array()
             .unwrap()
@@ -750,7 +756,7 @@ async fn token_commands(backend: Backend) {
         .ok("delete_all_memories", json!({"confirm": true}))
         .await;
     assert_eq!(deleted["deleted"], 2);
-    client.close().await;
+    client.shutdown().await;
     env.run(
         &["serve"],
         &[("MEM0_TOKEN", &carol), ("MEM0_USER_ID", "carol-typo")],
@@ -813,21 +819,11 @@ async fn token_commands(backend: Backend) {
     assert!(bad.stderr.contains("--days"), "{bad:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn token_commands_postgres() {
-    token_commands(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn token_commands_sqlite() {
-    token_commands(Backend::Sqlite).await;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Nothing secret anywhere
 
 async fn no_secret_leaks(backend: Backend) {
-    let env = TestEnv::new(backend).await;
+    let env = TestDb::migrated(backend);
     let trace = [("MEM0_LOG", "trace")];
     let admin = env.create_token("alice", &["--permissions", "read,write,admin"]);
     let other = env.create_token("bob", &[]);
@@ -861,7 +857,7 @@ async fn no_secret_leaks(backend: Backend) {
         client
             .ok("delete_all_memories", json!({"confirm": true}))
             .await;
-        client.close().await;
+        client.shutdown().await;
     }
     // Failing starts.
     for envs in [
@@ -927,14 +923,4 @@ async fn no_secret_leaks(backend: Backend) {
     // The display ids are there, so the scan looked at the right things.
     assert!(places[2].1.contains(&display_id(&admin)));
     assert!(places[0].1.contains(&display_id(&admin)));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_secret_leaks_postgres() {
-    no_secret_leaks(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_secret_leaks_sqlite() {
-    no_secret_leaks(Backend::Sqlite).await;
 }

@@ -1,0 +1,36 @@
+//! The integration tests: ONE test crate (ripgrep's `tests/tests.rs`), so the dependency tree
+//! is linked once and the tests share one harness, `support`, and, where they need it, one
+//! private PostgreSQL cluster. Run all of them with `bash scripts/test.sh`, one module with
+//! `cargo test --test it behaviour::`, one test with its full name.
+//!
+//! Every test drives the REAL thing: the `mem0-mcp` binary over stdio (or the library's store
+//! in process, `store_contract`), the machine's PostgreSQL (127.0.0.1:5432, a throw-away
+//! database per test) and SQLite, and where a test says so a private PostgreSQL cluster,
+//! PgBouncer, or a Secret Service under `dbus-run-session`. Tests run on parallel threads:
+//! nothing here touches the process's environment or working directory, every test has its
+//! own sandbox, databases and ports.
+
+// The harness, and its macros (declared first so every module below can use them).
+#[macro_use]
+mod support;
+
+// Authentication: tokens, permissions, minted JWTs, revocation, the audit log, leak scans.
+mod auth;
+// Every tool and scope rule on both backends, process lifecycle and exit codes.
+mod behaviour;
+// The command line outside an MCP session: exit codes and built-in texts.
+mod cli;
+// Every way of connecting to PostgreSQL, against the private cluster and PgBouncer.
+mod connections;
+// The OS keychain, against a real Secret Service in a private D-Bus session.
+mod keychain;
+// `auto` mode and the client's MCP roots.
+mod roots;
+// Known secrets given to every command; none may appear in any output.
+mod secrets_never_leak;
+// `init`, `client-config`, `doctor` and completions, each in a home of its own.
+mod setup;
+// The store traits in process: one story, both backends.
+mod store_contract;
+// The public tool surface: one snapshot per tool, annotations, hidden aliases.
+mod tools_list;
