@@ -13,10 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use mem0_mcp::access::{Permissions, Principal};
 use mem0_mcp::auth::Token;
 use mem0_mcp::memory::{
-    Cursor, GLOBAL_PROJECT, HistoryKind, Memory, MemoryChanges, Metadata, NewMemory, Permissions,
-    Principal, ProjectMode, Scope, content_hash,
+    Cursor, GLOBAL_PROJECT, HistoryKind, Memory, MemoryChanges, Metadata, NewMemory, ProjectMode,
+    Scope, content_hash, now,
 };
 use mem0_mcp::settings::Secret;
 use mem0_mcp::store::{
@@ -294,7 +295,7 @@ async fn memories(backend: Backend) {
         metadata: None,
     };
     let updated = match store
-        .update_memory(&alice, m2.id, &changes, &actor("alice"))
+        .update_memory(&alice, m2.id, &changes, now(), &actor("alice"))
         .await
         .unwrap()
     {
@@ -316,7 +317,7 @@ async fn memories(backend: Backend) {
         ..Default::default()
     };
     let m2 = match store
-        .update_memory(&alice, m2.id, &only_metadata, &actor("alice"))
+        .update_memory(&alice, m2.id, &only_metadata, now(), &actor("alice"))
         .await
         .unwrap()
     {
@@ -332,21 +333,27 @@ async fn memories(backend: Backend) {
     };
     assert_eq!(
         store
-            .update_memory(&alice, m2.id, &taken, &actor("alice"))
+            .update_memory(&alice, m2.id, &taken, now(), &actor("alice"))
             .await
             .unwrap(),
         UpdateOutcome::ContentTaken(m1.id)
     );
     assert_eq!(
         store
-            .update_memory(&alice, Uuid::now_v7(), &changes, &actor("alice"))
+            .update_memory(&alice, Uuid::now_v7(), &changes, now(), &actor("alice"))
             .await
             .unwrap(),
         UpdateOutcome::NotFound
     );
     assert_eq!(
         store
-            .update_memory(&manual("bob", "proj-a"), m2.id, &changes, &actor("bob"))
+            .update_memory(
+                &manual("bob", "proj-a"),
+                m2.id,
+                &changes,
+                now(),
+                &actor("bob")
+            )
             .await
             .unwrap(),
         UpdateOutcome::NotFound
