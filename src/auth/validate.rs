@@ -550,7 +550,12 @@ mod tests {
             "authentication failed (expired token): the minted token mcp_AAAAAAAA/jwt-1 came from token mcp_AAAAAAAA, which has expired; a minted token dies with its parent: mint a new one from a valid token"
         );
         let problem = parent.problem();
-        assert!(problem.what.starts_with("(expired token): "), "{problem:?}");
+        assert!(
+            problem
+                .what
+                .starts_with("authentication failed (expired token): "),
+            "{problem:?}"
+        );
         assert!(problem.fix.ends_with("mint a new one from a valid token"));
     }
 
