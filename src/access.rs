@@ -158,7 +158,7 @@ impl Permissions {
 /// (`mcp_` and 8 characters, or `mcp_…/jwt-…` for a minted token; never a token).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The acting user (see the table in [`crate::memory`]).
+    /// The acting user (see the table of user-id roles in the memory module).
     pub user_id: String,
     /// What they may do.
     pub permissions: Permissions,

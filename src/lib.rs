@@ -18,5 +18,6 @@ pub mod mcp;
 pub mod memory;
 pub mod problem;
 pub mod project;
+pub mod service;
 pub mod settings;
 pub mod store;

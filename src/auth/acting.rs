@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::SessionGuard;
 use super::validate::{AuthError, Credentials, Purpose, authenticate};
 use crate::access::{Permissions, Principal};
-use crate::memory::ProjectMode;
+use crate::project::ProjectMode;
 use crate::store::{Backend, TokenStore};
 
 /// Who the server acts for, and what keeps checking that it still may.

@@ -42,7 +42,7 @@ fn bulk_delete_entry(principal: &Principal, scope: &Scope, deleted: u64) -> Audi
 mod tests {
     use super::*;
     use crate::access::Permissions;
-    use crate::memory::ProjectMode;
+    use crate::project::ProjectMode;
 
     #[test]
     fn bulk_delete_rows_name_user_token_and_scope() {

@@ -12,7 +12,7 @@ use super::{ExitCode, Failure};
 use crate::auth::acting::acting_principal;
 use crate::auth::{self, AuditLog, Credentials};
 use crate::mcp::{MemoryServer, ScopePlan};
-use crate::memory::service::{MemoryService, ServiceLimits};
+use crate::service::{MemoryService, ServiceLimits};
 use crate::settings::Settings;
 use crate::store;
 

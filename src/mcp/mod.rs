@@ -30,7 +30,7 @@ use tokio::sync::OnceCell;
 use crate::access::Principal;
 use crate::auth::{AuditLog, SessionGuard};
 use crate::memory::Scope;
-use crate::memory::service::{MemoryError, MemoryService};
+use crate::service::{MemoryError, MemoryService};
 use params::*;
 use views::*;
 

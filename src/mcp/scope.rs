@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::memory::{GLOBAL_PROJECT, ProjectMode, Scope};
+use crate::memory::{GLOBAL_PROJECT, Scope};
 use crate::project;
+use crate::project::ProjectMode;
 
 #[derive(Debug, Clone)]
 pub struct ScopePlan {

@@ -4,7 +4,8 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::memory::{HistoryEvent, HistoryKind, Memory, ProjectMode, Scope, ScoredMemory};
+use crate::memory::{HistoryEvent, HistoryKind, Memory, Scope, ScoredMemory};
+use crate::project::ProjectMode;
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ScopeView {

@@ -1,10 +1,7 @@
-//! The memory domain: what a memory is, which scope it lives in, the limits on what a caller may
-//! send (`validate.rs`), and the [`service`] that applies dedup, the per-scope limit and history
-//! on top of a store, writing a backup (`backup.rs`) before bulk deletes. No SQL and no MCP
-//! here: the store and the tool layer translate to and from these types.
-//!
-//! The records defined here sit below the store, which reads and writes them; the service sits
-//! above it. So only `service.rs` imports the store, and nothing here re-exports the service.
+//! The memory domain: what a memory is, which scope it lives in, and the limits on what a
+//! caller may send ([`validate`]). No SQL, no MCP and no rules that need a database here: the
+//! store reads and writes these records, and the service module (above the store) applies
+//! dedup, the per-scope limit and history through it.
 //!
 //! A user id plays four roles; each has its own field:
 //!
@@ -15,9 +12,7 @@
 //! | author | [`Memory::user_id`], column `memories.user_id` | who wrote the memory; in the shared pool only they (or an admin) may change it |
 //! | actor | [`HistoryEvent::actor`], column `memory_history.user_id` | who made one change, with the display id of their token |
 
-mod backup;
-pub mod service;
-mod validate;
+pub mod validate;
 
 pub use validate::{
     MAX_CONTENT_BYTES, MAX_METADATA_BYTES, MAX_QUERY_CHARS, MAX_TAG_CHARS, MAX_TAGS, content_hash,
@@ -29,45 +24,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::project::ProjectMode;
+
 /// JSON object attached to a memory by the caller.
 pub type Metadata = serde_json::Map<String, serde_json::Value>;
-
-/// How memories are grouped, chosen by `PROJECT_ID_MODE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ProjectMode {
-    /// Per user and project directory.
-    Auto,
-    /// Per user and `PROJECT_ID`.
-    Manual,
-    /// One pool shared by every user.
-    Global,
-}
-
-impl ProjectMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProjectMode::Auto => "auto",
-            ProjectMode::Manual => "manual",
-            ProjectMode::Global => "global",
-        }
-    }
-}
-
-impl std::str::FromStr for ProjectMode {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "auto" => Ok(ProjectMode::Auto),
-            "manual" => Ok(ProjectMode::Manual),
-            "global" => Ok(ProjectMode::Global),
-            other => Err(format!(
-                "PROJECT_ID_MODE '{other}' is not a mode: use auto, manual or global"
-            )),
-        }
-    }
-}
 
 /// The project id every user shares in `global` mode.
 pub const GLOBAL_PROJECT: &str = "global";
@@ -230,18 +190,6 @@ mod tests {
         for bad in ["", "abc", "!!!", "MTIzOm5vdC1hLXV1aWQ"] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn project_mode_parses_case_insensitively() {
-        assert_eq!("Auto".parse::<ProjectMode>(), Ok(ProjectMode::Auto));
-        assert_eq!(" global ".parse::<ProjectMode>(), Ok(ProjectMode::Global));
-        assert!(
-            "shared"
-                .parse::<ProjectMode>()
-                .unwrap_err()
-                .contains("shared")
-        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod checkout;
 #[cfg(test)]
 mod fixtures;
 mod git_config;
+mod mode;
 mod paths;
 mod remote;
 
@@ -23,6 +24,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::problem::Problem;
+
+pub use mode::ProjectMode;
 
 use checkout::find_checkout;
 use paths::{absolute_canonical, final_component, is_filesystem_root};

@@ -36,8 +36,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::memory::ProjectMode;
 use crate::problem::Problem;
+use crate::project::ProjectMode;
 
 #[derive(Debug, Clone)]
 pub struct Settings {

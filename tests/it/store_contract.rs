@@ -16,9 +16,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use mem0_mcp::access::{Permissions, Principal};
 use mem0_mcp::auth::Token;
 use mem0_mcp::memory::{
-    Cursor, GLOBAL_PROJECT, HistoryKind, Memory, MemoryChanges, Metadata, NewMemory, ProjectMode,
-    Scope, content_hash, now,
+    Cursor, GLOBAL_PROJECT, HistoryKind, Memory, MemoryChanges, Metadata, NewMemory, Scope,
+    content_hash, now,
 };
+use mem0_mcp::project::ProjectMode;
 use mem0_mcp::settings::Secret;
 use mem0_mcp::store::{
     AuditEntry, AuditEvent, InsertOutcome, ListFilter, MemoryStore, NewToken, PostgresStore,

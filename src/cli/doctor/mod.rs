@@ -24,7 +24,7 @@ use super::{ExitCode, Failure};
 use crate::clients::config_file::{self, ClientFile};
 use crate::clients::launch::server_environment;
 use crate::clients::{Client, Dirs, current_binary};
-use crate::memory::ProjectMode;
+use crate::project::ProjectMode;
 use crate::project::{self, ProjectSource};
 use crate::settings::keychain::Lookup;
 use crate::settings::secret_file::{self, SecretFileError};

@@ -9,8 +9,8 @@ use chrono::Utc;
 use super::check::Check;
 use crate::auth::{self, AuthError, Credentials};
 
-use crate::memory::ProjectMode;
 use crate::problem::Problem;
+use crate::project::ProjectMode;
 use crate::settings::{DatabaseTarget, Loaded, SecretName, Settings, Source};
 use crate::store::{self, Backend, MigrationState, Stores};
 

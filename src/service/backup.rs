@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Memory, Scope};
+use crate::memory::{Memory, Scope};
 
 /// Writes `memories` of `scope` to a new file in `dir` (created owner-only if missing) and
 /// syncs it to disk; returns its path.

@@ -1,4 +1,5 @@
-//! The memory service: every rule that holds whatever the backend is. It validates input,
+//! The memory service: every rule that holds whatever the backend is, one layer above the
+//! store (the records it works on are [`crate::memory`]'s). It validates input,
 //! checks permissions, applies dedup and the per-scope limit (through the store's atomic
 //! insert), writes a backup before bulk deletes, and turns store failures into messages a model
 //! can act on, logging the database detail once.
@@ -8,10 +9,12 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::{
-    Cursor, HistoryEvent, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory, backup, validate,
-};
+mod backup;
+
 use crate::access::Principal;
+use crate::memory::{
+    Cursor, HistoryEvent, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory, validate,
+};
 use crate::store::{
     InsertOutcome, ListFilter, MemoryStore, SearchTerms, StoreError, UpdateOutcome,
 };
@@ -99,7 +102,7 @@ impl MemoryService {
             content,
             tags,
             metadata,
-            at: super::now(),
+            at: crate::memory::now(),
         };
         let limit = self.limits.max_memories_per_scope;
         match self
@@ -239,7 +242,7 @@ impl MemoryService {
         require_owner_or_admin(principal, scope, &current, "change")?;
         // The change happens now, and never before the memory's last change (a clock that
         // stepped back must not make updated_at go back).
-        let at = super::now().max(current.updated_at);
+        let at = crate::memory::now().max(current.updated_at);
         match self
             .store
             .update_memory(scope, id, &changes, at, principal)
