@@ -138,7 +138,8 @@ def main() -> None:
     parser.add_argument("--dims", type=int, default=256, help="PCA dimensions to keep (<= 384; default 256)")
     parser.add_argument("--dtype", choices=["int8", "float16", "float32"], default="int8")
     parser.add_argument("--sif", type=float, default=1e-4, help="SIF coefficient a; 0 turns weighting off")
-    parser.add_argument("--batch", type=int, default=1024, help="tokens per forward pass")
+    # 256 costs the least CPU here: larger batches spend it on page faults of big temporaries.
+    parser.add_argument("--batch", type=int, default=256, help="tokens per forward pass (default 256)")
     args = parser.parse_args()
     if not 0 < args.dims <= minilm.HIDDEN:
         parser.error(f"--dims must be in 1..{minilm.HIDDEN}, got {args.dims}")

@@ -167,11 +167,12 @@ def main() -> None:
     try:
         models = [ServedModel(url), *(StaticModel(d) for d in args.static)]
         n = len(PAIRS)
-        print(f"{'model':<34} {'top-1':>7} {'top-5':>7} {'MRR':>6}  questions missed at top-5")
-        for model in models:
+        names = [m.label if isinstance(m, ServedModel) else f"{m.label} ({m.name})" for m in models]
+        width = max(len(name) for name in names)
+        print(f"{'model':<{width}} {'top-1':>7} {'top-5':>7} {'MRR':>6}  questions missed at top-5")
+        for name, model in zip(names, models):
             r = evaluate(model)
-            name = model.label if isinstance(model, ServedModel) else f"{model.label} ({model.name})"
-            print(f"{name:<34} {r['top1']:>4}/{n} {r['top5']:>4}/{n} {r['mrr']:>6.3f}  {r['misses']}")
+            print(f"{name:<{width}} {r['top1']:>4}/{n} {r['top5']:>4}/{n} {r['mrr']:>6.3f}  {r['misses']}")
     finally:
         if server is not None:
             server.terminate()
