@@ -29,10 +29,10 @@ import sys
 import time
 from pathlib import Path
 
+import minilm  # first: it sets NumPy's thread count before NumPy loads
+
 import numpy as np
 from safetensors.numpy import save_file
-
-import minilm
 
 PLACEHOLDER = re.compile(r"\[unused\d+\]")
 

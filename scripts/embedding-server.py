@@ -42,9 +42,9 @@ import time
 from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import numpy as np
+import minilm  # first: it sets NumPy's thread count before NumPy loads
 
-import minilm
+import numpy as np
 
 MODEL_ID = "all-MiniLM-L6-v2"
 #: Names a client may use for the model: its short id and its repository name.
