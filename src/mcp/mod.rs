@@ -3,6 +3,7 @@
 //! list by permission, refuses calls once the session's token is revoked, resolves the scope at
 //! the first call and bounds every call in time.
 
+mod envelope;
 mod params;
 mod scope;
 pub mod stdio;

@@ -20,6 +20,8 @@ mod auth;
 mod behaviour;
 // The command line outside an MCP session: exit codes and built-in texts.
 mod cli;
+// Every request answered: malformed, hostile and over-long lines over stdio.
+mod framing;
 // Every way of connecting to PostgreSQL, against the private cluster and PgBouncer.
 mod connections;
 // The OS keychain, against a real Secret Service in a private D-Bus session.
