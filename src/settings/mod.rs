@@ -21,6 +21,7 @@ pub mod dotenv;
 pub mod keychain;
 pub mod keys;
 pub mod pg_url;
+pub mod placeholder;
 mod secret;
 pub mod secret_file;
 pub mod sources;
