@@ -20,6 +20,8 @@ mod auth;
 mod behaviour;
 // The command line outside an MCP session: exit codes and built-in texts.
 mod cli;
+// The database failing under a running server (a full disk).
+mod faults;
 // Every request answered: malformed, hostile and over-long lines over stdio.
 mod framing;
 // Every way of connecting to PostgreSQL, against the private cluster and PgBouncer.

@@ -62,6 +62,21 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
     options.open(path).map(drop)
 }
 
+/// Whether a connection handed back to the pool may be used again. SQLite rolls a transaction
+/// back by itself when a write fails for lack of disk space (or on an I/O error), so the
+/// rollback sqlx then sends fails and sqlx still counts the connection as inside a transaction:
+/// every later `BEGIN` on it would fail. Such a connection is closed instead (the pool opens a
+/// fresh one). The ping first lets the rollback queued by a dropped transaction run.
+async fn still_usable(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("closing a database connection left inside a failed transaction");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 impl SqliteStore {
     /// A store for the file at `path`, created owner-only (with its directory) if missing;
     /// connections are opened lazily.
@@ -92,6 +107,7 @@ impl SqliteStore {
             .max_connections(2)
             .min_connections(0)
             .idle_timeout(Duration::from_secs(300))
+            .after_release(|conn, _| Box::pin(async move { still_usable(conn).await }))
             .connect_lazy_with(options);
         Ok(SqliteStore {
             pool,
