@@ -7,14 +7,17 @@ mod rows;
 mod tokens;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{SqlSafeStr, Sqlite, Transaction};
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -67,6 +70,7 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
 /// rollback sqlx then sends fails and sqlx still counts the connection as inside a transaction:
 /// every later `BEGIN` on it would fail. Such a connection is closed instead (the pool opens a
 /// fresh one). The ping first lets the rollback queued by a dropped transaction run.
+/// The interrupt armed by [`SqliteStore::armed`] is taken off here too.
 async fn still_usable(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
     use sqlx::Connection;
     conn.ping().await?;
@@ -74,7 +78,36 @@ async fn still_usable(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::E
         tracing::warn!("closing a database connection left inside a failed transaction");
         return Ok(false);
     }
+    conn.lock_handle().await?.remove_progress_handler();
     Ok(true)
+}
+
+/// SQLite virtual-machine steps between two looks at the interrupt flag.
+const INTERRUPT_CHECK_OPS: i32 = 1000;
+
+/// Interrupts the statement running on its connection when dropped before [`Interrupt::done`]:
+/// a tool call that is cancelled or times out drops its store future, and with it this guard,
+/// so SQLite stops the statement (and rolls back its transaction) instead of running it to the
+/// end on a core while later calls wait.
+#[derive(Debug)]
+struct Interrupt {
+    flag: Arc<AtomicBool>,
+    done: bool,
+}
+
+impl Interrupt {
+    /// The work finished: nothing to interrupt.
+    fn done(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Interrupt {
+    fn drop(&mut self) {
+        if !self.done {
+            self.flag.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 impl SqliteStore {
@@ -125,8 +158,22 @@ impl SqliteStore {
         &self.pool
     }
 
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// A connection whose statements stop when the returned guard is dropped unfinished.
+    async fn armed(&self) -> Result<(PoolConnection<Sqlite>, Interrupt), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let flag = Arc::new(AtomicBool::new(false));
+        let seen = flag.clone();
+        conn.lock_handle()
+            .await?
+            .set_progress_handler(INTERRUPT_CHECK_OPS, move || !seen.load(Ordering::Relaxed));
+        Ok((conn, Interrupt { flag, done: false }))
+    }
+
+    /// A write transaction (`BEGIN IMMEDIATE`) on an [`armed`](Self::armed) connection.
+    async fn write_tx(&self) -> Result<(Transaction<'static, Sqlite>, Interrupt), StoreError> {
+        let (conn, interrupt) = self.armed().await?;
+        let tx = Transaction::begin(conn, Some("BEGIN IMMEDIATE".into_sql_str())).await?;
+        Ok((tx, interrupt))
     }
 
     async fn applied(&self) -> Result<Vec<AppliedMigration>, StoreError> {
@@ -233,7 +280,7 @@ impl MemoryStore for SqliteStore {
 
     #[instrument(skip_all)]
     async fn migrate(&self) -> Result<Vec<&'static Migration>, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS mem0_schema_migrations (
                 version    INTEGER PRIMARY KEY,
@@ -268,6 +315,7 @@ impl MemoryStore for SqliteStore {
             applied_now.push(migration);
         }
         tx.commit().await?;
+        interrupt.done();
         Ok(applied_now)
     }
 
@@ -279,9 +327,10 @@ impl MemoryStore for SqliteStore {
         actor: &Principal,
         scope_limit: u64,
     ) -> Result<InsertOutcome, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         if let Some(existing) = find_by_hash(&mut tx, scope, &new.content_hash).await? {
             tx.commit().await?;
+            interrupt.done();
             return Ok(InsertOutcome::Duplicate(existing));
         }
         let count = scope_count(&mut *tx, scope).await?;
@@ -316,6 +365,7 @@ impl MemoryStore for SqliteStore {
         let ids = ids_json(&[memory.id]);
         record_history(&mut tx, scope, &ids, HistoryKind::Add, actor, new.at).await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(InsertOutcome::Inserted(memory))
     }
 
@@ -342,7 +392,7 @@ impl MemoryStore for SqliteStore {
         at: DateTime<Utc>,
         actor: &Principal,
     ) -> Result<UpdateOutcome, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         let sql = format!(
             "UPDATE memories SET content = COALESCE(?, content), content_hash = COALESCE(?, content_hash),
                                  tags = COALESCE(?, tags), metadata = COALESCE(?, metadata),
@@ -380,6 +430,7 @@ impl MemoryStore for SqliteStore {
         let ids = ids_json(&[id]);
         record_history(&mut tx, scope, &ids, HistoryKind::Update, actor, at).await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(UpdateOutcome::Updated(memory))
     }
 
@@ -391,7 +442,7 @@ impl MemoryStore for SqliteStore {
         actor: &Principal,
     ) -> Result<u64, StoreError> {
         let ids = ids_json(ids);
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         record_history(
             &mut tx,
             scope,
@@ -410,6 +461,7 @@ impl MemoryStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(result.rows_affected())
     }
 
@@ -478,6 +530,7 @@ impl MemoryStore for SqliteStore {
         tags: &[String],
         limit: u32,
     ) -> Result<Vec<ScoredMemory>, StoreError> {
+        let (mut conn, interrupt) = self.armed().await?;
         // bm25 is negative, lower is better: -rank/(1-rank) maps it to 0..1 like PostgreSQL's
         // normalized rank; each literal fragment found adds a share of 0.5.
         if terms.fragments.is_empty() {
@@ -500,8 +553,9 @@ impl MemoryStore for SqliteStore {
                 .bind(&scope.project_id)
                 .bind(tags_json(tags))
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *conn)
                 .await?;
+            interrupt.done();
             return Ok(rows.into_iter().map(|r| r.0).collect());
         }
         // With punctuated fragments, each one found as a substring adds to the score; that form
@@ -536,8 +590,9 @@ impl MemoryStore for SqliteStore {
             .bind(&scope.project_id)
             .bind(tags_json(tags))
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await?;
+        interrupt.done();
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 

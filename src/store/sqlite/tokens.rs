@@ -48,7 +48,7 @@ impl TokenStore for SqliteStore {
         token: &NewToken,
         audit: &AuditEntry,
     ) -> Result<TokenRecord, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         let sql = format!(
             "INSERT INTO mcp_auth_tokens (token_hash, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, created_by, permissions)
              VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING {TOKEN_COLUMNS}"
@@ -67,6 +67,7 @@ impl TokenStore for SqliteStore {
             .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(record)
     }
 
@@ -106,7 +107,7 @@ impl TokenStore for SqliteStore {
         enabled: bool,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         let changed = sqlx::query("UPDATE mcp_auth_tokens SET is_enabled = ? WHERE id = ?")
             .bind(enabled)
             .bind(id)
@@ -118,12 +119,13 @@ impl TokenStore for SqliteStore {
         }
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(true)
     }
 
     #[instrument(skip_all)]
     async fn delete_token(&self, id: i64, audit: &AuditEntry) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         let deleted = sqlx::query("DELETE FROM mcp_auth_tokens WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -134,6 +136,7 @@ impl TokenStore for SqliteStore {
         }
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(true)
     }
 
