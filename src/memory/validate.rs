@@ -2,6 +2,7 @@
 //! input fails with a message the model can act on and changes nothing.
 
 use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
 use super::Metadata;
@@ -14,10 +15,22 @@ pub const MAX_QUERY_CHARS: usize = 2048;
 /// Deepest nesting of objects and arrays inside metadata (the metadata object itself is level 1).
 pub const MAX_METADATA_DEPTH: usize = 32;
 
-/// Trims the content and checks its size; PostgreSQL cannot store NUL in text, so it is refused
-/// on every backend alike.
+/// Text in Unicode normalization form C: "Zürich" typed with a precomposed ü and with u plus a
+/// combining diaeresis is one string, so it is one memory, one hash and one indexed word.
+pub fn nfc(text: &str) -> String {
+    if unicode_normalization::is_nfc_quick(text.chars()) == unicode_normalization::IsNormalized::Yes
+    {
+        text.to_owned()
+    } else {
+        text.nfc().collect()
+    }
+}
+
+/// Trims the content, normalizes it to NFC and checks its size; PostgreSQL cannot store NUL in
+/// text, so it is refused on every backend alike.
 pub fn validate_content(content: &str) -> Result<String, String> {
-    let content = content.trim();
+    let content = nfc(content.trim());
+    let content = content.as_str();
     if content.is_empty() {
         return Err("content is empty: give the text to remember".into());
     }
@@ -49,7 +62,8 @@ pub fn validate_tags(tags: &[String]) -> Result<Vec<String>, String> {
     }
     let mut clean: Vec<String> = Vec::with_capacity(tags.len());
     for tag in tags {
-        let tag = tag.trim();
+        let tag = nfc(tag.trim());
+        let tag = tag.as_str();
         if tag.is_empty() {
             return Err("a tag is empty: remove it or give it a name".into());
         }
@@ -145,8 +159,10 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
+/// Trims the query and normalizes it to NFC, like the content it is matched against.
 pub fn validate_query(query: &str) -> Result<String, String> {
-    let query = query.trim();
+    let query = nfc(query.trim());
+    let query = query.as_str();
     if query.is_empty() {
         return Err("query is empty: give words to search for".into());
     }
@@ -229,6 +245,21 @@ mod tests {
                 .contains("65 characters")
         );
         assert!(validate_tags(&["ü".repeat(MAX_TAG_CHARS)]).is_ok());
+    }
+
+    #[test]
+    fn text_is_normalized_to_nfc() {
+        let nfd = "Zu\u{308}rich";
+        assert_eq!(validate_content(nfd).unwrap(), "Z\u{fc}rich");
+        assert_eq!(validate_query(nfd).unwrap(), "Z\u{fc}rich");
+        assert_eq!(
+            validate_tags(&["Z\u{fc}rich".into(), nfd.into()]).unwrap(),
+            vec!["Z\u{fc}rich".to_string()]
+        );
+        assert_eq!(
+            content_hash(&validate_content(nfd).unwrap()),
+            content_hash(&validate_content("Z\u{fc}rich").unwrap())
+        );
     }
 
     #[test]

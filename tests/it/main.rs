@@ -36,5 +36,7 @@ mod secrets_never_leak;
 mod setup;
 // The store traits in process: one story, both backends.
 mod store_contract;
+// Text beyond plain ASCII: Unicode normal forms.
+mod unicode;
 // The public tool surface: one snapshot per tool, annotations, hidden aliases.
 mod tools_list;
