@@ -559,7 +559,9 @@ impl MemoryStore for SqliteStore {
             return Ok(rows.into_iter().map(|r| r.0).collect());
         }
         // With punctuated fragments, each one found as a substring adds to the score; that form
-        // scans the scope.
+        // scans the scope. Both CTEs are MATERIALIZED: left to itself, SQLite may fold the
+        // full-text match into the join and run it again for every row of the scope, which
+        // made a query such as `file-17.yaml` quadratic in the scope's size.
         let fts = if terms.words.is_empty() {
             "SELECT NULL AS seq, NULL AS rank WHERE 0".to_string()
         } else {
@@ -567,7 +569,8 @@ impl MemoryStore for SqliteStore {
                 .to_string()
         };
         let sql = format!(
-            "WITH fts AS ({fts}), patterns AS (SELECT value AS pattern FROM json_each(?))
+            "WITH fts AS MATERIALIZED ({fts}),
+                  patterns AS MATERIALIZED (SELECT value AS pattern FROM json_each(?))
              SELECT {MEMORY_COLUMNS},
                     (CASE WHEN f.rank IS NULL THEN 0.0 ELSE (-f.rank) / (1.0 - f.rank) END
                      + 0.5 * (SELECT count(*) FROM patterns p WHERE m.content LIKE p.pattern ESCAPE '\\')
