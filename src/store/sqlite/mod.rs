@@ -31,6 +31,7 @@ use super::{
     StoreError, UpdateOutcome,
 };
 use crate::access::Principal;
+use crate::memory::search_text::index_extra;
 use crate::memory::{
     HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory,
 };
@@ -347,8 +348,8 @@ impl MemoryStore for SqliteStore {
             updated_at: new.at,
         };
         sqlx::query(
-            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, search_extra)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(memory.id.to_string())
         .bind(&memory.user_id)
@@ -360,6 +361,7 @@ impl MemoryStore for SqliteStore {
         .bind(metadata_json(&memory.metadata))
         .bind(time_to_text(new.at))
         .bind(time_to_text(new.at))
+        .bind(index_extra(&memory.content))
         .execute(&mut *tx)
         .await?;
         let ids = ids_json(&[memory.id]);
@@ -396,7 +398,8 @@ impl MemoryStore for SqliteStore {
         let sql = format!(
             "UPDATE memories SET content = COALESCE(?, content), content_hash = COALESCE(?, content_hash),
                                  tags = COALESCE(?, tags), metadata = COALESCE(?, metadata),
-                                 updated_at = MAX(?, updated_at)
+                                 updated_at = MAX(?, updated_at),
+                                 search_extra = COALESCE(?, search_extra)
              WHERE scope_user = ? AND project_id = ? AND id = ?
              RETURNING {MEMORY_FIELDS}"
         );
@@ -407,6 +410,7 @@ impl MemoryStore for SqliteStore {
             .bind(changes.tags.as_deref().map(tags_json))
             .bind(changes.metadata.as_ref().map(metadata_json))
             .bind(time_to_text(at))
+            .bind(content.map(|c| index_extra(c)))
             .bind(scope.owner_key())
             .bind(&scope.project_id)
             .bind(id.to_string())
