@@ -73,6 +73,24 @@ pub fn write(path: &Path, content: &[u8], access: Access) -> std::io::Result<Wri
     })
 }
 
+/// Writes `content` to `path` atomically and owner-only or keeping the mode, without a backup:
+/// for files mem0-mcp owns entirely (the trust store), whose old content is worth nothing.
+pub fn replace(path: &Path, content: &[u8], access: Access) -> std::io::Result<()> {
+    let dir = parent_dir(path);
+    create_dir(&dir, access)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".mem0.")
+        .suffix(".tmp")
+        .tempfile_in(&dir)?;
+    temp.write_all(content)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    if access == Access::Private {
+        restrict(path)?;
+    }
+    Ok(())
+}
+
 /// Copies `path` to `<path>.bak-<UTC timestamp>` (a numbered suffix if that exists too), with
 /// the same permissions, and returns the backup's path.
 pub fn backup(path: &Path) -> std::io::Result<PathBuf> {

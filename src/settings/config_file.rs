@@ -24,32 +24,20 @@ pub fn config_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "mem0").map(|d| d.config_dir().to_path_buf())
 }
 
-/// Finds the file to read: an explicit path must exist; otherwise `./mem0.config.json`, then
-/// `config_dir` (the platform config dir, or a test's), or none.
-pub fn locate(
-    explicit: Option<&Path>,
-    cwd: &Path,
-    config_dir: Option<&Path>,
-) -> Result<Option<PathBuf>, SettingsError> {
-    if let Some(path) = explicit {
-        if path.is_file() {
-            return Ok(Some(path.to_path_buf()));
-        }
-        return Err(SettingsError::new(
-            format!(
-                "the config file {} (from --config or MEM0_CONFIG) does not exist",
-                path.display()
-            ),
-            format!("fix the path, or unset it to use ./{FILE_NAME}"),
-        ));
+/// The config file named by `--config` or `MEM0_CONFIG`, which must exist. (Without one, the
+/// working directory's file is read once trusted, else the config directory's: see
+/// [`super::trust`].)
+pub fn explicit(path: &Path) -> Result<PathBuf, SettingsError> {
+    if path.is_file() {
+        return Ok(path.to_path_buf());
     }
-    let local = cwd.join(FILE_NAME);
-    if local.is_file() {
-        return Ok(Some(local));
-    }
-    Ok(config_dir
-        .map(|dir| dir.join(FILE_NAME))
-        .filter(|p| p.is_file()))
+    Err(SettingsError::new(
+        format!(
+            "the config file {} (from --config or MEM0_CONFIG) does not exist",
+            path.display()
+        ),
+        "fix the path, or unset it to use the config directory's file",
+    ))
 }
 
 pub fn load(path: &Path) -> Result<ConfigFile, SettingsError> {

@@ -24,6 +24,7 @@ pub mod pg_url;
 mod secret;
 pub mod secret_file;
 pub mod sources;
+pub mod trust;
 
 pub use database::{DatabaseTarget, SQLITE_FILE};
 pub use keychain::Keychain;
@@ -163,6 +164,10 @@ pub fn load_from(
 }
 
 /// Every source read and merged in the one precedence order, before typed validation.
+///
+/// The working directory's `.env` and `mem0.config.json` are read only when trusted and
+/// unchanged (see [`trust`]); those in `config_dir`, and a config file named by `--config` /
+/// `MEM0_CONFIG`, are the user's own and need no trust.
 fn resolve_from(
     flags: &Flags,
     env: &Environment,
@@ -170,29 +175,90 @@ fn resolve_from(
     config_dir: Option<&Path>,
     keychain: &Keychain,
 ) -> Result<Resolved, SettingsError> {
-    let dotenv_files: Vec<PathBuf> = std::iter::once(cwd.join(".env"))
-        .chain(config_dir.map(|d| d.join(".env")))
-        .collect();
-    let dotenv = dotenv::read_files(&dotenv_files)?;
+    let trusted = trust::TrustStore::load(config_dir);
+    let mut ignored = Vec::new();
+    let mut dotenv = dotenv::DotEnv::default();
+    if let Some((file, local)) =
+        project_file(&cwd.join(".env"), config_dir, &trusted, &mut ignored)?
+    {
+        dotenv.add(&file.path, &file.bytes, local)?;
+    }
+    if let Some(dir) = config_dir {
+        let own = dir.join(".env");
+        if own.is_file() {
+            let bytes = std::fs::read(&own)
+                .map_err(|e| SettingsError::plain(format!("cannot read {}: {e}", own.display())))?;
+            dotenv.add(&own, &bytes, false)?;
+        }
+    }
     let explicit_config = flags
         .get("MEM0_CONFIG")
         .or_else(|| env.get("MEM0_CONFIG"))
-        .or_else(|| dotenv.get("MEM0_CONFIG"))
+        .or_else(|| dotenv.values.get("MEM0_CONFIG"))
         .filter(|p| !p.trim().is_empty())
         .map(|p| cwd.join(p.trim()));
-    let config_path = config_file::locate(explicit_config.as_deref(), cwd, config_dir)?;
-    let config = match &config_path {
-        Some(path) => config_file::load(path)?,
-        None => config_file::ConfigFile::default(),
+    let config = match explicit_config {
+        Some(path) => config_file::load(&config_file::explicit(&path)?)?,
+        None => match project_file(
+            &cwd.join(config_file::FILE_NAME),
+            config_dir,
+            &trusted,
+            &mut ignored,
+        )? {
+            Some((file, _)) => {
+                config_file::parse(&String::from_utf8_lossy(&file.bytes), &file.path)?
+            }
+            None => match config_dir
+                .map(|d| d.join(config_file::FILE_NAME))
+                .filter(|p| p.is_file())
+            {
+                Some(path) => config_file::load(&path)?,
+                None => config_file::ConfigFile::default(),
+            },
+        },
     };
-    sources::resolve(&sources::Inputs {
+    let mut resolved = sources::resolve(&sources::Inputs {
         flags,
         env,
         dotenv: &dotenv,
         config: &config,
         keychain,
         cwd,
-    })
+    })?;
+    resolved
+        .warnings
+        .extend(ignored.iter().map(trust::Ignored::problem));
+    resolved.ignored = ignored;
+    Ok(resolved)
+}
+
+/// A settings file in the working directory, read once when it may be used: it is trusted
+/// with this content, or it lies in the config directory (the server started there). The bool
+/// says whether it is project-local. An ignored file is added to `ignored`.
+fn project_file(
+    path: &Path,
+    config_dir: Option<&Path>,
+    trusted: &trust::TrustStore,
+    ignored: &mut Vec<trust::Ignored>,
+) -> Result<Option<(trust::Read, bool)>, SettingsError> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let file = trust::Read::file(path)
+        .map_err(|e| SettingsError::plain(format!("cannot read {}: {e}", path.display())))?;
+    if config_dir.is_some_and(|dir| trust::is_inside(&file.path, dir)) {
+        return Ok(Some((file, false)));
+    }
+    match trusted.check(&file) {
+        None => Ok(Some((file, true))),
+        Some(reason) => {
+            ignored.push(trust::Ignored {
+                path: file.path,
+                reason,
+            });
+            Ok(None)
+        }
+    }
 }
 
 /// Validates the resolved values into [`Settings`].

