@@ -18,7 +18,7 @@ pub use search_terms::SearchTerms;
 pub use sqlite::SqliteStore;
 pub use tokens::{
     AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenHash, TokenRecord, TokenStatus,
-    TokenStore,
+    TokenStore, new_public_id,
 };
 
 use std::fmt;

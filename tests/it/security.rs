@@ -235,3 +235,182 @@ fn untrusted_dotenv_switches_nothing() {
     }
     assert_eq!(json["PROJECT_ID_MODE"]["value"], "auto");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Minted tokens forged by a holder of the JWT secret
+
+const JWT_SECRET: &str = "security-test-jwt-secret-4d9b2e7a1c6f3e8b";
+
+/// Claims signed the way a CI job holding only the secret could: with the secret itself, or
+/// with the secret and a guessed parent hash.
+fn sign(claims: &serde_json::Value, key: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(key),
+    )
+    .unwrap()
+}
+
+fn payload(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+on_both_backends!(the_jwt_secret_alone_mints_nothing);
+
+async fn the_jwt_secret_alone_mints_nothing(backend: crate::support::Backend) {
+    use mem0_mcp::auth::jwt::JwtKey;
+    use mem0_mcp::settings::Secret;
+    use mem0_mcp::store::TokenHash;
+
+    let env = crate::support::TestDb::migrated(backend);
+    let alice = env.create_token("alice", &["--permissions", "read,write,admin"]);
+    let bob = env.create_token("bob", &["--permissions", "read,write"]);
+    let minted = env.run_secret(
+        &[
+            "token",
+            "mint",
+            "--ttl",
+            "1h",
+            "--read-only",
+            "--project",
+            "p1",
+        ],
+        &[
+            ("MEM0_TOKEN", &alice),
+            ("MEM0_USER_ID", "alice"),
+            ("MEM0_JWT_SECRET", JWT_SECRET),
+        ],
+    );
+    minted.ok();
+    let ci_token = minted.stdout.trim().to_string();
+    let claims = payload(&ci_token);
+    let parent = claims["parent"].as_str().unwrap().to_string();
+    assert_eq!(parent.len(), 32, "an opaque parent id: {claims}");
+    assert!(!parent.chars().all(|c| c.is_ascii_digit()), "{claims}");
+
+    let now = chrono::Utc::now().timestamp();
+    let mut more = claims.clone();
+    more.as_object_mut().unwrap().remove("project");
+    more["perms"] = json!(["read", "write", "admin"]);
+    let bob_parent = env
+        .query_text(&format!(
+            "SELECT public_id FROM mcp_auth_tokens WHERE token_prefix = '{}'",
+            &bob[..12]
+        ))
+        .await
+        .unwrap();
+    let as_bob = |parent: serde_json::Value| {
+        let mut c = claims.clone();
+        c["sub"] = json!("bob");
+        c["parent"] = parent;
+        c["perms"] = json!(["read", "write"]);
+        c.as_object_mut().unwrap().remove("project");
+        c
+    };
+    let secret_key = JwtKey::new(Some(&Secret::new(JWT_SECRET))).unwrap();
+    // The key for_parent derives, from the real secret and a hash the forger can only guess.
+    let guessed_key = |guess: &str| secret_key.for_parent(&TokenHash::of(guess));
+    let forged: Vec<(&str, String, &str)> = vec![
+        (
+            "the CI claims without project, with admin, signed with the secret",
+            sign(&more, JWT_SECRET.as_bytes()),
+            "alice",
+        ),
+        (
+            "bob's sub and a small integer parent, signed with the secret",
+            sign(&as_bob(json!(2)), JWT_SECRET.as_bytes()),
+            "bob",
+        ),
+        (
+            "bob's sub and bob's real public id, signed with the secret",
+            sign(&as_bob(json!(bob_parent)), JWT_SECRET.as_bytes()),
+            "bob",
+        ),
+        (
+            "bob's sub and bob's real public id, keyed to a guessed parent",
+            mem0_mcp::auth::jwt::mint(
+                &guessed_key("mcp_guessed"),
+                &serde_json::from_value(as_bob(json!(bob_parent))).unwrap(),
+            )
+            .unwrap(),
+            "bob",
+        ),
+        (
+            "the CI claims widened, keyed to the minted token itself",
+            mem0_mcp::auth::jwt::mint(
+                &guessed_key(&ci_token),
+                &serde_json::from_value(more.clone()).unwrap(),
+            )
+            .unwrap(),
+            "alice",
+        ),
+    ];
+    for (what, jwt, user) in &forged {
+        let out = env.run(
+            &["serve"],
+            &[
+                ("MEM0_TOKEN", jwt.as_str()),
+                ("MEM0_USER_ID", user),
+                ("MEM0_JWT_SECRET", JWT_SECRET),
+            ],
+        );
+        out.assert_code(3);
+        assert!(
+            out.stderr.contains("(invalid token)"),
+            "{what}: {}",
+            out.describe()
+        );
+        assert!(
+            !out.all_output().contains(&bob[..12]),
+            "{what}: an error names bob's token: {}",
+            out.describe()
+        );
+    }
+    // A lifetime past 30 days is refused even when correctly signed (by the parent's holder).
+    let mut long = claims.clone();
+    long["iat"] = json!(now);
+    long["exp"] = json!(now + 31 * 24 * 3600);
+    let long = mem0_mcp::auth::jwt::mint(
+        &secret_key.for_parent(&TokenHash::of(&alice)),
+        &serde_json::from_value(long).unwrap(),
+    )
+    .unwrap();
+    env.run(
+        &["serve"],
+        &[
+            ("MEM0_TOKEN", long.as_str()),
+            ("MEM0_USER_ID", "alice"),
+            ("MEM0_JWT_SECRET", JWT_SECRET),
+        ],
+    )
+    .fails_with(3, "longer than 30 days");
+
+    let rows = env
+        .run(&["token", "audit", "--json", "--limit", "1000"], &[])
+        .ok()
+        .json();
+    let rows = rows.as_array().unwrap();
+    let failures = rows
+        .iter()
+        .filter(|r| r["event_type"] == "auth_failed")
+        .count();
+    assert!(failures > forged.len(), "{rows:#?}");
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r["event_type"] == "success" && r["user_id"] == "bob"),
+        "{rows:#?}"
+    );
+    assert!(
+        !rows.iter().any(|r| r["event_type"] == "success"),
+        "no forged token was served: {rows:#?}"
+    );
+}
