@@ -148,6 +148,53 @@ fn restrict(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Checks that `path` (which exists) is the current user's alone to change, as ssh checks
+/// `~/.ssh`: owned by the current user and not writable by group or others. A database kept
+/// in a directory another account owns or can write to is that account's to read and replace.
+///
+/// # Errors
+///
+/// A [`Problem`] naming the path, what is wrong and the command that fixes it.
+#[cfg(unix)]
+pub fn check_private(path: &Path, what: &str) -> Result<(), crate::problem::Problem> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let shown = path.display();
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(crate::problem::Problem::new(
+            format!(
+                "{what} {shown} belongs to another user (uid {}), who could read and change everything in it",
+                meta.uid()
+            ),
+            format!("use a directory of your own (MEM0_DATA_DIR), or `chown {me} {shown}`"),
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(crate::problem::Problem::new(
+            format!(
+                "{what} {shown} can be written by {} (mode {mode:04o}), who could replace it",
+                if mode & 0o002 != 0 {
+                    "every user"
+                } else {
+                    "its group"
+                }
+            ),
+            format!("chmod go-w {shown}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Where ownership and modes do not exist, there is nothing to check.
+#[cfg(not(unix))]
+pub fn check_private(_path: &Path, _what: &str) -> Result<(), crate::problem::Problem> {
+    Ok(())
+}
+
 /// Whether group or others can read the file (always false where modes do not exist).
 pub fn readable_by_others(path: &Path) -> bool {
     #[cfg(unix)]

@@ -414,3 +414,84 @@ async fn the_jwt_secret_alone_mints_nothing(backend: crate::support::Backend) {
         "no forged token was served: {rows:#?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A data directory or database file someone else owns or can write to
+
+/// A foreign data directory (another uid, mode 0777, a planted world-writable `mem0.db`), a
+/// directory of one's own that everyone can write to, and a world-writable database file: each
+/// refused before anything is read or written, with the fix, by `serve` and by `doctor`.
+#[test]
+fn a_data_directory_others_control_is_refused() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let sandbox = Sandbox::new();
+    let mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    let foreign = sandbox.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    let planted = foreign.join("mem0.db");
+    std::fs::write(&planted, b"").unwrap();
+    mode(&planted, 0o666);
+    mode(&foreign, 0o777);
+    let chowned = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&foreign)
+        .status()
+        .is_ok_and(|s| s.success());
+    let mine = sandbox.path().join("shared");
+    std::fs::create_dir(&mine).unwrap();
+    mode(&mine, 0o777);
+    let loose_file_dir = sandbox.path().join("loose");
+    std::fs::create_dir(&loose_file_dir).unwrap();
+    mode(&loose_file_dir, 0o700);
+    std::fs::write(loose_file_dir.join("mem0.db"), b"").unwrap();
+    mode(&loose_file_dir.join("mem0.db"), 0o666);
+
+    let mut cases = vec![
+        (
+            mine.clone(),
+            "can be written by every user",
+            format!("chmod go-w {}", mine.display()),
+        ),
+        (
+            loose_file_dir.clone(),
+            "the embedded database",
+            format!("chmod go-w {}", loose_file_dir.join("mem0.db").display()),
+        ),
+    ];
+    if chowned && std::fs::metadata(&foreign).unwrap().uid() == 65534 {
+        cases.push((
+            foreign.clone(),
+            "belongs to another user (uid 65534)",
+            "chown".into(),
+        ));
+    } else {
+        eprintln!(
+            "chown to 65534 is not possible here (not root?): the foreign-owner case is skipped"
+        );
+    }
+    for (dir, why, fix) in cases {
+        let data_dir = dir.display().to_string();
+        let env = [
+            ("MEM0_USER_ID", "alice"),
+            ("MEM0_DATA_DIR", data_dir.as_str()),
+        ];
+        let before = std::fs::read_dir(&dir).unwrap().count();
+        let out = sandbox.run_with_stdin(&["serve"], &env, "");
+        out.fails_with(2, why);
+        assert!(out.stderr.contains(&fix), "{fix}: {}", out.describe());
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            before,
+            "nothing was written into {data_dir}"
+        );
+        let doctor = sandbox.run(&["doctor"], &env);
+        doctor.assert_code(1);
+        assert!(
+            doctor.stdout.contains("✗ database:") && doctor.stdout.contains(why),
+            "{}",
+            doctor.describe()
+        );
+    }
+}
