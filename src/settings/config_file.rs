@@ -109,9 +109,23 @@ fn value_text(
     key: &str,
     file: &str,
 ) -> Result<String, SettingsError> {
+    // A secret's value is never quoted (a URL with a password in a list is still a secret),
+    // and other values only in part.
     let wrong = |want: &str| {
+        let shown = match kind {
+            Kind::Secret(_) => String::new(),
+            _ => {
+                let text = value.to_string();
+                let cut: String = text.chars().take(64).collect();
+                if cut.len() < text.len() {
+                    format!(", not {cut}…")
+                } else {
+                    format!(", not {cut}")
+                }
+            }
+        };
         SettingsError::plain(format!(
-            "'{key}' in the config file {file} must be {want}, not {value}"
+            "'{key}' in the config file {file} must be {want}{shown}"
         ))
     };
     match (kind, value) {

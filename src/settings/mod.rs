@@ -340,7 +340,17 @@ fn typed(resolved: &Resolved, cwd: &Path) -> Result<Settings, SettingsError> {
 }
 
 pub fn validate_user_id(user: &str) -> Result<(), SettingsError> {
-    if user.chars().count() > 256 || user.chars().any(char::is_control) {
+    if let Some(c) = crate::identifier::first_hidden(user) {
+        return Err(SettingsError::new(
+            format!(
+                "MEM0_USER_ID '{}' contains the invisible character {}, which would make lists and the audit log show another name",
+                crate::identifier::echo(user),
+                crate::identifier::code_point(c)
+            ),
+            "remove it (retype the id rather than pasting it)",
+        ));
+    }
+    if user.chars().count() > 256 {
         return Err(SettingsError::plain(
             "MEM0_USER_ID must be at most 256 printable characters (for example your e-mail address)",
         ));

@@ -495,3 +495,151 @@ fn a_data_directory_others_control_is_refused() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Secrets and junk in error text
+
+const PLANTED: &str = "Planted-Secret-7c1e9a";
+
+/// A secret setting of the wrong type, a sqlite:// URL with a password, and text that is no
+/// URL at all: every command refuses them without repeating the secret, and creates nothing.
+#[test]
+fn errors_never_quote_a_secret_setting() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.write_file(
+        "typed.json",
+        &json!({"storage": {"database_url": [format!("postgresql://me:{PLANTED}@db/mem0")]}})
+            .to_string(),
+        0o600,
+    );
+    let config = config.display().to_string();
+    let sqlite_with_password = format!("sqlite://user:{PLANTED}@/x.db");
+    let sqlite_with_port = format!("sqlite://localhost:5432/{PLANTED}.db");
+    let not_a_url = format!("me:{PLANTED}@db://mem0");
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![("MEM0_CONFIG", config.as_str())], "must be a string"),
+        (
+            vec![("MEM0_DATABASE_URL", sqlite_with_password.as_str())],
+            "a sqlite:// URL with a user, password, port",
+        ),
+        (
+            vec![("MEM0_DATABASE_URL", sqlite_with_port.as_str())],
+            "a sqlite:// URL with a user, password, port",
+        ),
+        (
+            vec![("MEM0_DATABASE_URL", not_a_url.as_str())],
+            "MEM0_DATABASE_URL is not a URL",
+        ),
+    ];
+    for (env, why) in cases {
+        let mut env = env;
+        env.push(("MEM0_USER_ID", "alice"));
+        for args in [
+            &["serve"][..],
+            &["config", "show"],
+            &["migrate", "--status"],
+            &["doctor"],
+        ] {
+            let out = sandbox.run(args, &env);
+            assert_ne!(out.code, Some(0), "{}", out.describe());
+            assert!(out.all_output().contains(why), "{why}: {}", out.describe());
+            assert!(
+                !out.all_output().contains(PLANTED),
+                "the secret is in the output: {}",
+                out.describe()
+            );
+        }
+    }
+    let planted_dirs: Vec<String> = std::fs::read_dir(sandbox.cwd())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        planted_dirs.is_empty(),
+        "created in the working directory: {planted_dirs:?}"
+    );
+}
+
+/// User ids and token names with bidirectional overrides and their siblings are refused,
+/// naming the code point; nothing is stored.
+#[test]
+fn identifiers_with_invisible_characters_are_refused() {
+    let sandbox = Sandbox::new();
+    let data = sandbox.path().join("data");
+    let data = data.display().to_string();
+    for (args, env_user, code_point) in [
+        (
+            vec!["token", "create", "--user-id", "alice\u{202E}nimda"],
+            None,
+            "U+202E",
+        ),
+        (
+            vec![
+                "token",
+                "create",
+                "--user-id",
+                "bob",
+                "--name",
+                "ci\u{2066}laptop",
+            ],
+            None,
+            "U+2066",
+        ),
+        (
+            vec![
+                "token",
+                "create",
+                "--user-id",
+                "bob",
+                "--name",
+                "zero\u{200B}width",
+            ],
+            None,
+            "U+200B",
+        ),
+        (vec!["serve"], Some("alice\u{2067}"), "U+2067"),
+        (vec!["serve"], Some("al\u{FEFF}ice"), "U+FEFF"),
+    ] {
+        let mut env = vec![("MEM0_DATA_DIR", data.as_str())];
+        if let Some(user) = env_user {
+            env.push(("MEM0_USER_ID", user));
+        }
+        let out = sandbox.run(&args, &env);
+        out.fails_with(2, code_point);
+    }
+    let list = sandbox.run(
+        &["token", "list", "--json"],
+        &[("MEM0_DATA_DIR", data.as_str())],
+    );
+    list.ok();
+    assert_eq!(list.json(), json!([]), "{}", list.describe());
+}
+
+/// An unknown tool's name is echoed escaped and cut, however long it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_tool_names_are_echoed_cut() {
+    let sandbox = Sandbox::new();
+    let mut raw = crate::support::RawProcess::spawn(
+        sandbox.command(&["serve"], &[("MEM0_USER_ID", "alice")]),
+        sandbox.log_path("unknown-tool"),
+    );
+    raw.initialize().await;
+    let name = format!("\u{202E}{}", "x".repeat(100 * 1024));
+    raw.send(json!({
+        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": name, "arguments": {}}
+    }))
+    .await;
+    let answer = raw.response(2).await;
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("unknown tool '\\u{202e}xxx"),
+        "{answer}"
+    );
+    assert!(message.contains("…'"), "{message}");
+    assert!(
+        answer.to_string().len() < 1024,
+        "{} bytes came back",
+        answer.to_string().len()
+    );
+}

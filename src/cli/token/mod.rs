@@ -171,8 +171,14 @@ pub async fn run(args: &TokenArgs, settings: &Settings) -> Result<(), Failure> {
 }
 
 fn check_text(flag: &str, value: &str) -> Result<(), Failure> {
-    if value.trim().is_empty() || value.chars().count() > 256 || value.chars().any(char::is_control)
-    {
+    if let Some(c) = crate::identifier::first_hidden(value) {
+        return Err(usage(format!(
+            "{flag} '{}' contains the invisible character {}, which would make token lists and the audit log show another name: remove it",
+            crate::identifier::echo(value),
+            crate::identifier::code_point(c)
+        )));
+    }
+    if value.trim().is_empty() || value.chars().count() > 256 {
         return Err(usage(format!(
             "{flag} must be 1 to 256 printable characters"
         )));
