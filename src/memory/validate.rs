@@ -54,6 +54,15 @@ pub fn validate_tags(tags: &[String]) -> Result<Vec<String>, String> {
         if tag.contains('\0') {
             return Err("a tag contains a NUL character (\\u0000): remove it".into());
         }
+        // Tags are listed and filtered on like names: an invisible or bidirectional character
+        // would make one tag look like another.
+        if let Some(c) = crate::identifier::first_hidden(tag) {
+            return Err(format!(
+                "tag '{}' contains the invisible character {}: remove it",
+                crate::identifier::echo(tag),
+                crate::identifier::code_point(c)
+            ));
+        }
         let chars = tag.chars().count();
         if chars > MAX_TAG_CHARS {
             return Err(format!(
@@ -172,6 +181,11 @@ mod tests {
         );
         assert!(validate_tags(&s(&[""])).unwrap_err().contains("empty"));
         assert!(validate_tags(&s(&["x\0"])).unwrap_err().contains("NUL"));
+        assert!(
+            validate_tags(&s(&["ci\u{202E}dev"]))
+                .unwrap_err()
+                .contains("U+202E")
+        );
         let too_many: Vec<String> = (0..=MAX_TAGS).map(|i| i.to_string()).collect();
         assert!(
             validate_tags(&too_many)
