@@ -98,7 +98,10 @@ fn is_comment(name: &str) -> bool {
 fn unknown_or_misplaced(key: &str, file: &str) -> SettingsError {
     let known: Vec<&str> = keys::KEYS.iter().filter_map(|k| k.config).collect();
     SettingsError::new(
-        format!("unknown key '{key}' in the config file {file}"),
+        format!(
+            "unknown key '{}' in the config file {file}",
+            crate::identifier::echo(key)
+        ),
         format!("the known keys are {}", known.join(", ")),
     )
 }

@@ -191,12 +191,17 @@ fn resolve_from(
             dotenv.add(&own, &bytes, false)?;
         }
     }
+    // A path from a `.env` file is relative to that file, like its secret files.
     let explicit_config = flags
         .get("MEM0_CONFIG")
         .or_else(|| env.get("MEM0_CONFIG"))
-        .or_else(|| dotenv.values.get("MEM0_CONFIG"))
         .filter(|p| !p.trim().is_empty())
-        .map(|p| cwd.join(p.trim()));
+        .map(|p| cwd.join(p.trim()))
+        .or_else(|| {
+            let path = dotenv.values.get("MEM0_CONFIG")?.trim();
+            let base = dotenv.dirs.get("MEM0_CONFIG").map_or(cwd, PathBuf::as_path);
+            (!path.is_empty()).then(|| base.join(path))
+        });
     let config = match explicit_config {
         Some(path) => config_file::load(&config_file::explicit(&path)?)?,
         None => match project_file(

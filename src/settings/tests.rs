@@ -494,6 +494,11 @@ fn secret_files_are_read_relative_to_the_file_that_names_them() {
         w.load().unwrap().settings.jwt_secret.unwrap().expose(),
         "j".repeat(40)
     );
+    // So is a config file a .env names.
+    let w = World::new()
+        .file("confdir/team.json", r#"{"server": {"timeout": 42}}"#)
+        .untrusted("confdir/.env", "MEM0_CONFIG=team.json\n");
+    assert_eq!(w.value("MEM0_TIMEOUT").0.as_deref(), Some("42"));
     // A trusted project .env may not climb out of its directory.
     let w = World::new()
         .file("key", "private key\n")
