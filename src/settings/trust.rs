@@ -100,11 +100,12 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl TrustStore {
-    /// The store in `config_dir` (empty when there is none, or it cannot be read: then
-    /// nothing is trusted, which is the safe reading).
+    /// The store in `config_dir` (empty when there is none, it cannot be read, or another user
+    /// owns it or can write to it: then nothing is trusted, which is the safe reading).
     pub fn load(config_dir: Option<&Path>) -> TrustStore {
         config_dir
             .map(|dir| dir.join(TRUST_FILE))
+            .filter(|path| files::check_private(path, "the trust store").is_ok())
             .and_then(|path| std::fs::read(path).ok())
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default()
@@ -186,6 +187,15 @@ mod tests {
         assert!(!crate::files::readable_by_others(
             &dir.path().join(TRUST_FILE)
         ));
+        // A store others can write to is not believed.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let path = dir.path().join(TRUST_FILE);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+            assert!(TrustStore::load(Some(dir.path())).files.is_empty());
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let mut store = store;
         assert!(store.revoke(&read.path));
         assert!(!store.revoke(&read.path));
