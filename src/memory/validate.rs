@@ -139,7 +139,7 @@ pub fn validate_limit(limit: Option<i64>, default: u32, max: u32) -> Result<u32,
 pub fn parse_memory_id(id: &str) -> Result<Uuid, String> {
     let trimmed = id.trim();
     Uuid::parse_str(trimmed).map_err(|_| {
-        let shown: String = trimmed.chars().take(60).collect();
+        let shown = crate::identifier::echo(trimmed);
         format!(
             "'{shown}' is not a memory id: ids are UUIDs such as 0192f0c1-7b3a-7cde-8f00-1234567890ab, as returned by add_memory, search_memories or list_memories"
         )
