@@ -12,6 +12,7 @@ use super::{Environment, SettingsError};
 /// The values of the `.env` files in effect, and where each came from.
 #[derive(Debug, Default, Clone)]
 pub struct DotEnv {
+    /// Every name defined, with the value of the first file that defines it.
     pub values: Environment,
     /// The directory of the file each value came from, keyed by name.
     pub dirs: HashMap<String, PathBuf>,

@@ -249,8 +249,14 @@ fn project_file(
     if !path.is_file() {
         return Ok(None);
     }
-    let file = trust::Read::file(path)
-        .map_err(|e| SettingsError::plain(format!("cannot read {}: {e}", path.display())))?;
+    // A file a repository planted must not be able to stop the server either.
+    let Ok(file) = trust::Read::file(path) else {
+        ignored.push(trust::Ignored {
+            path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            reason: trust::Distrust::Unreadable,
+        });
+        return Ok(None);
+    };
     if config_dir.is_some_and(|dir| trust::is_inside(&file.path, dir)) {
         return Ok(Some((file, false)));
     }

@@ -480,6 +480,17 @@ fn project_files_count_only_when_trusted_and_unchanged() {
             .iter()
             .any(|i| i.reason == trust::Distrust::Changed && i.path.ends_with(".env"))
     );
+    // One too large to check is ignored too, and does not stop anything.
+    let w = World::new().untrusted(
+        "cwd/.env",
+        &format!("PROJECT_ID_MODE=global\n#{}\n", "x".repeat(2 << 20)),
+    );
+    let loaded = w.load().unwrap();
+    assert_eq!(loaded.settings.project_mode, ProjectMode::Auto);
+    assert_eq!(
+        loaded.resolved.ignored[0].reason,
+        trust::Distrust::Unreadable
+    );
     // The config directory's own files need no trust.
     let w = World::new().untrusted("confdir/.env", "PROJECT_ID_MODE=global\n");
     assert_eq!(w.load().unwrap().settings.project_mode, ProjectMode::Global);

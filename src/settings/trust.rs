@@ -17,6 +17,9 @@ use sha2::{Digest, Sha256};
 use crate::files::{self, Access};
 use crate::problem::Problem;
 
+/// Largest settings file read for a trust decision (1 MiB).
+pub const MAX_BYTES: u64 = 1024 * 1024;
+
 /// The file in the config directory that records trusted files.
 pub const TRUST_FILE: &str = "trusted.json";
 
@@ -41,6 +44,8 @@ pub enum Distrust {
     Untrusted,
     /// Trusted once, but its content changed since.
     Changed,
+    /// It could not be read (permissions, or over [`MAX_BYTES`]), so it cannot be checked.
+    Unreadable,
 }
 
 /// A project-local file that was ignored, and why.
@@ -58,35 +63,56 @@ impl Ignored {
         let why = match self.reason {
             Distrust::Untrusted => "it is not trusted",
             Distrust::Changed => "it changed since it was trusted",
+            Distrust::Unreadable => "it cannot be read or is larger than 1 MiB",
         };
-        Problem::new(
-            format!(
-                "ignoring {shown}: {why} (a project directory's settings count only once you trust them)"
+        match self.reason {
+            Distrust::Unreadable => Problem::new(
+                format!("ignoring {shown}: {why}"),
+                "fix its permissions, or remove it",
             ),
-            format!("review it, then run `mem0-mcp trust {shown}`"),
-        )
+            _ => Problem::new(
+                format!(
+                    "ignoring {shown}: {why} (a project directory's settings count only once you trust them)"
+                ),
+                format!("review it, then run `mem0-mcp trust {shown}`"),
+            ),
+        }
     }
 }
 
 /// A file read for a trust decision: its canonical path and its content.
 #[derive(Debug, Clone)]
 pub struct Read {
+    /// Canonical (absolute, symbolic links resolved): the key in the store.
     pub path: PathBuf,
+    /// The whole content, as hashed and as parsed.
     pub bytes: Vec<u8>,
 }
 
 impl Read {
-    /// Reads `path` (which must exist) once.
+    /// Reads `path` (which must exist) once; a file over [`MAX_BYTES`] is an error, as no
+    /// settings file is that large.
     ///
     /// # Errors
     ///
     /// The I/O error of resolving or reading it.
     pub fn file(path: &Path) -> std::io::Result<Read> {
+        use std::io::Read as _;
         let path = std::fs::canonicalize(path)?;
-        let bytes = std::fs::read(&path)?;
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)?
+            .take(MAX_BYTES + 1)
+            .read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > MAX_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "larger than 1 MiB, which no settings file is",
+            ));
+        }
         Ok(Read { path, bytes })
     }
 
+    /// The SHA-256 of the content, 64 lowercase hex digits.
     pub fn sha256(&self) -> String {
         hex(&self.bytes)
     }
