@@ -141,7 +141,7 @@ fn show_table(inspected: &Inspected) -> String {
             .unwrap_or_else(|| "none found".into())
     ));
     for ignored in &inspected.resolved.ignored {
-        out.push_str(&format!("Ignored: {}\n", ignored.problem().sentence()));
+        out.push_str(&format!("{}\n", ignored.problem().sentence()));
     }
     out
 }

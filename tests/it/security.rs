@@ -146,7 +146,7 @@ fn a_planted_config_file_is_ignored_until_trusted_and_again_when_changed() {
     assert!(
         table
             .stdout
-            .contains(&format!("Ignored: ignoring {shown}: it is not trusted")),
+            .contains(&format!("\nignoring {shown}: it is not trusted")),
         "{}",
         table.describe()
     );
