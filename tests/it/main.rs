@@ -32,6 +32,8 @@ mod keychain;
 mod roots;
 // Known secrets given to every command; none may appear in any output.
 mod secrets_never_leak;
+// Hostile working directories, forged minted tokens, foreign data directories, error text.
+mod security;
 // `init`, `client-config`, `doctor` and completions, each in a home of its own.
 mod setup;
 // The store traits in process: one story, both backends.
