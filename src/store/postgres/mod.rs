@@ -5,6 +5,7 @@
 
 mod cancel;
 mod rows;
+mod search;
 mod tokens;
 
 use std::str::FromStr;
@@ -532,60 +533,30 @@ impl MemoryStore for PostgresStore {
         tags: &[String],
         limit: u32,
     ) -> Result<Vec<ScoredMemory>, StoreError> {
+        let (sql, args) = search::statement(scope, terms, tags, limit)?;
         let mut running = Running::start(&self.pool).await?;
-        let conn = running.conn();
-        let result: Result<Vec<ScoredMemory>, StoreError> = async {
-        // Plain words: the full-text rank (0..1, english stemming, prefix terms), found through
-        // the scope + text GIN index. With punctuated fragments (identifiers, file names,
-        // versions) each one found as a substring adds to the score; that form scans the scope.
-        let rows: Vec<ScoredRow> = if terms.fragments.is_empty() {
-            let sql = format!(
-                "SELECT {MEMORY_COLUMNS},
-                        ts_rank_cd(search_vector, to_tsquery('english', $3), 32)::float8 AS score
-                 FROM memories
-                 WHERE scope_user = $1 AND project_id = $2
-                   AND search_vector @@ to_tsquery('english', $3)
-                   AND ($4::jsonb = '[]'::jsonb OR tags @> $4)
-                 ORDER BY score DESC, created_at DESC, id DESC
-                 LIMIT $5"
-            );
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(scope.owner_key())
-                .bind(&scope.project_id)
-                .bind(terms.tsquery())
-                .bind(serde_json::json!(tags))
-                .bind(i64::from(limit))
-                .fetch_all(&mut *conn)
-                .await?
-        } else {
-            let sql = format!(
-                "WITH q AS (SELECT CASE WHEN $3 = '' THEN NULL ELSE to_tsquery('english', $3) END AS query)
-                 SELECT {MEMORY_COLUMNS},
-                        (COALESCE(ts_rank_cd(search_vector, q.query, 32), 0)
-                         + 0.5 * (SELECT count(*) FROM unnest($4::text[]) AS p(pattern) WHERE content ILIKE p.pattern)
-                               / GREATEST(cardinality($4::text[]), 1))::float8 AS score
-                 FROM memories, q
-                 WHERE scope_user = $1 AND project_id = $2
-                   AND ($5::jsonb = '[]'::jsonb OR tags @> $5)
-                   AND ((q.query IS NOT NULL AND search_vector @@ q.query) OR content ILIKE ANY($4::text[]))
-                 ORDER BY score DESC, created_at DESC, id DESC
-                 LIMIT $6"
-            );
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(scope.owner_key())
-                .bind(&scope.project_id)
-                .bind(terms.tsquery())
-                .bind(terms.like_patterns())
-                .bind(serde_json::json!(tags))
-                .bind(i64::from(limit))
-                .fetch_all(&mut *conn)
-                .await?
-        };
-        Ok(rows.into_iter().map(|r| r.0).collect())
-        }
-        .await;
+        let rows: Result<Vec<ScoredRow>, sqlx::Error> =
+            sqlx::query_as_with(sqlx::AssertSqlSafe(sql), args)
+                .fetch_all(running.conn())
+                .await;
         running.done();
-        result
+        Ok(rows?.into_iter().map(|r| r.0).collect())
+    }
+
+    #[instrument(skip_all)]
+    async fn explain_search(
+        &self,
+        scope: &Scope,
+        terms: &SearchTerms,
+        tags: &[String],
+        limit: u32,
+    ) -> Result<String, StoreError> {
+        let (sql, args) = search::statement(scope, terms, tags, limit)?;
+        let lines: Vec<String> =
+            sqlx::query_scalar_with(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")), args)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(lines.join("\n"))
     }
 
     #[instrument(skip_all)]
