@@ -622,3 +622,75 @@ async fn the_bridge_checks_the_token_at_startup() {
     ));
     not_a_server.fails_with(4, "HTTP 404");
 }
+
+#[test]
+fn client_config_connects_clients_to_a_team_server() {
+    let env = TestDb::new(Backend::Sqlite);
+    let url = "https://mem0.example.com/mcp/";
+    let token = format!("mcp_{}", "D".repeat(43));
+    let with_token = [("MEM0_USER_ID", "alice"), ("MEM0_TOKEN", token.as_str())];
+    let code = env.run(
+        &["client-config", "--client", "claude-code", "--server", url],
+        &with_token,
+    );
+    code.ok();
+    assert_eq!(
+        code.stdout.trim(),
+        "claude mcp add --transport http --scope user 'mem0' 'https://mem0.example.com/mcp/' -H 'X-MCP-Token: ${MEM0_TOKEN}' -H 'X-MCP-UserID: alice'"
+    );
+    // VS Code: written with its token prompt, twice without duplicating it.
+    let path = env.data_dir().join("mcp.json");
+    let path_text = path.display().to_string();
+    for _ in 0..2 {
+        env.run(
+            &[
+                "client-config",
+                "--client",
+                "vscode",
+                "--server",
+                url,
+                "--write",
+                "--path",
+                &path_text,
+            ],
+            &with_token,
+        )
+        .ok();
+    }
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(!written.contains(&token), "the token is pasted: {written}");
+    let value: Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(value["servers"]["mem0"]["type"], "http");
+    assert_eq!(value["servers"]["mem0"]["url"], url);
+    assert_eq!(
+        value["servers"]["mem0"]["headers"]["X-MCP-Token"],
+        "${input:mem0-token}"
+    );
+    assert_eq!(value["inputs"].as_array().unwrap().len(), 1, "{written}");
+    // Claude Desktop: the bridge, without database settings.
+    let desktop = env.run(
+        &[
+            "client-config",
+            "--client",
+            "claude-desktop",
+            "--server",
+            url,
+        ],
+        &[("MEM0_USER_ID", "alice")],
+    );
+    desktop.ok();
+    let entry = &desktop.json()["mcpServers"]["mem0"];
+    assert_eq!(entry["env"]["MEM0_SERVER_URL"], url);
+    assert!(entry["env"].get("MEM0_DATA_DIR").is_none(), "{entry}");
+    env.run(
+        &[
+            "client-config",
+            "--client",
+            "cursor",
+            "--server",
+            "mem0.example.com",
+        ],
+        &[],
+    )
+    .fails_with(2, "not an http:// or https:// URL");
+}
