@@ -115,6 +115,60 @@ pub async fn run(config: BridgeConfig) -> Result<(), BridgeError> {
     Ok(())
 }
 
+/// What `doctor` learns about a team server, without changing anything there (a refused
+/// token is audited by the server like any refusal).
+#[derive(Debug)]
+pub struct ServerProbe {
+    /// `GET /healthz`: the server's version, or why it cannot be reached.
+    pub health: Result<String, String>,
+    /// The token check: `None` when the server was not reached.
+    pub token: Option<Result<(), String>>,
+    /// The server's clock minus this one's, in seconds (from its `Date` header).
+    pub clock_skew_secs: Option<i64>,
+}
+
+/// Checks the team server in `config`: reachable (with TLS verified for https), the token
+/// accepted, the clocks in step.
+pub async fn probe(config: BridgeConfig) -> Result<ServerProbe, BridgeError> {
+    let forwarder = Forwarder::new(config)?;
+    let base = forwarder.config.url.trim_end_matches('/');
+    let base = base.strip_suffix("/mcp").unwrap_or(base);
+    let health_url = format!("{base}/healthz");
+    let response = match forwarder.client.get(&health_url).send().await {
+        Ok(response) => response,
+        Err(e) => {
+            return Ok(ServerProbe {
+                health: Err(format!("{health_url} cannot be reached ({})", describe(&e))),
+                token: None,
+                clock_skew_secs: None,
+            });
+        }
+    };
+    let clock_skew_secs = response
+        .headers()
+        .get("date")
+        .and_then(|d| d.to_str().ok())
+        .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
+        .map(|at| (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds());
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let health = match body["version"].as_str() {
+        Some(version) if status.is_success() => Ok(version.to_owned()),
+        _ => Err(format!(
+            "{health_url} answered HTTP {status}, not like a mem0-mcp team server"
+        )),
+    };
+    let token = match &health {
+        Ok(_) => Some(forwarder.check_token().await.map_err(|e| e.to_string())),
+        Err(_) => None,
+    };
+    Ok(ServerProbe {
+        health,
+        token,
+        clock_skew_secs,
+    })
+}
+
 /// Completes at SIGTERM / SIGINT.
 async fn signal() {
     #[cfg(unix)]

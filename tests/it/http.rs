@@ -694,3 +694,47 @@ fn client_config_connects_clients_to_a_team_server() {
     )
     .fails_with(2, "not an http:// or https:// URL");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_the_team_server() {
+    let env = TestDb::migrated(Backend::Sqlite);
+    let server = HttpServer::start(&env, &[]);
+    let token = env.create_token("alice", &[]);
+    let url = server.url();
+    let check = |token: &str| {
+        let run = env.run(
+            &["doctor", "--json"],
+            &[
+                ("MEM0_SERVER_URL", url.as_str()),
+                ("MEM0_TOKEN", token),
+                ("MEM0_USER_ID", "alice"),
+            ],
+        );
+        let checks = run.json()["checks"].as_array().unwrap().clone();
+        let find = |name: &str| checks.iter().find(|c| c["name"] == name).cloned();
+        (
+            find("team server"),
+            find("team server token"),
+            find("clock"),
+        )
+    };
+    let (health, accepted, clock) = check(&token);
+    let health = health.expect("a team server check");
+    assert_eq!(health["ok"], true, "{health}");
+    assert_eq!(
+        health["warning"], true,
+        "plain http is worth a warning: {health}"
+    );
+    assert_eq!(accepted.expect("a token check")["ok"], true);
+    assert_eq!(clock.expect("a clock check")["ok"], true);
+    let (_, refused, _) = check(&format!("mcp_{}", "E".repeat(43)));
+    let refused = refused.expect("a token check");
+    assert_eq!(refused["ok"], false);
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("(invalid token)"),
+        "{refused}"
+    );
+}
