@@ -292,8 +292,13 @@ fn typed(resolved: &Resolved, cwd: &Path) -> Result<Settings, SettingsError> {
         http_tls: tls_files(resolved, cwd)?,
         http_pool_size: number(resolved, "MEM0_HTTP_POOL_SIZE", 1..=1000)? as u32,
         server_url: server_url(resolved)?,
-        server_ca: resolved.get("MEM0_SERVER_CA").map(|p| cwd.join(p)),
+        server_ca: non_empty(resolved, "MEM0_SERVER_CA").map(|p| cwd.join(p)),
     })
+}
+
+/// A value that is set and not blank (the example config lists optional keys as "").
+fn non_empty<'a>(resolved: &'a Resolved, name: &str) -> Option<&'a str> {
+    resolved.get(name).map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// A comma-separated list, without empty items.
@@ -310,8 +315,8 @@ fn list(resolved: &Resolved, name: &str) -> Vec<String> {
 
 fn tls_files(resolved: &Resolved, cwd: &Path) -> Result<Option<(PathBuf, PathBuf)>, SettingsError> {
     match (
-        resolved.get("MEM0_HTTP_TLS_CERT"),
-        resolved.get("MEM0_HTTP_TLS_KEY"),
+        non_empty(resolved, "MEM0_HTTP_TLS_CERT"),
+        non_empty(resolved, "MEM0_HTTP_TLS_KEY"),
     ) {
         (Some(cert), Some(key)) => Ok(Some((cwd.join(cert), cwd.join(key)))),
         (None, None) => Ok(None),
@@ -327,7 +332,7 @@ fn tls_files(resolved: &Resolved, cwd: &Path) -> Result<Option<(PathBuf, PathBuf
 }
 
 fn server_url(resolved: &Resolved) -> Result<Option<String>, SettingsError> {
-    let Some(url) = resolved.get("MEM0_SERVER_URL").map(str::trim) else {
+    let Some(url) = non_empty(resolved, "MEM0_SERVER_URL") else {
         return Ok(None);
     };
     let lower = url.to_ascii_lowercase();
