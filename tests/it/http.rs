@@ -738,3 +738,136 @@ async fn doctor_checks_the_team_server() {
         "{refused}"
     );
 }
+
+/// HAProxy from Debian in front of replicas, round robin; it adds the token to every request
+/// (for clients that cannot send headers) and names the replica that answered in
+/// `X-Replica`. Killed when dropped.
+struct Balancer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Balancer {
+    fn start(env: &TestDb, replicas: &[&HttpServer], token: &str) -> Balancer {
+        let haproxy = crate::support::system::require_program("haproxy", "haproxy");
+        let port = crate::support::system::free_port();
+        let mut config = format!(
+            "global\n  log stderr format short local0 warning\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\nfrontend mem0\n  bind 127.0.0.1:{port}\n  http-request set-header X-MCP-Token {token}\n  http-response set-header X-Replica %s\n  default_backend replicas\nbackend replicas\n  balance roundrobin\n"
+        );
+        for (i, replica) in replicas.iter().enumerate() {
+            config.push_str(&format!("  server r{i} 127.0.0.1:{}\n", replica.port));
+        }
+        let path = env.data_dir().join("haproxy.cfg");
+        std::fs::write(&path, config).unwrap();
+        let log = std::fs::File::create(env.log_path("haproxy")).unwrap();
+        let child = std::process::Command::new(haproxy)
+            .arg("-f")
+            .arg(&path)
+            .arg("-db")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start haproxy");
+        assert!(
+            crate::support::system::wait_for_port(port, Duration::from_secs(10)),
+            "haproxy did not listen"
+        );
+        Balancer { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/mcp/", self.port)
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn haproxy_in_front_of_two_replicas() {
+    let env = TestDb::migrated(Backend::Postgres);
+    let one = HttpServer::start(&env, &[]);
+    let two = HttpServer::start(&env, &[]);
+    let token = env.create_token("alice", &[]);
+    let balancer = Balancer::start(&env, &[&one, &two], &token);
+    // The client sends no token: the balancer adds it.
+    let client = HttpClient::new(&balancer.url()).with("X-MCP-Project", "lb");
+    let mut replicas = Vec::new();
+    let mut answers = Vec::new();
+    let added = client
+        .request("tools/call", json!({"name": "add_memory", "arguments": {"content": "the balancer alternates replicas"}}))
+        .await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    replicas.push(added.header("x-replica"));
+    for _ in 0..4 {
+        let reply = client
+            .request(
+                "tools/call",
+                json!({"name": "search_memories", "arguments": {"query": "balancer"}}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        replicas.push(reply.header("x-replica"));
+        answers.push(reply.body["result"]["structuredContent"].clone());
+    }
+    assert_eq!(replicas, ["r0", "r1", "r0", "r1", "r0"], "round robin");
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:#?}");
+    assert_eq!(answers[0]["results"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_conformance_suite_generic_server_scenarios() {
+    let env = TestDb::migrated(Backend::Postgres);
+    let one = HttpServer::start(&env, &[]);
+    let two = HttpServer::start(&env, &[]);
+    let token = env.create_token("alice", &[]);
+    // The suite's client cannot send headers: the balancer adds the token.
+    let balancer = Balancer::start(&env, &[&one, &two], &token);
+    let npx = crate::support::system::require_program("npx", "npm");
+    for scenario in [
+        "server-initialize",
+        "ping",
+        "tools-list",
+        "dns-rebinding-protection",
+        "http-header-validation",
+        "server-session-lifecycle",
+    ] {
+        let out = std::process::Command::new(&npx)
+            .args([
+                "-y",
+                "-p",
+                "node@22",
+                "-p",
+                "@modelcontextprotocol/conformance@0.2.0-alpha.12",
+                "--",
+                "conformance",
+                "server",
+            ])
+            .args(["--url", &balancer.url(), "--scenario", scenario])
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("npx");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let passed = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Passed: "))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{scenario}: no result\n{stdout}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+        let (counts, rest) = passed.split_once(',').unwrap();
+        let (ok, all) = counts.split_once('/').unwrap();
+        assert_eq!(ok, all, "{scenario}: {stdout}");
+        assert!(
+            rest.trim_start().starts_with("0 failed"),
+            "{scenario}: {stdout}"
+        );
+        assert!(out.status.success(), "{scenario}: {stdout}");
+    }
+}
