@@ -156,6 +156,29 @@ impl RequestAuthenticator {
         }
     }
 
+    /// A request refused before any token check (credential headers that cannot be read):
+    /// counted and audited like any refusal, so it cannot bypass the limit. Returns the
+    /// refusal to answer with.
+    pub async fn refuse_unreadable(
+        &self,
+        client: IpAddr,
+        user_id: Option<&str>,
+        message: String,
+    ) -> Refusal {
+        let now = Instant::now();
+        if let Some(retry_after_secs) = self.blocked(client, now) {
+            return Refusal::Limited { retry_after_secs };
+        }
+        self.failed(client, now);
+        let entry = AuditEntry {
+            user_id: user_id.map(str::to_owned),
+            message: Some(format!("unreadable credential headers (from {client})")),
+            ..AuditEntry::new(AuditEvent::AuthFailed)
+        };
+        self.audit(&entry).await;
+        Refusal::Refused(message)
+    }
+
     fn recall(&self, key: &[u8; 32], now: Instant) -> Option<Caller> {
         let mut remembered = self.remembered.lock().ok()?;
         let entry = remembered.get(key)?;

@@ -130,6 +130,7 @@ async fn auth_cases(backend: Backend) {
         "user id mismatch: the token belongs to alice",
         "token disabled",
         "token expired",
+        "unreadable credential headers",
     ] {
         assert!(failed(cause), "{cause}: {rows:#?}");
     }

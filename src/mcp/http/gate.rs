@@ -76,7 +76,17 @@ pub async fn admit(
     }
     let (token, user) = match credentials(headers) {
         Ok(found) => found,
-        Err(message) => return refusal(StatusCode::UNAUTHORIZED, UNAUTHORIZED, &message),
+        Err(message) => {
+            let claimed = header_text(headers, USER_HEADER)
+                .ok()
+                .flatten()
+                .map(str::to_owned);
+            let refused = gate
+                .auth
+                .refuse_unreadable(client.ip(), claimed.as_deref(), message)
+                .await;
+            return answer_refusal(refused, client.ip());
+        }
     };
     let project = match header_text(headers, PROJECT_HEADER) {
         Ok(project) => project.map(str::trim).filter(|p| !p.is_empty()),
@@ -104,31 +114,7 @@ pub async fn admit(
         .await
     {
         Ok(caller) => caller,
-        Err(Refusal::Refused(message)) => {
-            return refusal(StatusCode::UNAUTHORIZED, UNAUTHORIZED, &message);
-        }
-        Err(Refusal::Limited { retry_after_secs }) => {
-            let mut response = refusal(
-                StatusCode::TOO_MANY_REQUESTS,
-                TOO_MANY_FAILURES,
-                &format!(
-                    "too many refused requests from {}: try again in {retry_after_secs} seconds with a valid token",
-                    client.ip()
-                ),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            return response;
-        }
-        Err(Refusal::Unavailable(e)) => {
-            tracing::error!(error = %e, "could not read the token tables");
-            return refusal(
-                StatusCode::SERVICE_UNAVAILABLE,
-                UNAVAILABLE,
-                "the server cannot reach its database to check the token; try again shortly (GET /readyz shows when it is back)",
-            );
-        }
+        Err(refused) => return answer_refusal(refused, client.ip()),
     };
     let scope = gate.scope(&caller, project);
     request.extensions_mut().insert(Admitted {
@@ -136,6 +122,34 @@ pub async fn admit(
         scope,
     });
     next.run(request).await
+}
+
+/// The HTTP answer to a refusal: 401, 429 with `Retry-After`, or 503.
+fn answer_refusal(refused: Refusal, client: IpAddr) -> Response {
+    match refused {
+        Refusal::Refused(message) => refusal(StatusCode::UNAUTHORIZED, UNAUTHORIZED, &message),
+        Refusal::Limited { retry_after_secs } => {
+            let mut response = refusal(
+                StatusCode::TOO_MANY_REQUESTS,
+                TOO_MANY_FAILURES,
+                &format!(
+                    "too many refused requests from {client}: try again in {retry_after_secs} seconds with a valid token"
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            response
+        }
+        Refusal::Unavailable(e) => {
+            tracing::error!(error = %e, "could not read the token tables");
+            refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                "the server cannot reach its database to check the token; try again shortly (GET /readyz shows when it is back)",
+            )
+        }
+    }
 }
 
 impl Gate {
