@@ -345,15 +345,30 @@ async fn refusals_403_413_429() {
     )
     .await;
 
-    // A body over 4 MiB.
-    let big = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "add_memory", "arguments": {"content": "x".repeat(5 * 1024 * 1024)}}});
-    let reply = client.post(big).await;
-    assert_eq!(
-        reply.status,
-        413,
-        "{}",
-        reply.text.chars().take(300).collect::<String>()
-    );
+    // A body over 4 MiB is refused from its Content-Length, before it is read (the test
+    // speaks HTTP/1.1 by hand: a client still sending would see the connection close).
+    let status_line = {
+        use std::io::{BufRead, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        write!(
+            stream,
+            "POST /mcp/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n",
+            5 * 1024 * 1024
+        )
+        .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stream)
+            .read_line(&mut line)
+            .unwrap();
+        line
+    };
+    assert!(status_line.starts_with("HTTP/1.1 413"), "{status_line}");
+    // Under the limit the transport takes it (and the tool's own 32 KiB limit answers).
+    let content = "x".repeat(1024 * 1024);
+    let message = client
+        .err("add_memory", json!({ "content": content }))
+        .await;
+    assert!(message.contains("32 KiB"), "{message}");
 
     // Repeated failures from one address: 429 with Retry-After, and the audit log stops growing.
     let wrong = HttpClient::new(&server.url()).bearer(&format!("mcp_{}", "B".repeat(43)));
