@@ -887,3 +887,53 @@ async fn mcp_conformance_suite_generic_server_scenarios() {
         assert!(out.status.success(), "{scenario}: {stdout}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minted_tokens_over_http() {
+    const SECRET: &str = "test-jwt-secret-7f3a9c1e5b2d8f4a6c0e9b7d";
+    let env = TestDb::migrated(Backend::Postgres);
+    let server = HttpServer::start(&env, &[("MEM0_JWT_SECRET", SECRET)]);
+    let parent = env.create_token("alice", &[]);
+    let mint = |extra: &[&str]| {
+        let mut args = vec!["token", "mint", "--ttl", "10m"];
+        args.extend_from_slice(extra);
+        let run = env.run_secret(
+            &args,
+            &[
+                ("MEM0_TOKEN", parent.as_str()),
+                ("MEM0_USER_ID", "alice"),
+                ("MEM0_JWT_SECRET", SECRET),
+            ],
+        );
+        run.ok();
+        run.stdout.trim().to_string()
+    };
+    let jwt = mint(&["--read-only"]);
+    let client = HttpClient::new(&server.url())
+        .bearer(&jwt)
+        .with("X-MCP-Project", "widgets");
+    let status = client.ok("memory_status", json!({})).await;
+    assert_eq!(status["user_id"], "alice");
+    assert_eq!(status["permissions"], json!(["read"]));
+    assert!(
+        !client
+            .tool_names()
+            .await
+            .contains(&"add_memory".to_string())
+    );
+    // A minted token limited to one project works there, whatever the header says.
+    let limited = mint(&["--project", "gadgets"]);
+    let client = HttpClient::new(&server.url())
+        .bearer(&limited)
+        .with("X-MCP-Project", "widgets");
+    let status = client.ok("memory_status", json!({})).await;
+    assert_eq!(status["project_id"], "gadgets");
+    assert_eq!(status["mode"], "manual");
+    // Revoking the parent ends its minted tokens too.
+    env.run(&["token", "revoke", &display_id(&parent), "--yes"], &[])
+        .ok();
+    let fresh = HttpClient::new(&server.url())
+        .bearer(&jwt)
+        .with("X-MCP-UserID", "alice");
+    refused(&fresh, 401, "(disabled token)").await;
+}
