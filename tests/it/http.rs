@@ -937,3 +937,63 @@ async fn minted_tokens_over_http() {
         .with("X-MCP-UserID", "alice");
     refused(&fresh, 401, "(disabled token)").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_from_pem_files_and_a_bridge_trusting_a_private_ca() {
+    let env = TestDb::migrated(Backend::Sqlite);
+    let certs = env.data_dir().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    crate::support::cluster::make_certs(&certs);
+    let at = |name: &str| certs.join(name).display().to_string();
+    let server = HttpServer::start(
+        &env,
+        &[
+            ("MEM0_HTTP_TLS_CERT", &at("server.crt")),
+            ("MEM0_HTTP_TLS_KEY", &at("server.key")),
+        ],
+    );
+    let token = env.create_token("alice", &[]);
+    let url = format!("https://localhost:{}/mcp/", server.port);
+    let ca = at("ca.crt");
+    let cmd = bridge_command(
+        &env,
+        &url,
+        &token,
+        &[
+            ("MEM0_SERVER_CA", &ca),
+            ("PROJECT_ID_MODE", "manual"),
+            ("PROJECT_ID", "tls"),
+        ],
+    );
+    let client = McpClient::start(cmd, env.log_path("bridge")).await;
+    let status = client.ok("memory_status", json!({})).await;
+    assert_eq!(status["project_id"], "tls");
+    client.shutdown().await;
+    // Without the private CA the certificate is not trusted: the server cannot be reached.
+    let untrusted = crate::support::binary::run(
+        bridge_command(&env, &url, &token, &[]),
+        None,
+        Duration::from_secs(60),
+    );
+    untrusted.fails_with(4, "cannot be reached");
+    // doctor sees verified TLS.
+    let run = env.run(
+        &["doctor", "--json"],
+        &[
+            ("MEM0_SERVER_URL", url.as_str()),
+            ("MEM0_TOKEN", token.as_str()),
+            ("MEM0_USER_ID", "alice"),
+            ("MEM0_SERVER_CA", ca.as_str()),
+        ],
+    );
+    let checks = run.json()["checks"].as_array().unwrap().clone();
+    let health = checks.iter().find(|c| c["name"] == "team server").unwrap();
+    assert!(
+        health["detail"]
+            .as_str()
+            .unwrap()
+            .contains("TLS certificate verified"),
+        "{health}"
+    );
+    assert_eq!(health["warning"], false, "{health}");
+}
