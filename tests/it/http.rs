@@ -997,3 +997,70 @@ async fn tls_from_pem_files_and_a_bridge_trusting_a_private_ca() {
     );
     assert_eq!(health["warning"], false, "{health}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_joins_a_team_server() {
+    let env = TestDb::migrated(Backend::Sqlite);
+    let server = HttpServer::start(&env, &[]);
+    let token = env.create_token("alice", &[]);
+    let url = server.url();
+    let init = |token: &str| {
+        let cmd = env.command(
+            &[
+                "init",
+                "--yes",
+                "--server",
+                &url,
+                "--token-stdin",
+                "--user-id",
+                "alice",
+                "--secrets",
+                "file",
+                "--client",
+                "vscode",
+                "--client",
+                "claude-desktop",
+            ],
+            &[],
+        );
+        crate::support::binary::run(cmd, Some(token.as_bytes()), Duration::from_secs(60))
+    };
+    // A token the server refuses: nothing is written.
+    init(&format!("mcp_{}", "F".repeat(43))).fails_with(3, "(invalid token)");
+    let vscode = env.home().join(".config/Code/User/mcp.json");
+    assert!(!vscode.exists());
+    let done = init(&token);
+    done.ok();
+    assert!(!done.all_output().contains(&token), "the token is printed");
+    let written = std::fs::read_to_string(&vscode).unwrap();
+    assert!(!written.contains(&token));
+    let value: Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(value["servers"]["mem0"]["url"], url.as_str());
+    assert_eq!(value["inputs"][0]["id"], "mem0-token");
+    let desktop: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.home().join(".config/Claude/claude_desktop_config.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let entry = desktop["mcpServers"]["mem0"].clone();
+    assert_eq!(entry["env"]["MEM0_SERVER_URL"], url.as_str());
+    let token_file = entry["env"]["MEM0_TOKEN_FILE"]
+        .as_str()
+        .expect("the token by file")
+        .to_string();
+    assert_eq!(std::fs::read_to_string(&token_file).unwrap().trim(), token);
+    // The bridge Claude Desktop would start works with exactly that entry.
+    let mut cmd = std::process::Command::new(crate::support::BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", env.home());
+    for (k, v) in entry["env"].as_object().unwrap() {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    let client = McpClient::start(cmd, env.log_path("bridge")).await;
+    assert_eq!(
+        client.ok("memory_status", json!({})).await["user_id"],
+        "alice"
+    );
+    client.shutdown().await;
+}
