@@ -16,6 +16,7 @@ pub mod serve_http;
 mod style;
 mod table;
 pub mod token;
+pub mod trust;
 
 use std::path::PathBuf;
 
@@ -31,6 +32,7 @@ Getting started: `mem0-mcp init` sets up the database, a token and your clients 
 
 Settings come from, highest first: command-line flags (never secrets), the environment
 (MEM0_*), NAME_FILE secret files, the OS keychain, mem0.config.json, .env files, defaults.
+A .env or mem0.config.json in the working directory counts only once trusted (`mem0-mcp trust`).
 `mem0-mcp config show` lists every setting and where it came from.
 
 Without a database setting the embedded SQLite database in MEM0_DATA_DIR is used
@@ -127,6 +129,8 @@ pub enum Command {
     Secret(secret::SecretCommand),
     /// Manage access tokens: create, list, revoke, enable, delete, audit, stats, mint
     Token(token::TokenArgs),
+    /// Trust the working directory's .env / mem0.config.json (or list, or revoke trust)
+    Trust(trust::TrustArgs),
 }
 
 #[cfg(test)]

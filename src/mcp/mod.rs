@@ -4,6 +4,7 @@
 //! the first call and bounds every call in time.
 
 pub mod bridge;
+mod envelope;
 pub mod http;
 mod params;
 mod scope;
@@ -537,13 +538,30 @@ impl ServerHandler for MemoryServer {
             &self.aliases
         } else {
             return Err(ErrorData::invalid_params(
-                format!("unknown tool '{name}': call tools/list for the available tools"),
+                format!(
+                    "unknown tool '{}': call tools/list for the available tools",
+                    crate::identifier::echo(&name)
+                ),
                 None,
             ));
         };
         self.resolve_scope(&context).await;
+        // A cancelled or timed-out call drops its future: the open transaction rolls back and
+        // the store interrupts the statement still running (nothing is committed or audited).
+        let cancelled = context.ct.clone();
         let call = router.call(ToolCallContext::new(self, request, context));
-        match tokio::time::timeout(self.timeout, call).await {
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(self.timeout, call) => outcome,
+            _ = cancelled.cancelled() => {
+                tracing::info!(tool = %name, "tool call cancelled by the client; its work was stopped and rolled back");
+                return Err(ErrorData::new(
+                    rmcp::model::ErrorCode::INTERNAL_ERROR,
+                    format!("{name} was cancelled by the client; nothing was changed"),
+                    None,
+                ));
+            }
+        };
+        match outcome {
             Ok(result) => result,
             Err(_) => {
                 tracing::warn!(tool = %name, timeout_secs = self.timeout.as_secs(), "tool call timed out");
