@@ -55,7 +55,7 @@ def body(method, params, rid=1):
     return json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
 
 
-SEARCH = body("tools/call", {"name": "search_memories", "arguments": {"query": "fact 500"}})
+SEARCH = body("tools/call", {"name": "search_memories", "arguments": {"query": "marker500q"}})
 HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream",
            "mcp-protocol-version": "2025-06-18"}
 
@@ -169,7 +169,7 @@ def main():
         rss_idle = rss_kb(server.pid) / 1024
         client = Http(port, token)
         for i in range(1000):
-            client.call(body("tools/call", {"name": "add_memory", "arguments": {"content": f"bench fact {i} about the team server"}}))
+            client.call(body("tools/call", {"name": "add_memory", "arguments": {"content": f"bench fact {i} about the team server, marker{i}q"}}))
         # One client, sequential: stdio against HTTP with the same loop.
         http_p50, http_p99 = timed(lambda: client.call(SEARCH), SEQ_CALLS)
         stdio = Stdio(dict(env, MEM0_TOKEN=token, MEM0_USER_ID="bench", PROJECT_ID_MODE="manual", PROJECT_ID="bench"))
@@ -205,7 +205,7 @@ def main():
     lines = [
         f"Measured by `scripts/bench-http.sh` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
         f"{os.cpu_count()} cores ({cpu}), server, PostgreSQL and load generator on the same machine; "
-        f"1,000 memories in the scope; `search_memories` finds one by a word. wrk for the concurrent runs "
+        f"1,000 memories in the scope; `search_memories` finds one by its unique word. wrk for the concurrent runs "
         f"({SECS} s each, keep-alive connections), a Python client for the sequential ones.",
         "",
         "**One client, sequential** (same client loop on both transports)",
@@ -234,6 +234,8 @@ def main():
         f"With the 1,000 connections open, one more client's `search_memories` took p50 {idle_p50:.2f} ms, "
         f"p99 {idle_p99:.2f} ms.",
     ]
+    load = os.getloadavg()
+    lines += ["", f"Load average at the end of the run (1 / 5 / 15 min): {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}."]
     text = "\n".join(lines)
     print(text)
     if OUT:
