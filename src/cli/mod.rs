@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each with its clap arguments and a `run`.
 //! Failures carry the documented exit code and one line for stderr.
 
+pub mod bridge;
 pub mod client_config;
 pub mod completions;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod migrate;
 mod prompt;
 pub mod secret;
 pub mod serve;
+pub mod serve_http;
 mod style;
 mod table;
 pub mod token;
