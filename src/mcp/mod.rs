@@ -30,7 +30,7 @@ use tokio::sync::OnceCell;
 use crate::access::Principal;
 use crate::auth::{AuditLog, SessionGuard};
 use crate::memory::Scope;
-use crate::service::{MemoryError, MemoryService};
+use crate::service::{Edit, MemoryError, MemoryService};
 use params::*;
 use views::*;
 
@@ -204,7 +204,7 @@ impl MemoryServer {
 #[tool_router(router = tool_router)]
 impl MemoryServer {
     #[tool(
-        description = "Remember one fact for later sessions in this project: a convention, preference, decision, working command or pitfall. Use it when you learn something worth keeping; search_memories first if it may already be stored. Content is 1 byte to 32 KiB; up to 20 tags of at most 64 characters; metadata is a JSON object of at most 8 KiB. Storing the same content again returns the existing memory with deduplicated: true. Fails when the scope is at its limit. Never store secrets.",
+        description = "Remember one fact for later sessions in this project: a convention, preference, decision, working command or pitfall. Use it when you learn something worth keeping; search_memories first if it may already be stored. Content is 1 byte to 32 KiB; up to 20 tags of at most 64 characters; metadata is a JSON object of at most 8 KiB; expires_at (RFC 3339, in the future) makes a temporary fact forget itself. Storing the same content again returns the existing memory with deduplicated: true. Fails when the scope is at its limit. Never store secrets.",
         annotations(title = "Add memory", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<AddMemoryResult>()
     )]
@@ -221,6 +221,7 @@ impl MemoryServer {
                 &p.content,
                 p.tags.as_deref(),
                 p.metadata.as_ref(),
+                p.expires_at.as_deref(),
             )
             .await?;
         Ok(Reply(AddMemoryResult {
@@ -291,7 +292,7 @@ impl MemoryServer {
     }
 
     #[tool(
-        description = "Correct a remembered fact that changed: replace its content, tags or metadata (each optional; give at least one). Prefer this to adding a contradicting memory. In global mode only the author or an admin may change a memory.",
+        description = "Correct a remembered fact that changed: replace its content, tags, metadata or expires_at (each optional; give at least one; expires_at null makes it last). Prefer this to adding a contradicting memory. In global mode only the author or an admin may change a memory.",
         annotations(title = "Update memory", read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<MemoryResult>()
     )]
@@ -306,9 +307,12 @@ impl MemoryServer {
                 &self.principal,
                 scope,
                 &p.id,
-                p.content.as_deref(),
-                p.tags.as_deref(),
-                p.metadata.as_ref(),
+                Edit {
+                    content: p.content.as_deref(),
+                    tags: p.tags.as_deref(),
+                    metadata: p.metadata.as_ref(),
+                    expires_at: p.expires_at.as_ref().map(Option::as_deref),
+                },
             )
             .await?;
         Ok(outcome("Updated", &memory, scope))
@@ -379,13 +383,17 @@ impl MemoryServer {
     }
 
     #[tool(
-        description = "Show where memories go and what this session may do: user, project, mode, database backend, how many memories the scope holds and its limit, permissions and server version. Use it when unsure which project memories land in.",
+        description = "Show where memories go and what this session may do: user, project, mode, database backend, how many memories the scope holds, its limit and how many expire within 7 days, permissions and server version. Use it when unsure which project memories land in.",
         annotations(title = "Memory status", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<MemoryStatusResult>()
     )]
     async fn memory_status(&self) -> ToolResult<MemoryStatusResult> {
         let scope = self.scope()?;
         let count = self.service.count(scope).await?;
+        let expiring_within_7_days = self
+            .service
+            .count_expiring(scope, chrono::TimeDelta::days(7))
+            .await?;
         Ok(Reply(MemoryStatusResult {
             user_id: scope.user_id.clone(),
             project_id: scope.project_id.clone(),
@@ -393,6 +401,7 @@ impl MemoryServer {
             backend: self.service.store().backend().as_str().into(),
             count,
             limit: self.service.limits().max_memories_per_scope,
+            expiring_within_7_days,
             permissions: self
                 .principal
                 .permissions
@@ -433,6 +442,7 @@ impl MemoryServer {
             content: p.text,
             tags: None,
             metadata: None,
+            expires_at: None,
         }))
         .await
     }

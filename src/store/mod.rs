@@ -33,6 +33,18 @@ use crate::memory::{
 };
 use crate::settings::DatabaseTarget;
 
+/// The actor history names for a memory purged because it expired.
+pub const EXPIRY_ACTOR: &str = "mem0-mcp (expired)";
+
+/// Who purges expired memories, as history records it.
+fn expiry_actor() -> Principal {
+    Principal {
+        user_id: EXPIRY_ACTOR.into(),
+        permissions: Permissions::NONE,
+        token_display_id: None,
+    }
+}
+
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -238,6 +250,22 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
         tags: &[String],
         limit: u32,
     ) -> Result<Vec<ScoredMemory>, StoreError>;
+    /// Deletes the scope's memories whose expiry time is at or before `now`, writing a DELETE
+    /// history event for each (actor [`EXPIRY_ACTOR`]), and returns how many went. Reads never
+    /// return an expired memory whether or not it was purged yet; purging keeps the scope's
+    /// count, the scope limit and dedup exact.
+    async fn purge_expired(
+        &self,
+        scope: &Scope,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError>;
+    /// How many memories of the scope expire after `from` and at or before `until`.
+    async fn count_expiring(
+        &self,
+        scope: &Scope,
+        from: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError>;
     /// The history of a memory of the scope (also after it was deleted), oldest first; empty if
     /// the scope never held it.
     async fn memory_history(

@@ -26,6 +26,8 @@ mod connections;
 mod keychain;
 // `auto` mode and the client's MCP roots.
 mod roots;
+// Expiry of memories, through every tool.
+mod expiry;
 // Known secrets given to every command; none may appear in any output.
 mod secrets_never_leak;
 // `init`, `client-config`, `doctor` and completions, each in a home of its own.

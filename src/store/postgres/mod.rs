@@ -17,11 +17,11 @@ use sqlx::{FromRow, Postgres, Row, Transaction};
 use tracing::instrument;
 use uuid::Uuid;
 
-use self::rows::{AppliedRow, HistoryRow, MEMORY_COLUMNS, MemoryRow, ScoredRow};
+use self::rows::{AppliedRow, HistoryRow, MEMORY_COLUMNS, MemoryRow, NOT_EXPIRED, ScoredRow};
 use super::migrations::{AppliedMigration, BOOKKEEPING_TABLE, POSTGRES};
 use super::{
     Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
-    StoreError, UpdateOutcome,
+    StoreError, UpdateOutcome, expiry_actor,
 };
 use crate::access::Principal;
 use crate::memory::{
@@ -130,7 +130,7 @@ async fn find_by_hash<'c>(
     hash: &str,
 ) -> Result<Option<Memory>, StoreError> {
     let sql = format!(
-        "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND content_hash = $3"
+        "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND content_hash = $3 AND {NOT_EXPIRED}"
     );
     let row: Option<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(scope.owner_key())
@@ -149,7 +149,7 @@ async fn find_by_hash<'c>(
 /// change (for a DELETE: as they were).
 fn with_history(change: &str, event: HistoryKind, result: &str) -> String {
     format!(
-        "WITH changed AS ({change} RETURNING id, user_id, scope_user, project_id, content, tags, metadata, created_at, updated_at),
+        "WITH changed AS ({change} RETURNING id, user_id, scope_user, project_id, content, tags, metadata, created_at, updated_at, expires_at),
               history AS (
                   INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
                   SELECT id, $1, scope_user, project_id, '{event}', content, tags, metadata, $2, $3 FROM changed
@@ -172,6 +172,27 @@ where
         .bind(&actor.user_id)
         .bind(actor.token_display_id.as_deref())
         .bind(at)
+}
+
+/// Deletes the scope's memories that expired at or before `now`, with their DELETE history
+/// events, in one statement.
+async fn purge_expired_rows<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let sql = with_history(
+        "DELETE FROM memories WHERE scope_user = $4 AND project_id = $5 AND expires_at <= $3",
+        HistoryKind::Delete,
+        "count(*)",
+    );
+    let actor = expiry_actor();
+    let (purged,) = bind_actor::<(i64,)>(sql, &actor, now)
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .fetch_one(executor)
+        .await?;
+    Ok(purged as u64)
 }
 
 /// How many memories the scope holds, from the counter row the triggers keep (no row: none).
@@ -296,6 +317,8 @@ impl MemoryStore for PostgresStore {
         // memory and its history event in one statement), commit.
         let mut tx = self.pool.begin().await?;
         lock_scope(&mut tx, scope).await?;
+        // Expired memories neither count against the limit nor make a duplicate.
+        purge_expired_rows(&mut *tx, scope, new.at).await?;
         let sql = format!(
             "SELECT (SELECT memories FROM memory_scope_counts WHERE scope_user = $1 AND project_id = $2) AS scope_count,
                     found.*
@@ -327,10 +350,11 @@ impl MemoryStore for PostgresStore {
             metadata: new.metadata.clone(),
             created_at: new.at,
             updated_at: new.at,
+            expires_at: new.expires_at,
         };
         let sql = with_history(
-            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at)
-             VALUES ($4, $1, $5, $6, $7, $8, $9, $10, $3, $3)",
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, expires_at)
+             VALUES ($4, $1, $5, $6, $7, $8, $9, $10, $3, $3, $11)",
             HistoryKind::Add,
             "count(*)",
         );
@@ -342,6 +366,7 @@ impl MemoryStore for PostgresStore {
             .bind(&new.content_hash)
             .bind(serde_json::json!(memory.tags))
             .bind(serde_json::Value::Object(memory.metadata.clone()))
+            .bind(memory.expires_at)
             .fetch_one(&mut *tx)
             .await;
         if let Err(error) = inserted {
@@ -362,7 +387,7 @@ impl MemoryStore for PostgresStore {
     #[instrument(skip_all)]
     async fn get_memory(&self, scope: &Scope, id: Uuid) -> Result<Option<Memory>, StoreError> {
         let sql = format!(
-            "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND id = $3"
+            "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND id = $3 AND {NOT_EXPIRED}"
         );
         let row: Option<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(scope.owner_key())
@@ -384,14 +409,14 @@ impl MemoryStore for PostgresStore {
     ) -> Result<UpdateOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         lock_scope(&mut tx, scope).await?;
-        let sql = with_history(
+        let change = format!(
             "UPDATE memories SET content = COALESCE($7, content), content_hash = COALESCE($8, content_hash),
                                  tags = COALESCE($9, tags), metadata = COALESCE($10, metadata),
+                                 expires_at = CASE WHEN $11 THEN $12 ELSE expires_at END,
                                  updated_at = GREATEST($3, updated_at)
-             WHERE scope_user = $4 AND project_id = $5 AND id = $6",
-            HistoryKind::Update,
-            MEMORY_COLUMNS,
+             WHERE scope_user = $4 AND project_id = $5 AND id = $6 AND {NOT_EXPIRED}"
         );
+        let sql = with_history(&change, HistoryKind::Update, MEMORY_COLUMNS);
         let (content, hash) = changes.content.as_ref().map(|(c, h)| (c, h)).unzip();
         let updated = bind_actor::<MemoryRow>(sql, actor, at)
             .bind(scope.owner_key())
@@ -401,6 +426,8 @@ impl MemoryStore for PostgresStore {
             .bind(hash)
             .bind(changes.tags.as_ref().map(|t| serde_json::json!(t)))
             .bind(changes.metadata.clone().map(serde_json::Value::Object))
+            .bind(changes.expires_at.is_some())
+            .bind(changes.expires_at.flatten())
             .fetch_optional(&mut *tx)
             .await;
         match updated {
@@ -454,7 +481,7 @@ impl MemoryStore for PostgresStore {
     ) -> Result<Vec<Memory>, StoreError> {
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories
-             WHERE scope_user = $1 AND project_id = $2
+             WHERE scope_user = $1 AND project_id = $2 AND {NOT_EXPIRED}
                AND ($3::jsonb = '[]'::jsonb OR tags @> $3)
                AND ($4::text IS NULL OR user_id = $4)
                AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
@@ -484,16 +511,17 @@ impl MemoryStore for PostgresStore {
         if tags.is_empty() && author.is_none() {
             return scope_count(&self.pool, scope).await;
         }
-        let count: i64 = sqlx::query_scalar(
+        let sql = format!(
             "SELECT count(*) FROM memories
-             WHERE scope_user = $1 AND project_id = $2 AND ($3::jsonb = '[]'::jsonb OR tags @> $3) AND ($4::text IS NULL OR user_id = $4)",
-        )
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .bind(serde_json::json!(tags))
-        .bind(author)
-        .fetch_one(&self.pool)
-        .await?;
+             WHERE scope_user = $1 AND project_id = $2 AND {NOT_EXPIRED} AND ($3::jsonb = '[]'::jsonb OR tags @> $3) AND ($4::text IS NULL OR user_id = $4)"
+        );
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(serde_json::json!(tags))
+            .bind(author)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(count as u64)
     }
 
@@ -513,7 +541,7 @@ impl MemoryStore for PostgresStore {
                 "SELECT {MEMORY_COLUMNS},
                         ts_rank_cd(search_vector, to_tsquery('english', $3), 32)::float8 AS score
                  FROM memories
-                 WHERE scope_user = $1 AND project_id = $2
+                 WHERE scope_user = $1 AND project_id = $2 AND {NOT_EXPIRED}
                    AND search_vector @@ to_tsquery('english', $3)
                    AND ($4::jsonb = '[]'::jsonb OR tags @> $4)
                  ORDER BY score DESC, created_at DESC, id DESC
@@ -535,7 +563,7 @@ impl MemoryStore for PostgresStore {
                          + 0.5 * (SELECT count(*) FROM unnest($4::text[]) AS p(pattern) WHERE content ILIKE p.pattern)
                                / GREATEST(cardinality($4::text[]), 1))::float8 AS score
                  FROM memories, q
-                 WHERE scope_user = $1 AND project_id = $2
+                 WHERE scope_user = $1 AND project_id = $2 AND {NOT_EXPIRED}
                    AND ($5::jsonb = '[]'::jsonb OR tags @> $5)
                    AND ((q.query IS NOT NULL AND search_vector @@ q.query) OR content ILIKE ANY($4::text[]))
                  ORDER BY score DESC, created_at DESC, id DESC
@@ -552,6 +580,31 @@ impl MemoryStore for PostgresStore {
                 .await?
         };
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    #[instrument(skip_all)]
+    async fn purge_expired(&self, scope: &Scope, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        purge_expired_rows(&self.pool, scope, now).await
+    }
+
+    #[instrument(skip_all)]
+    async fn count_expiring(
+        &self,
+        scope: &Scope,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM memories
+             WHERE scope_user = $1 AND project_id = $2 AND expires_at > $3 AND expires_at <= $4",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(from)
+        .bind(until)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count as u64)
     }
 
     #[instrument(skip_all)]

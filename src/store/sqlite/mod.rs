@@ -19,13 +19,13 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use self::rows::{
-    AppliedRow, HistoryRow, MEMORY_COLUMNS, MEMORY_FIELDS, MemoryRow, ScoredRow, ids_json,
-    metadata_json, tags_json, time_to_text,
+    AppliedRow, HistoryRow, MEMORY_COLUMNS, MEMORY_FIELDS, MemoryRow, NOT_EXPIRED, ScoredRow,
+    ids_json, metadata_json, tags_json, time_to_text,
 };
 use super::migrations::{AppliedMigration, SQLITE};
 use super::{
     Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
-    StoreError, UpdateOutcome,
+    StoreError, UpdateOutcome, expiry_actor,
 };
 use crate::access::Principal;
 use crate::memory::{
@@ -152,7 +152,7 @@ async fn find_by_hash(
     hash: &str,
 ) -> Result<Option<Memory>, StoreError> {
     let sql = format!(
-        "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.content_hash = ?"
+        "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.content_hash = ? AND {NOT_EXPIRED}"
     );
     let row: Option<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(scope.owner_key())
@@ -189,6 +189,39 @@ async fn record_history(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Deletes the scope's memories that expired at or before `now`, with their DELETE history
+/// events (recorded first, as [`record_history`] does).
+async fn purge_expired_rows(
+    tx: &mut Transaction<'_, Sqlite>,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let now = time_to_text(now);
+    let actor = expiry_actor();
+    sqlx::query(
+        "INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
+         SELECT id, ?, scope_user, project_id, ?, content, tags, metadata, NULL, ?
+         FROM memories WHERE scope_user = ? AND project_id = ? AND expires_at <= ?",
+    )
+    .bind(&actor.user_id)
+    .bind(HistoryKind::Delete.as_str())
+    .bind(&now)
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .bind(&now)
+    .execute(&mut **tx)
+    .await?;
+    let result = sqlx::query(
+        "DELETE FROM memories WHERE scope_user = ? AND project_id = ? AND expires_at <= ?",
+    )
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .bind(&now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected())
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
@@ -264,6 +297,8 @@ impl MemoryStore for SqliteStore {
         scope_limit: u64,
     ) -> Result<InsertOutcome, StoreError> {
         let mut tx = self.write_tx().await?;
+        // Expired memories neither count against the limit nor make a duplicate.
+        purge_expired_rows(&mut tx, scope, new.at).await?;
         if let Some(existing) = find_by_hash(&mut tx, scope, &new.content_hash).await? {
             tx.commit().await?;
             return Ok(InsertOutcome::Duplicate(existing));
@@ -280,10 +315,11 @@ impl MemoryStore for SqliteStore {
             metadata: new.metadata.clone(),
             created_at: new.at,
             updated_at: new.at,
+            expires_at: new.expires_at,
         };
         sqlx::query(
-            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(memory.id.to_string())
         .bind(&memory.user_id)
@@ -295,6 +331,7 @@ impl MemoryStore for SqliteStore {
         .bind(metadata_json(&memory.metadata))
         .bind(time_to_text(new.at))
         .bind(time_to_text(new.at))
+        .bind(new.expires_at.map(time_to_text))
         .execute(&mut *tx)
         .await?;
         let ids = ids_json(&[memory.id]);
@@ -306,7 +343,7 @@ impl MemoryStore for SqliteStore {
     #[instrument(skip_all)]
     async fn get_memory(&self, scope: &Scope, id: Uuid) -> Result<Option<Memory>, StoreError> {
         let sql = format!(
-            "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.id = ?"
+            "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.id = ? AND {NOT_EXPIRED}"
         );
         let row: Option<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(scope.owner_key())
@@ -328,10 +365,11 @@ impl MemoryStore for SqliteStore {
     ) -> Result<UpdateOutcome, StoreError> {
         let mut tx = self.write_tx().await?;
         let sql = format!(
-            "UPDATE memories SET content = COALESCE(?, content), content_hash = COALESCE(?, content_hash),
+            "UPDATE memories AS m SET content = COALESCE(?, content), content_hash = COALESCE(?, content_hash),
                                  tags = COALESCE(?, tags), metadata = COALESCE(?, metadata),
+                                 expires_at = CASE WHEN ? THEN ? ELSE expires_at END,
                                  updated_at = MAX(?, updated_at)
-             WHERE scope_user = ? AND project_id = ? AND id = ?
+             WHERE scope_user = ? AND project_id = ? AND id = ? AND {NOT_EXPIRED}
              RETURNING {MEMORY_FIELDS}"
         );
         let (content, hash) = changes.content.as_ref().map(|(c, h)| (c, h)).unzip();
@@ -340,6 +378,8 @@ impl MemoryStore for SqliteStore {
             .bind(hash)
             .bind(changes.tags.as_deref().map(tags_json))
             .bind(changes.metadata.as_ref().map(metadata_json))
+            .bind(changes.expires_at.is_some())
+            .bind(changes.expires_at.flatten().map(time_to_text))
             .bind(time_to_text(at))
             .bind(scope.owner_key())
             .bind(&scope.project_id)
@@ -405,7 +445,7 @@ impl MemoryStore for SqliteStore {
     ) -> Result<Vec<Memory>, StoreError> {
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories m
-             WHERE m.scope_user = ? AND m.project_id = ?
+             WHERE m.scope_user = ? AND m.project_id = ? AND {NOT_EXPIRED}
                AND {HAS_ALL_TAGS}
                AND (? IS NULL OR m.user_id = ?)
                AND (? IS NULL OR (m.created_at, m.id) < (?, ?))
@@ -441,7 +481,7 @@ impl MemoryStore for SqliteStore {
         }
         let sql = format!(
             "SELECT count(*) FROM memories m
-             WHERE m.scope_user = ? AND m.project_id = ? AND {HAS_ALL_TAGS} AND (? IS NULL OR m.user_id = ?)"
+             WHERE m.scope_user = ? AND m.project_id = ? AND {NOT_EXPIRED} AND {HAS_ALL_TAGS} AND (? IS NULL OR m.user_id = ?)"
         );
         let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(scope.owner_key())
@@ -474,7 +514,7 @@ impl MemoryStore for SqliteStore {
                  )
                  SELECT {MEMORY_COLUMNS}, (-f.rank) / (1.0 - f.rank) AS score
                  FROM fts f CROSS JOIN memories m ON m.seq = f.seq
-                 WHERE m.scope_user = ? AND m.project_id = ? AND {HAS_ALL_TAGS}
+                 WHERE m.scope_user = ? AND m.project_id = ? AND {NOT_EXPIRED} AND {HAS_ALL_TAGS}
                  ORDER BY score DESC, m.created_at DESC, m.id DESC
                  LIMIT ?"
             );
@@ -503,7 +543,7 @@ impl MemoryStore for SqliteStore {
                      + 0.5 * (SELECT count(*) FROM patterns p WHERE m.content LIKE p.pattern ESCAPE '\\')
                            / MAX((SELECT count(*) FROM patterns), 1)) AS score
              FROM memories m LEFT JOIN fts f ON f.seq = m.seq
-             WHERE m.scope_user = ? AND m.project_id = ?
+             WHERE m.scope_user = ? AND m.project_id = ? AND {NOT_EXPIRED}
                AND {HAS_ALL_TAGS}
                AND (f.seq IS NOT NULL OR EXISTS (SELECT 1 FROM patterns p WHERE m.content LIKE p.pattern ESCAPE '\\'))
              ORDER BY score DESC, m.created_at DESC, m.id DESC
@@ -523,6 +563,46 @@ impl MemoryStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    #[instrument(skip_all)]
+    async fn purge_expired(&self, scope: &Scope, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        // A read first: the common case (nothing expired) takes no write lock.
+        let due: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM memories WHERE scope_user = ? AND project_id = ? AND expires_at <= ?)",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(time_to_text(now))
+        .fetch_one(&self.pool)
+        .await?;
+        if !due {
+            return Ok(0);
+        }
+        let mut tx = self.write_tx().await?;
+        let purged = purge_expired_rows(&mut tx, scope, now).await?;
+        tx.commit().await?;
+        Ok(purged)
+    }
+
+    #[instrument(skip_all)]
+    async fn count_expiring(
+        &self,
+        scope: &Scope,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM memories
+             WHERE scope_user = ? AND project_id = ? AND expires_at > ? AND expires_at <= ?",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(time_to_text(from))
+        .bind(time_to_text(until))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count as u64)
     }
 
     #[instrument(skip_all)]
