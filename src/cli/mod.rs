@@ -8,6 +8,7 @@ pub mod doctor;
 mod failure;
 pub mod init;
 pub mod migrate;
+pub mod portable;
 mod prompt;
 pub mod secret;
 pub mod serve;
@@ -125,6 +126,10 @@ pub enum Command {
     Secret(secret::SecretCommand),
     /// Manage access tokens: create, list, revoke, enable, delete, audit, stats, mint
     Token(token::TokenArgs),
+    /// Write memories (with their history) as JSON Lines, to a file or stdout
+    Export(portable::ExportArgs),
+    /// Read memories from an export (or a mem0 dump): all or nothing, idempotent
+    Import(portable::ImportArgs),
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 mod backup;
+pub mod portable;
 
 use crate::access::Principal;
 use crate::memory::{

@@ -7,12 +7,14 @@
 
 mod diagnosis;
 mod migrations;
+mod portable;
 mod postgres;
 mod search_terms;
 mod sqlite;
 mod tokens;
 
 pub use migrations::{Migration, MigrationState, SchemaStatus, ensure_current};
+pub use portable::{ExportCursor, ExportFilter, ImportCommit, ImportOutcome, PortableMemory};
 pub use postgres::PostgresStore;
 pub use search_terms::SearchTerms;
 pub use sqlite::SqliteStore;
@@ -266,6 +268,25 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
         from: chrono::DateTime<chrono::Utc>,
         until: chrono::DateTime<chrono::Utc>,
     ) -> Result<u64, StoreError>;
+    /// Up to `limit` unexpired memories that `filter` selects, in id order after `after`, each
+    /// with its history: one page of an export.
+    async fn export_page(
+        &self,
+        filter: &ExportFilter,
+        after: ExportCursor,
+        limit: u32,
+    ) -> Result<Vec<PortableMemory>, StoreError>;
+    /// Imports `records` in one transaction, in order: a record whose id is already stored, or
+    /// whose content its scope already holds, is unchanged; one whose scope holds
+    /// `scope_limit` memories is not stored; any other is stored with its history (an ADD
+    /// event at its creation when it has none). Expired memories of the touched scopes are
+    /// purged first. Commits as `commit` says, else rolls everything back.
+    async fn import_memories(
+        &self,
+        records: &[PortableMemory],
+        scope_limit: u64,
+        commit: ImportCommit,
+    ) -> Result<Vec<ImportOutcome>, StoreError>;
     /// The history of a memory of the scope (also after it was deleted), oldest first; empty if
     /// the scope never held it.
     async fn memory_history(

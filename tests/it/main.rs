@@ -28,6 +28,8 @@ mod keychain;
 mod roots;
 // Expiry of memories, through every tool.
 mod expiry;
+// export and import, round trips on both backends.
+mod portable;
 // Known secrets given to every command; none may appear in any output.
 mod secrets_never_leak;
 // `init`, `client-config`, `doctor` and completions, each in a home of its own.

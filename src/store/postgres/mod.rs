@@ -3,6 +3,7 @@
 //! transaction-scoped advisory lock so dedup and the scope limit hold across processes. The
 //! token tables are in [`tokens`], the row mapping in [`rows`].
 
+mod portable;
 mod rows;
 mod tokens;
 
@@ -20,8 +21,9 @@ use uuid::Uuid;
 use self::rows::{AppliedRow, HistoryRow, MEMORY_COLUMNS, MemoryRow, NOT_EXPIRED, ScoredRow};
 use super::migrations::{AppliedMigration, BOOKKEEPING_TABLE, POSTGRES};
 use super::{
-    Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
-    StoreError, UpdateOutcome, expiry_actor,
+    Backend, ExportCursor, ExportFilter, ImportCommit, ImportOutcome, InsertOutcome, ListFilter,
+    MemoryStore, Migration, PortableMemory, SchemaStatus, SearchTerms, StoreError, UpdateOutcome,
+    expiry_actor,
 };
 use crate::access::Principal;
 use crate::memory::{
@@ -605,6 +607,26 @@ impl MemoryStore for PostgresStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(count as u64)
+    }
+
+    #[instrument(skip_all)]
+    async fn export_page(
+        &self,
+        filter: &ExportFilter,
+        after: ExportCursor,
+        limit: u32,
+    ) -> Result<Vec<PortableMemory>, StoreError> {
+        portable::export_page(&self.pool, filter, after, limit).await
+    }
+
+    #[instrument(skip_all)]
+    async fn import_memories(
+        &self,
+        records: &[PortableMemory],
+        scope_limit: u64,
+        commit: ImportCommit,
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
+        portable::import(&self.pool, records, scope_limit, commit).await
     }
 
     #[instrument(skip_all)]

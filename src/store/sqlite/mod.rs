@@ -3,6 +3,7 @@
 //! transactions, which serializes them across processes and keeps dedup and the scope limit
 //! exact. The token tables are in [`tokens`], the row mapping in [`rows`].
 
+mod portable;
 mod rows;
 mod tokens;
 
@@ -27,6 +28,7 @@ use super::{
     Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
     StoreError, UpdateOutcome, expiry_actor,
 };
+use super::{ExportCursor, ExportFilter, ImportCommit, ImportOutcome, PortableMemory};
 use crate::access::Principal;
 use crate::memory::{
     HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory,
@@ -603,6 +605,26 @@ impl MemoryStore for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(count as u64)
+    }
+
+    #[instrument(skip_all)]
+    async fn export_page(
+        &self,
+        filter: &ExportFilter,
+        after: ExportCursor,
+        limit: u32,
+    ) -> Result<Vec<PortableMemory>, StoreError> {
+        portable::export_page(&self.pool, filter, after, limit).await
+    }
+
+    #[instrument(skip_all)]
+    async fn import_memories(
+        &self,
+        records: &[PortableMemory],
+        scope_limit: u64,
+        commit: ImportCommit,
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
+        portable::import(&self.pool, records, scope_limit, commit).await
     }
 
     #[instrument(skip_all)]
