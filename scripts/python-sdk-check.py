@@ -1,11 +1,13 @@
 """Drives mem0-mcp with the official Python MCP SDK (PyPI `mcp`), which validates every response
 against the protocol types and each tool's output schema: lists the tools and calls every one,
-aliases included, on the embedded database and, given a URL, on PostgreSQL.
+aliases included, lists and reads the resources and gets the prompts, on the embedded database
+and, given a URL, on PostgreSQL.
 
     python3 -m venv .venv && .venv/bin/pip install 'mcp>=2.3'
     MEM0_TOKEN=… MEM0_USER_ID=… .venv/bin/python scripts/python-sdk-check.py target/debug/mem0-mcp [postgresql://…]
 """
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -42,6 +44,23 @@ async def main(binary, env):
                 assert res.structured_content is not None and "scope" in res.structured_content, name
             bad = await s.call_tool("get_memory", {"id": "nope"})
             assert bad.is_error
+            kept = await s.call_tool("add_memory", {"content": "py resource fact", "expires_at": "2099-01-01T00:00:00Z"})
+            kid = kept.structured_content["memory"]["id"]
+            resources = await s.list_resources()
+            uris = [str(r.uri) for r in resources.resources]
+            assert uris[0] == "mem0://status" and f"mem0://memories/{kid}" in uris, uris
+            templates = await s.list_resource_templates()
+            assert templates.resource_templates[0].uri_template == "mem0://memories/{id}", templates
+            status = json.loads((await s.read_resource("mem0://status")).contents[0].text)
+            assert status["expiring_within_7_days"] == 0 and status["count"] >= 1, status
+            one = json.loads((await s.read_resource(f"mem0://memories/{kid}")).contents[0].text)
+            assert one["memory"]["expires_at"] == "2099-01-01T00:00:00.000000Z", one
+            prompts = sorted(p.name for p in (await s.list_prompts()).prompts)
+            assert prompts == ["recall", "remember"], prompts
+            recall = await s.get_prompt("recall", {"topic": "pnpm"})
+            assert "search_memories" in recall.messages[0].content.text, recall
+            remember = await s.get_prompt("remember", {"fact": "we use pnpm"})
+            assert "add_memory" in remember.messages[0].content.text, remember
             print("ok:", init.server_info.name, init.server_info.version, init.protocol_version)
 
 binary = os.path.abspath(sys.argv[1])

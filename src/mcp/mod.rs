@@ -4,10 +4,12 @@
 //! the first call and bounds every call in time.
 
 mod params;
+mod resources;
 mod scope;
 pub mod stdio;
 mod views;
 
+pub use resources::{MEMORY_TEMPLATE, STATUS_URI};
 pub use scope::{ScopePlan, path_of_file_uri};
 
 use std::sync::Arc;
@@ -18,9 +20,10 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
-    Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_router};
@@ -151,6 +154,37 @@ impl MemoryServer {
     pub fn with_audit(mut self, audit: AuditLog) -> Self {
         self.audit = Some(audit);
         self
+    }
+
+    /// Refuses a request once the session's token stopped working, and resolves the scope, as
+    /// before every tool call.
+    async fn admit(&self, context: &RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        if let Some(guard) = &self.guard
+            && let Err(message) = guard.check(chrono::Utc::now())
+        {
+            return Err(ErrorData::invalid_request(message, None));
+        }
+        self.resolve_scope(context).await;
+        Ok(())
+    }
+
+    /// Runs `work` within the session's time limit.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        work: impl std::future::Future<Output = Result<T, ErrorData>>,
+    ) -> Result<T, ErrorData> {
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ErrorData::internal_error(
+                    format!(
+                        "{what} took longer than {} seconds and was stopped; try again (server.timeout / MEM0_TIMEOUT sets the limit)",
+                        self.timeout.as_secs()
+                    ),
+                    None,
+                ))
+            })
     }
 
     fn scope(&self) -> Result<&Scope, ToolFailure> {
@@ -388,13 +422,20 @@ impl MemoryServer {
         output_schema = schema_for_output::<MemoryStatusResult>()
     )]
     async fn memory_status(&self) -> ToolResult<MemoryStatusResult> {
+        Ok(Reply(self.status().await?))
+    }
+}
+
+impl MemoryServer {
+    /// What `memory_status` and the `mem0://status` resource show.
+    async fn status(&self) -> Result<MemoryStatusResult, ToolFailure> {
         let scope = self.scope()?;
         let count = self.service.count(scope).await?;
         let expiring_within_7_days = self
             .service
             .count_expiring(scope, chrono::TimeDelta::days(7))
             .await?;
-        Ok(Reply(MemoryStatusResult {
+        Ok(MemoryStatusResult {
             user_id: scope.user_id.clone(),
             project_id: scope.project_id.clone(),
             mode: scope.mode,
@@ -411,7 +452,7 @@ impl MemoryServer {
                 .collect(),
             version: env!("CARGO_PKG_VERSION").into(),
             scope: scope.into(),
-        }))
+        })
     }
 }
 
@@ -488,9 +529,15 @@ impl MemoryServer {
 
 impl ServerHandler for MemoryServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("mem0-mcp", env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS.to_string())
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(Implementation::new("mem0-mcp", env!("CARGO_PKG_VERSION")))
+        .with_instructions(INSTRUCTIONS.to_string())
     }
 
     async fn list_tools(
@@ -502,6 +549,53 @@ impl ServerHandler for MemoryServer {
             tools: self.tools.list_all(),
             ..Default::default()
         })
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        self.admit(&context).await?;
+        self.bounded("resources/list", self.resources_page(request))
+            .await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(self.resource_templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        self.admit(&context).await?;
+        self.bounded("resources/read", self.read(&request.uri))
+            .await
+            .map(Into::into)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(self.prompts())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        self.admit(&context).await?;
+        self.prompt(&request.name, request.arguments.as_ref())
+            .map(Into::into)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

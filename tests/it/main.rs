@@ -30,6 +30,8 @@ mod roots;
 mod expiry;
 // export and import, round trips on both backends.
 mod portable;
+// MCP resources and prompts.
+mod resources;
 // Known secrets given to every command; none may appear in any output.
 mod secrets_never_leak;
 // `init`, `client-config`, `doctor` and completions, each in a home of its own.
