@@ -42,6 +42,9 @@ pub enum FromFormat {
     /// A mem0 get_all JSON dump
     #[value(name = "mem0")]
     Mem0,
+    /// The JSONL file of the reference memory server (@modelcontextprotocol/server-memory)
+    #[value(name = "server-memory")]
+    ServerMemory,
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +196,7 @@ pub async fn import(args: &ImportArgs, settings: &Settings) -> Result<(), Failur
     let format = match args.from {
         FromFormat::Mem0Mcp => ImportFormat::Mem0Mcp,
         FromFormat::Mem0 => ImportFormat::Mem0,
+        FromFormat::ServerMemory => ImportFormat::ServerMemory,
     };
     let progress = std::io::stderr().is_terminal() && !args.json;
     if progress {

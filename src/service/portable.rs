@@ -158,6 +158,9 @@ pub enum ImportFormat {
     Mem0Mcp,
     /// A mem0 `get_all` JSON dump (a list of memories, or an object with `results`).
     Mem0,
+    /// The reference memory server's JSON Lines (`@modelcontextprotocol/server-memory`):
+    /// entities with observations, and relations.
+    ServerMemory,
 }
 
 /// Where imported memories go and who imports them.
@@ -196,6 +199,7 @@ pub fn parse(
     match format {
         ImportFormat::Mem0Mcp => parse_own(input, target),
         ImportFormat::Mem0 => parse_mem0(input, target),
+        ImportFormat::ServerMemory => parse_server_memory(input, target),
     }
 }
 
@@ -392,6 +396,106 @@ fn parse_mem0(input: &mut dyn BufRead, target: &ImportTarget) -> Result<Parsed, 
             });
         match record {
             Ok(record) => parsed.records.push((number, record)),
+            Err(reason) => parsed.rejected.push(Rejected {
+                line: number,
+                reason,
+            }),
+        }
+    }
+    Ok(parsed)
+}
+
+/// A line of the reference memory server's file.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum GraphLine {
+    Entity {
+        name: String,
+        #[serde(rename = "entityType")]
+        entity_type: String,
+        #[serde(default)]
+        observations: Vec<String>,
+    },
+    Relation {
+        from: String,
+        to: String,
+        #[serde(rename = "relationType")]
+        relation_type: String,
+    },
+}
+
+/// Each observation of an entity becomes a memory `NAME: OBSERVATION` tagged with the entity
+/// type (an entity without observations, `NAME (TYPE)`); each relation, `FROM RELATION TO`
+/// tagged `relation`. The names stay in the metadata.
+fn parse_server_memory(input: &mut dyn BufRead, target: &ImportTarget) -> Result<Parsed, String> {
+    let now = crate::memory::now();
+    let mut parsed = Parsed::default();
+    for (index, line) in input.lines().enumerate() {
+        let number = index as u64 + 1;
+        let line = line.map_err(|e| format!("line {number} could not be read: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let facts: Result<Vec<(String, Vec<String>, serde_json::Value)>, String> =
+            match serde_json::from_str::<GraphLine>(&line) {
+                Err(e) => Err(format!(
+                    "not an entity or relation of the reference memory server: {e}"
+                )),
+                Ok(GraphLine::Entity {
+                    name,
+                    entity_type,
+                    observations,
+                }) => {
+                    let metadata = serde_json::json!({
+                        "source": "server-memory", "entity": name, "entity_type": entity_type,
+                    });
+                    let tags = vec![entity_type.clone()];
+                    if observations.is_empty() {
+                        Ok(vec![(format!("{name} ({entity_type})"), tags, metadata)])
+                    } else {
+                        Ok(observations
+                            .iter()
+                            .map(|o| (format!("{name}: {o}"), tags.clone(), metadata.clone()))
+                            .collect())
+                    }
+                }
+                Ok(GraphLine::Relation {
+                    from,
+                    to,
+                    relation_type,
+                }) => Ok(vec![(
+                    format!("{from} {relation_type} {to}"),
+                    vec!["relation".to_string()],
+                    serde_json::json!({
+                        "source": "server-memory", "from": from, "to": to, "relation_type": relation_type,
+                    }),
+                )]),
+            };
+        let records = facts.and_then(|facts| {
+            facts
+                .into_iter()
+                .map(|(content, tags, metadata)| {
+                    let memory = checked_memory(
+                        Uuid::now_v7(),
+                        &target.principal.user_id,
+                        &content,
+                        &tags,
+                        &metadata,
+                        (now, now, None),
+                    )?;
+                    Ok(PortableMemory {
+                        memory,
+                        owner: target.principal.user_id.clone(),
+                        project_id: target.project_id.clone(),
+                        history: Vec::new(),
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()
+        });
+        match records {
+            Ok(records) => parsed
+                .records
+                .extend(records.into_iter().map(|r| (number, r))),
             Err(reason) => parsed.rejected.push(Rejected {
                 line: number,
                 reason,

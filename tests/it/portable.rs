@@ -1,7 +1,9 @@
 //! `export` and `import` through the real binary, on both backends: a round trip into an empty
 //! database restores every memory exactly (ids, timestamps, tags, metadata, expiry, history),
 //! importing twice adds nothing, a dry run changes nothing, a bad line or a full scope names its
-//! line and imports nothing, `--skip-invalid` imports the rest, and a mem0 dump is read.
+//! line and imports nothing, `--skip-invalid` imports the rest, and a mem0 dump and the
+//! reference memory server's file (`tests/fixtures/server-memory.jsonl`, written by that server:
+//! `scripts/server-memory-fixture.sh`) are read.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +11,12 @@ use serde_json::{Value, json};
 
 use crate::support::{Backend, TestDb};
 
-on_both_backends!(round_trip_is_exact, all_or_nothing, mem0_dump);
+on_both_backends!(
+    round_trip_is_exact,
+    all_or_nothing,
+    mem0_dump,
+    server_memory_file
+);
 
 /// The settings a command needs to act as `user` in manual project `project` of `db`.
 fn acting(db: &TestDb, user: &str, project: &str) -> Vec<(String, String)> {
@@ -314,4 +321,65 @@ async fn mem0_dump(backend: Backend) {
     assert_eq!(got["memory"]["created_at"], "2024-07-20T08:47:39.521797Z");
     assert_eq!(s.ok("memory_status", json!({})).await["count"], 2);
     s.shutdown().await;
+}
+
+async fn server_memory_file(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    let fixture =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/server-memory.jsonl");
+    let path = fixture.display().to_string();
+    let env = acting(&db, "alice", "proj-graph");
+    let args = ["import", path.as_str(), "--from", "server-memory", "--json"];
+    let first = run(&db, &args, &env);
+    first.ok();
+    let counts: Value = serde_json::from_str(first.stdout.trim()).unwrap();
+    // 3 + 1 observations, 1 entity without any, 2 relations.
+    assert_eq!(
+        (&counts["added"], &counts["skipped"]),
+        (&json!(7), &json!(0)),
+        "{counts}"
+    );
+    let again = run(&db, &args, &env);
+    let counts: Value = serde_json::from_str(again.stdout.trim()).unwrap();
+    assert_eq!(
+        (&counts["added"], &counts["unchanged"]),
+        (&json!(0), &json!(7)),
+        "{counts}"
+    );
+
+    let s = db.server().manual("proj-graph").start().await;
+    let found = s.ok("search_memories", json!({"query": "pnpm"})).await;
+    let hit = &found["results"][0];
+    assert_eq!(
+        hit["content"], "widgets-repo: Uses pnpm, not npm",
+        "{found}"
+    );
+    assert_eq!(hit["tags"], json!(["project"]));
+    assert_eq!(hit["metadata"]["entity"], "widgets-repo");
+    let relation = s.ok("search_memories", json!({"query": "maintains"})).await;
+    assert_eq!(
+        relation["results"][0]["content"],
+        "Alice maintains widgets-repo"
+    );
+    let listed = s.ok("list_memories", json!({"tags": ["service"]})).await;
+    assert_eq!(listed["memories"][0]["content"], "Postgres (service)");
+    s.shutdown().await;
+
+    let dir = scratch();
+    let broken = file(&dir, "broken.jsonl");
+    let mut text = std::fs::read_to_string(&fixture).unwrap();
+    if !text.ends_with('\n') {
+        text.push('\n'); // the reference server ends its file without one
+    }
+    text.push_str("{\"type\":\"entity\",\"name\":\"x\"}\n");
+    std::fs::write(&broken, text).unwrap();
+    let fresh = TestDb::migrated(backend);
+    let fresh_env = acting(&fresh, "alice", "proj-graph");
+    let broken_text = broken.display().to_string();
+    run(
+        &fresh,
+        &["import", &broken_text, "--from", "server-memory"],
+        &fresh_env,
+    )
+    .fails_with(1, "line 6");
 }
