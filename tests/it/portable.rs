@@ -282,7 +282,8 @@ async fn mem0_dump(backend: Backend) {
              "metadata": {"from": "mem0"}, "categories": ["preferences"],
              "created_at": "2024-07-20T01:47:39.521797-07:00", "updated_at": null, "user_id": "someone"},
             {"memory": "Works in Rust"},
-            {"memory": ""}
+            {"memory": ""},
+            {"memory": "Works in Rust"}
         ]})
         .to_string(),
     )

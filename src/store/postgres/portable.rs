@@ -1,8 +1,9 @@
 //! Export pages and imports on PostgreSQL (see [`crate::store::portable`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use sqlx::{FromRow, PgPool, Row};
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use super::rows::{HistoryRow, MEMORY_COLUMNS, MemoryRow, NOT_EXPIRED};
@@ -62,6 +63,12 @@ pub(super) async fn export_page(
     Ok(page)
 }
 
+/// Records checked and written per round of statements.
+const IMPORT_CHUNK: usize = 1000;
+
+/// A scope as a key: (owner, project).
+type ScopeKey = (String, String);
+
 pub(super) async fn import(
     pool: &PgPool,
     records: &[PortableMemory],
@@ -70,78 +77,69 @@ pub(super) async fn import(
 ) -> Result<Vec<ImportOutcome>, StoreError> {
     let mut tx = pool.begin().await?;
     let now = crate::memory::now();
-    let mut seen = std::collections::HashSet::new();
+    // Each touched scope: locked, purged of expired memories, and its count read once; the
+    // counts then follow this import's inserts.
+    let mut counts: HashMap<ScopeKey, u64> = HashMap::new();
     for record in records {
-        let scope = record.scope();
-        if seen.insert((record.owner.clone(), record.project_id.clone())) {
-            lock_scope(&mut tx, &scope).await?;
-            purge_expired_rows(&mut *tx, &scope, now).await?;
+        let key = (record.owner.clone(), record.project_id.clone());
+        if counts.contains_key(&key) {
+            continue;
         }
+        let scope = record.scope();
+        lock_scope(&mut tx, &scope).await?;
+        purge_expired_rows(&mut *tx, &scope, now).await?;
+        let count = super::scope_count(&mut *tx, &scope).await?;
+        counts.insert(key, count);
     }
     let mut outcomes = Vec::with_capacity(records.len());
-    for record in records {
-        let memory = &record.memory;
-        let hash = content_hash(&memory.content);
-        let row = sqlx::query(
-            "SELECT EXISTS (SELECT 1 FROM memories WHERE id = $1) AS by_id,
-                    EXISTS (SELECT 1 FROM memories WHERE scope_user = $2 AND project_id = $3 AND content_hash = $4) AS by_content,
-                    (SELECT memories FROM memory_scope_counts WHERE scope_user = $2 AND project_id = $3) AS count",
+    // Ids and (scope, content) stored so far, by this import or before it.
+    let mut seen_ids: HashSet<Uuid> = HashSet::new();
+    let mut seen_contents: HashSet<(String, String, String)> = HashSet::new();
+    for chunk in records.chunks(IMPORT_CHUNK) {
+        let hashes: Vec<String> = chunk
+            .iter()
+            .map(|r| content_hash(&r.memory.content))
+            .collect();
+        let ids: Vec<Uuid> = chunk.iter().map(|r| r.memory.id).collect();
+        let found: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM memories WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+        seen_ids.extend(found);
+        let owners: Vec<&str> = chunk.iter().map(|r| r.owner.as_str()).collect();
+        let projects: Vec<&str> = chunk.iter().map(|r| r.project_id.as_str()).collect();
+        let found: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT m.scope_user, m.project_id, m.content_hash FROM memories m
+             JOIN UNNEST($1::text[], $2::text[], $3::text[]) AS k(owner, project, hash)
+               ON m.scope_user = k.owner AND m.project_id = k.project AND m.content_hash = k.hash",
         )
-        .bind(memory.id)
-        .bind(&record.owner)
-        .bind(&record.project_id)
-        .bind(&hash)
-        .fetch_one(&mut *tx)
+        .bind(&owners)
+        .bind(&projects)
+        .bind(&hashes)
+        .fetch_all(&mut *tx)
         .await?;
-        if row.try_get::<bool, _>("by_id")? || row.try_get::<bool, _>("by_content")? {
-            outcomes.push(ImportOutcome::Unchanged);
-            continue;
+        seen_contents.extend(found);
+        let mut batch = Batch::default();
+        for (record, hash) in chunk.iter().zip(hashes) {
+            let content_key = (record.owner.clone(), record.project_id.clone(), hash);
+            if seen_ids.contains(&record.memory.id) || seen_contents.contains(&content_key) {
+                outcomes.push(ImportOutcome::Unchanged);
+                continue;
+            }
+            let count = counts
+                .entry((record.owner.clone(), record.project_id.clone()))
+                .or_default();
+            if *count >= scope_limit {
+                outcomes.push(ImportOutcome::ScopeFull { count: *count });
+                continue;
+            }
+            *count += 1;
+            seen_ids.insert(record.memory.id);
+            batch.push(record, &content_key.2);
+            seen_contents.insert(content_key);
+            outcomes.push(ImportOutcome::Added);
         }
-        let count = row.try_get::<Option<i64>, _>("count")?.unwrap_or(0) as u64;
-        if count >= scope_limit {
-            outcomes.push(ImportOutcome::ScopeFull { count });
-            continue;
-        }
-        let tags = serde_json::json!(memory.tags);
-        let metadata = serde_json::Value::Object(memory.metadata.clone());
-        sqlx::query(
-            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(memory.id)
-        .bind(&memory.user_id)
-        .bind(&record.owner)
-        .bind(&record.project_id)
-        .bind(&memory.content)
-        .bind(&hash)
-        .bind(&tags)
-        .bind(&metadata)
-        .bind(memory.created_at)
-        .bind(memory.updated_at)
-        .bind(memory.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        let history = record.history_or_add();
-        sqlx::query(
-            "INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
-             SELECT $1, h.actor, $2, $3, h.event, h.content, $4, $5, h.token, h.at
-             FROM UNNEST($6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])
-                  WITH ORDINALITY AS h(actor, event, content, token, at, n)
-             ORDER BY h.n",
-        )
-        .bind(memory.id)
-        .bind(&record.owner)
-        .bind(&record.project_id)
-        .bind(&tags)
-        .bind(&metadata)
-        .bind(history.iter().map(|e| e.actor.clone()).collect::<Vec<_>>())
-        .bind(history.iter().map(|e| e.event.as_str()).collect::<Vec<_>>())
-        .bind(history.iter().map(|e| e.content.clone()).collect::<Vec<_>>())
-        .bind(history.iter().map(|e| e.actor_token.clone()).collect::<Vec<_>>())
-        .bind(history.iter().map(|e| e.at).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await?;
-        outcomes.push(ImportOutcome::Added);
+        batch.write(&mut tx).await?;
     }
     if commit.commits(&outcomes) {
         tx.commit().await?;
@@ -149,4 +147,114 @@ pub(super) async fn import(
         tx.rollback().await?;
     }
     Ok(outcomes)
+}
+
+/// Memories and history rows to insert, as the columns `UNNEST` reads.
+#[derive(Default)]
+struct Batch {
+    ids: Vec<Uuid>,
+    authors: Vec<String>,
+    owners: Vec<String>,
+    projects: Vec<String>,
+    contents: Vec<String>,
+    hashes: Vec<String>,
+    tags: Vec<serde_json::Value>,
+    metadata: Vec<serde_json::Value>,
+    created: Vec<DateTime<Utc>>,
+    updated: Vec<DateTime<Utc>>,
+    expires: Vec<Option<DateTime<Utc>>>,
+    history: HistoryColumns,
+}
+
+#[derive(Default)]
+struct HistoryColumns {
+    memory_ids: Vec<Uuid>,
+    actors: Vec<String>,
+    owners: Vec<String>,
+    projects: Vec<String>,
+    events: Vec<&'static str>,
+    contents: Vec<String>,
+    tags: Vec<serde_json::Value>,
+    metadata: Vec<serde_json::Value>,
+    tokens: Vec<Option<String>>,
+    at: Vec<DateTime<Utc>>,
+}
+
+impl Batch {
+    fn push(&mut self, record: &PortableMemory, hash: &str) {
+        let m = &record.memory;
+        let tags = serde_json::json!(m.tags);
+        let metadata = serde_json::Value::Object(m.metadata.clone());
+        for event in record.history_or_add() {
+            let h = &mut self.history;
+            h.memory_ids.push(m.id);
+            h.actors.push(event.actor);
+            h.owners.push(record.owner.clone());
+            h.projects.push(record.project_id.clone());
+            h.events.push(event.event.as_str());
+            h.contents.push(event.content);
+            h.tags.push(tags.clone());
+            h.metadata.push(metadata.clone());
+            h.tokens.push(event.actor_token);
+            h.at.push(event.at);
+        }
+        self.ids.push(m.id);
+        self.authors.push(m.user_id.clone());
+        self.owners.push(record.owner.clone());
+        self.projects.push(record.project_id.clone());
+        self.contents.push(m.content.clone());
+        self.hashes.push(hash.to_owned());
+        self.tags.push(tags);
+        self.metadata.push(metadata);
+        self.created.push(m.created_at);
+        self.updated.push(m.updated_at);
+        self.expires.push(m.expires_at);
+    }
+
+    /// Two statements: the memories, then their history in order.
+    async fn write(self, tx: &mut Transaction<'_, Postgres>) -> Result<(), StoreError> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, expires_at)
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                  $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])",
+        )
+        .bind(&self.ids)
+        .bind(&self.authors)
+        .bind(&self.owners)
+        .bind(&self.projects)
+        .bind(&self.contents)
+        .bind(&self.hashes)
+        .bind(&self.tags)
+        .bind(&self.metadata)
+        .bind(&self.created)
+        .bind(&self.updated)
+        .bind(&self.expires)
+        .execute(&mut **tx)
+        .await?;
+        let h = self.history;
+        sqlx::query(
+            "INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
+             SELECT memory_id, actor, owner, project, event, content, tags, metadata, token, at
+             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::jsonb[], $8::jsonb[], $9::text[], $10::timestamptz[])
+                  WITH ORDINALITY AS h(memory_id, actor, owner, project, event, content, tags, metadata, token, at, n)
+             ORDER BY n",
+        )
+        .bind(&h.memory_ids)
+        .bind(&h.actors)
+        .bind(&h.owners)
+        .bind(&h.projects)
+        .bind(&h.events)
+        .bind(&h.contents)
+        .bind(&h.tags)
+        .bind(&h.metadata)
+        .bind(&h.tokens)
+        .bind(&h.at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
 }
