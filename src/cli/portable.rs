@@ -68,10 +68,34 @@ pub struct ImportArgs {
     pub json: bool,
 }
 
-/// The store, who acts, and the scope `serve` would use here.
-async fn open(
-    settings: &Settings,
-) -> Result<(std::sync::Arc<dyn MemoryStore>, Principal, Scope), Failure> {
+/// The store, who acts, the scope `serve` would use here, and the one project a minted token
+/// is limited to.
+struct Session {
+    store: std::sync::Arc<dyn MemoryStore>,
+    principal: Principal,
+    scope: Scope,
+    project_limit: Option<String>,
+}
+
+impl Session {
+    /// Refuses a project other than the one a minted token is limited to.
+    fn check_project(&self, wanted: Option<&str>, all: bool) -> Result<(), Failure> {
+        let Some(limit) = &self.project_limit else {
+            return Ok(());
+        };
+        if all || wanted.is_some_and(|p| p != limit) {
+            return Err(Failure::new(
+                ExitCode::Auth,
+                format!(
+                    "this token is limited to project '{limit}': export or import that project only (without --all-projects, --all-users or another --project)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+async fn open(settings: &Settings) -> Result<Session, Failure> {
     let stores = store::open_all(&settings.database, settings.timeout).await?;
     store::ensure_current(stores.memories.as_ref()).await?;
     let acting = acting_principal(
@@ -92,11 +116,23 @@ async fn open(
     let scope = plan
         .without_client()
         .unwrap_or_else(|| plan.from_working_dir());
-    Ok((stores.memories, principal, scope))
+    Ok(Session {
+        store: stores.memories,
+        principal,
+        scope,
+        project_limit: acting.project,
+    })
 }
 
 pub async fn export(args: &ExportArgs, settings: &Settings) -> Result<(), Failure> {
-    let (store, principal, scope) = open(settings).await?;
+    let session = open(settings).await?;
+    session.check_project(args.project.as_deref(), args.all_projects || args.all_users)?;
+    let Session {
+        store,
+        principal,
+        scope,
+        ..
+    } = session;
     if args.all_users && store.backend() == Backend::Postgres && !principal.permissions.admin {
         return Err(Failure::new(
             ExitCode::Auth,
@@ -181,7 +217,16 @@ pub async fn import(args: &ImportArgs, settings: &Settings) -> Result<(), Failur
             format!("cannot read {}: {e}", args.file.display()),
         )
     })?;
-    let (store, principal, scope) = open(settings).await?;
+    let session = open(settings).await?;
+    session.check_project(args.project.as_deref(), false)?;
+    // A token limited to one project imports into that project only.
+    let force_project = args.project.is_some() || session.project_limit.is_some();
+    let Session {
+        store,
+        principal,
+        scope,
+        ..
+    } = session;
     if !principal.permissions.write && !args.dry_run {
         return Err(Failure::new(
             ExitCode::Auth,
@@ -191,7 +236,7 @@ pub async fn import(args: &ImportArgs, settings: &Settings) -> Result<(), Failur
     let target = ImportTarget {
         principal,
         project_id: args.project.clone().unwrap_or(scope.project_id.clone()),
-        force_project: args.project.is_some(),
+        force_project,
     };
     let format = match args.from {
         FromFormat::Mem0Mcp => ImportFormat::Mem0Mcp,

@@ -384,3 +384,46 @@ async fn server_memory_file(backend: Backend) {
     )
     .fails_with(1, "line 6");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minted_token_keeps_to_its_project() {
+    const JWT_SECRET: &str = "portable-jwt-secret-3c9e1a7f5b2d8f4a6c0e";
+    let db = TestDb::new(Backend::Postgres);
+    let s = db.server().manual("proj-a").start().await;
+    s.ok("add_memory", json!({"content": "Project A fact"}))
+        .await;
+    s.shutdown().await;
+    let b = db.server().manual("proj-b").start().await;
+    b.ok("add_memory", json!({"content": "Project B fact"}))
+        .await;
+    b.shutdown().await;
+    let parent = db.token_for("alice").expect("a token");
+    let minted = db.run_secret(
+        &["token", "mint", "--ttl", "1h", "--project", "proj-a"],
+        &[
+            ("MEM0_TOKEN", &parent),
+            ("MEM0_USER_ID", "alice"),
+            ("MEM0_JWT_SECRET", JWT_SECRET),
+        ],
+    );
+    minted.ok();
+    let jwt = minted.stdout.trim().to_string();
+    let env: Vec<(String, String)> = vec![
+        ("MEM0_TOKEN".into(), jwt),
+        ("MEM0_USER_ID".into(), "alice".into()),
+        ("MEM0_JWT_SECRET".into(), JWT_SECRET.into()),
+        ("PROJECT_ID_MODE".into(), "manual".into()),
+        ("PROJECT_ID".into(), "proj-b".into()),
+    ];
+    let own = run(&db, &["export"], &env);
+    own.ok();
+    assert!(own.stdout.contains("Project A fact"), "{}", own.stdout);
+    assert!(!own.stdout.contains("Project B fact"), "{}", own.stdout);
+    for args in [
+        &["export", "--all-projects"][..],
+        &["export", "--project", "proj-b"],
+        &["import", "/dev/null", "--project", "proj-b"],
+    ] {
+        run(&db, args, &env).fails_with(3, "limited to project 'proj-a'");
+    }
+}
