@@ -210,6 +210,20 @@ async fn export_to_file(
     Ok(written)
 }
 
+/// `[###############               ] 5000 / 10000 records`, for a terminal.
+fn bar(done: usize, total: usize) -> String {
+    const WIDTH: usize = 30;
+    let filled = (done * WIDTH)
+        .checked_div(total)
+        .unwrap_or(WIDTH)
+        .min(WIDTH);
+    format!(
+        "[{}{}] {done} / {total} records",
+        "#".repeat(filled),
+        " ".repeat(WIDTH - filled)
+    )
+}
+
 pub async fn import(args: &ImportArgs, settings: &Settings) -> Result<(), Failure> {
     let file = std::fs::File::open(&args.file).map_err(|e| {
         Failure::new(
@@ -245,21 +259,29 @@ pub async fn import(args: &ImportArgs, settings: &Settings) -> Result<(), Failur
     };
     let progress = std::io::stderr().is_terminal() && !args.json;
     if progress {
-        eprint!("Reading {}…", args.file.display());
+        eprintln!("Reading {}…", args.file.display());
     }
     let parsed = portable::parse(format, &mut BufReader::new(file), &target)
         .map_err(|e| Failure::new(ExitCode::Usage, format!("{}: {e}", args.file.display())))?;
-    if progress {
-        eprint!("\rImporting {} records…", parsed.records.len());
-    }
+    let records = parsed.records.len();
+    let show = |done: usize, total: usize| {
+        if progress {
+            eprint!("\r{}", bar(done, total));
+        }
+    };
+    show(0, records);
     let report = portable::import(
         store.as_ref(),
         parsed,
         settings.max_memories_per_context,
         args.dry_run,
         args.skip_invalid,
+        &show,
     )
     .await;
+    if report.is_ok() {
+        show(records, records);
+    }
     if progress {
         eprintln!();
     }

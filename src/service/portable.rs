@@ -525,13 +525,14 @@ pub struct SkippedLine {
 
 /// Imports `parsed` in one transaction. Without `skip_invalid`, a rejected record or one whose
 /// scope is full fails the whole import (nothing is imported) naming its line; with it, those
-/// are skipped and listed.
+/// are skipped and listed. `progress(done, total)` is called now and then.
 pub async fn import(
     store: &dyn MemoryStore,
     parsed: Parsed,
     scope_limit: u64,
     dry_run: bool,
     skip_invalid: bool,
+    progress: &(dyn Fn(usize, usize) + Send + Sync),
 ) -> Result<ImportReport, ImportError> {
     if !skip_invalid && let Some(first) = parsed.rejected.first() {
         return Err(ImportError::Line(first.clone()));
@@ -542,8 +543,9 @@ pub async fn import(
         (false, true) => ImportCommit::SkipFull,
         (false, false) => ImportCommit::AllOrNothing,
     };
+    let total = records.len();
     let outcomes = store
-        .import_memories(&records, scope_limit, commit)
+        .import_memories(&records, scope_limit, commit, &|done| progress(done, total))
         .await
         .map_err(|e| ImportError::Memory(store_failure(e, "import memories")))?;
     let mut report = ImportReport {

@@ -280,12 +280,14 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
     /// whose content its scope already holds, is unchanged; one whose scope holds
     /// `scope_limit` memories is not stored; any other is stored with its history (an ADD
     /// event at its creation when it has none). Expired memories of the touched scopes are
-    /// purged first. Commits as `commit` says, else rolls everything back.
+    /// purged first. Commits as `commit` says, else rolls everything back. `progress` is told
+    /// how many records are done, now and then.
     async fn import_memories(
         &self,
         records: &[PortableMemory],
         scope_limit: u64,
         commit: ImportCommit,
+        progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<Vec<ImportOutcome>, StoreError>;
     /// The history of a memory of the scope (also after it was deleted), oldest first; empty if
     /// the scope never held it.

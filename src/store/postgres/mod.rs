@@ -625,8 +625,9 @@ impl MemoryStore for PostgresStore {
         records: &[PortableMemory],
         scope_limit: u64,
         commit: ImportCommit,
+        progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<Vec<ImportOutcome>, StoreError> {
-        portable::import(&self.pool, records, scope_limit, commit).await
+        portable::import(&self.pool, records, scope_limit, commit, progress).await
     }
 
     #[instrument(skip_all)]

@@ -74,6 +74,7 @@ pub(super) async fn import(
     records: &[PortableMemory],
     scope_limit: u64,
     commit: ImportCommit,
+    progress: &(dyn Fn(usize) + Send + Sync),
 ) -> Result<Vec<ImportOutcome>, StoreError> {
     let mut tx = pool.begin().await?;
     let now = crate::memory::now();
@@ -140,6 +141,7 @@ pub(super) async fn import(
             outcomes.push(ImportOutcome::Added);
         }
         batch.write(&mut tx).await?;
+        progress(outcomes.len());
     }
     if commit.commits(&outcomes) {
         tx.commit().await?;

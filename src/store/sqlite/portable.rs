@@ -72,6 +72,7 @@ pub(super) async fn import(
     records: &[PortableMemory],
     scope_limit: u64,
     commit: ImportCommit,
+    progress: &(dyn Fn(usize) + Send + Sync),
 ) -> Result<Vec<ImportOutcome>, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let now = crate::memory::now();
@@ -83,6 +84,9 @@ pub(super) async fn import(
     }
     let mut outcomes = Vec::with_capacity(records.len());
     for record in records {
+        if !outcomes.is_empty() && outcomes.len() % 1000 == 0 {
+            progress(outcomes.len());
+        }
         let memory = &record.memory;
         let id = memory.id.to_string();
         let hash = content_hash(&memory.content);
