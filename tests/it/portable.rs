@@ -168,6 +168,19 @@ async fn round_trip_is_exact(backend: Backend) {
         "importing twice adds nothing: {counts}"
     );
 
+    // And into the other backend, just as exactly.
+    let other = TestDb::migrated(match backend {
+        Backend::Sqlite => Backend::Postgres,
+        Backend::Postgres => Backend::Sqlite,
+    });
+    let other_env = acting(&other, "alice", "proj-x");
+    run(&other, &["import", &all_text], &other_env).ok();
+    let moved_over = export_all(&other, &other_env, &file(&dir, "other.jsonl"));
+    assert_eq!(
+        moved_over, exported,
+        "the round trip across backends is exact"
+    );
+
     // The restored memories serve like any other.
     let t = target.server().manual("proj-a").start().await;
     let got = t.ok("get_memory", json!({"id": changed_id})).await;
