@@ -107,18 +107,32 @@ pub(super) async fn import(
             .fetch_all(&mut *tx)
             .await?;
         seen_ids.extend(found);
-        let owners: Vec<&str> = chunk.iter().map(|r| r.owner.as_str()).collect();
-        let projects: Vec<&str> = chunk.iter().map(|r| r.project_id.as_str()).collect();
-        let found: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT m.scope_user, m.project_id, m.content_hash FROM memories m
-             JOIN UNNEST($1::text[], $2::text[], $3::text[]) AS k(owner, project, hash)
-               ON m.scope_user = k.owner AND m.project_id = k.project AND m.content_hash = k.hash",
-        )
-        .bind(&owners)
-        .bind(&projects)
-        .bind(&hashes)
-        .fetch_all(&mut *tx)
-        .await?;
+        // One probe of the unique (scope, content hash) index per scope in the chunk (a join
+        // on the three columns let the planner scan the table, slower with every chunk).
+        let mut by_scope: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+        for (record, hash) in chunk.iter().zip(&hashes) {
+            by_scope
+                .entry((record.owner.as_str(), record.project_id.as_str()))
+                .or_default()
+                .push(hash.as_str());
+        }
+        let mut found = Vec::new();
+        for ((owner, project), scope_hashes) in by_scope {
+            let hashes: Vec<String> = sqlx::query_scalar(
+                "SELECT content_hash FROM memories
+                 WHERE scope_user = $1 AND project_id = $2 AND content_hash = ANY($3)",
+            )
+            .bind(owner)
+            .bind(project)
+            .bind(&scope_hashes)
+            .fetch_all(&mut *tx)
+            .await?;
+            found.extend(
+                hashes
+                    .into_iter()
+                    .map(|h| (owner.to_owned(), project.to_owned(), h)),
+            );
+        }
         seen_contents.extend(found);
         let mut batch = Batch::default();
         for (record, hash) in chunk.iter().zip(hashes) {
