@@ -14,6 +14,7 @@ pub mod auth;
 pub mod cli;
 pub mod clients;
 pub mod files;
+pub mod identifier;
 pub mod mcp;
 pub mod memory;
 pub mod problem;

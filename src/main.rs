@@ -35,6 +35,7 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
             return cli::config::run(command, &inspected);
         }
         Some(Command::Completions(args)) => return cli::completions::run(args),
+        Some(Command::Trust(args)) => return cli::trust::run(args),
         Some(Command::Secret(command)) => {
             init_logging(cli.flags.log.as_deref().unwrap_or("warn"));
             return cli::secret::run(command, keychain);
@@ -56,7 +57,12 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
         tracing::warn!("{warning}");
     }
     let settings = &loaded.settings;
-    runtime()?.block_on(async {
+    // The team server answers many clients at once: give it every core.
+    let runtime = match &cli.command {
+        Some(Command::Serve(args)) if args.http => multi_thread_runtime()?,
+        _ => runtime()?,
+    };
+    runtime.block_on(async {
         match &cli.command {
             None => cli::serve::run(&Default::default(), settings).await,
             Some(Command::Serve(args)) => cli::serve::run(args, settings).await,
@@ -70,7 +76,8 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
                 | Command::Config(_)
                 | Command::Completions(_)
                 | Command::Init(_)
-                | Command::Doctor(_),
+                | Command::Doctor(_)
+                | Command::Trust(_),
             ) => Ok(()),
         }
     })
@@ -78,6 +85,18 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                ExitCode::Other,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
+}
+
+fn multi_thread_runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| {

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each with its clap arguments and a `run`.
 //! Failures carry the documented exit code and one line for stderr.
 
+pub mod bridge;
 pub mod client_config;
 pub mod completions;
 pub mod config;
@@ -12,9 +13,11 @@ pub mod portable;
 mod prompt;
 pub mod secret;
 pub mod serve;
+pub mod serve_http;
 mod style;
 mod table;
 pub mod token;
+pub mod trust;
 
 use std::path::PathBuf;
 
@@ -30,6 +33,7 @@ Getting started: `mem0-mcp init` sets up the database, a token and your clients 
 
 Settings come from, highest first: command-line flags (never secrets), the environment
 (MEM0_*), NAME_FILE secret files, the OS keychain, mem0.config.json, .env files, defaults.
+A .env or mem0.config.json in the working directory counts only once trusted (`mem0-mcp trust`).
 `mem0-mcp config show` lists every setting and where it came from.
 
 Without a database setting the embedded SQLite database in MEM0_DATA_DIR is used
@@ -126,6 +130,8 @@ pub enum Command {
     Secret(secret::SecretCommand),
     /// Manage access tokens: create, list, revoke, enable, delete, audit, stats, mint
     Token(token::TokenArgs),
+    /// Trust the working directory's .env / mem0.config.json (or list, or revoke trust)
+    Trust(trust::TrustArgs),
     /// Write memories (with their history) as JSON Lines, to a file or stdout
     Export(portable::ExportArgs),
     /// Read memories from an export (or a mem0 dump): all or nothing, idempotent

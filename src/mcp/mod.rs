@@ -3,6 +3,9 @@
 //! list by permission, refuses calls once the session's token is revoked, resolves the scope at
 //! the first call and bounds every call in time.
 
+pub mod bridge;
+mod envelope;
+pub mod http;
 mod params;
 mod resources;
 mod scope;
@@ -142,6 +145,17 @@ impl MemoryServer {
             guard: None,
             audit: None,
         }
+    }
+
+    /// This server acting for another caller on a scope known in advance: the HTTP transport
+    /// makes one per request from a prototype with the caller's permissions, so the tool
+    /// routers are built once.
+    pub fn for_request(&self, principal: Principal, scope: Scope) -> MemoryServer {
+        let mut server = self.clone();
+        server.plan.user_id = principal.user_id.clone();
+        server.principal = principal;
+        server.scope = Arc::new(OnceCell::new_with(Some(scope)));
+        server
     }
 
     /// Refuse every call once the token behind this session stops working.
@@ -628,13 +642,30 @@ impl ServerHandler for MemoryServer {
             &self.aliases
         } else {
             return Err(ErrorData::invalid_params(
-                format!("unknown tool '{name}': call tools/list for the available tools"),
+                format!(
+                    "unknown tool '{}': call tools/list for the available tools",
+                    crate::identifier::echo(&name)
+                ),
                 None,
             ));
         };
         self.resolve_scope(&context).await;
+        // A cancelled or timed-out call drops its future: the open transaction rolls back and
+        // the store interrupts the statement still running (nothing is committed or audited).
+        let cancelled = context.ct.clone();
         let call = router.call(ToolCallContext::new(self, request, context));
-        match tokio::time::timeout(self.timeout, call).await {
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(self.timeout, call) => outcome,
+            _ = cancelled.cancelled() => {
+                tracing::info!(tool = %name, "tool call cancelled by the client; its work was stopped and rolled back");
+                return Err(ErrorData::new(
+                    rmcp::model::ErrorCode::INTERNAL_ERROR,
+                    format!("{name} was cancelled by the client; nothing was changed"),
+                    None,
+                ));
+            }
+        };
+        match outcome {
             Ok(result) => result,
             Err(_) => {
                 tracing::warn!(tool = %name, timeout_secs = self.timeout.as_secs(), "tool call timed out");

@@ -11,7 +11,9 @@
 //! `MEM0_DB_USER`, `MEM0_DB_PASSWORD`, `MEM0_DB_SSLMODE`, `MEM0_DB_SSLCERT`, `MEM0_DB_SSLKEY`,
 //! `MEM0_DB_SSLROOTCERT`, `MEM0_JWT_SECRET`, `MEM0_TOKEN`, `MEM0_USER_ID`, `PROJECT_ID_MODE`,
 //! `PROJECT_ID`, `PROJECT_DIR`, `MEM0_CONFIG`, `MEM0_DATA_DIR`, `MEM0_LOG`, `MEM0_TIMEOUT`,
-//! `MEM0_HTTP_HOST`, `MEM0_HTTP_PORT`, `MEM0_STORAGE_TYPE`, `MEM0_DB_SECRET_SOURCE`,
+//! `MEM0_HTTP_HOST`, `MEM0_HTTP_PORT`, `MEM0_HTTP_ALLOWED_ORIGINS`, `MEM0_HTTP_ALLOWED_HOSTS`,
+//! `MEM0_HTTP_TLS_CERT`, `MEM0_HTTP_TLS_KEY`, `MEM0_HTTP_POOL_SIZE`, `MEM0_SERVER_URL`,
+//! `MEM0_SERVER_CA`, `MEM0_STORAGE_TYPE`, `MEM0_DB_SECRET_SOURCE`,
 //! `MEM0_BACKUP_ENABLED`, `MEM0_MAX_MEMORIES_PER_CONTEXT`, `MEM0_JWT_SECRET_SOURCE`,
 //! `MEM0_DATABASE_AUTH_METHOD`, and `NAME_FILE` for each secret.
 
@@ -21,9 +23,11 @@ pub mod dotenv;
 pub mod keychain;
 pub mod keys;
 pub mod pg_url;
+pub mod placeholder;
 mod secret;
 pub mod secret_file;
 pub mod sources;
+pub mod trust;
 
 pub use database::{DatabaseTarget, SQLITE_FILE};
 pub use keychain::Keychain;
@@ -53,8 +57,23 @@ pub struct Settings {
     pub timeout: Duration,
     pub backup_enabled: bool,
     pub log_filter: String,
+    /// `server.host` / `MEM0_HTTP_HOST`: the address `serve --http` listens on.
     pub http_host: String,
+    /// `server.port` / `MEM0_HTTP_PORT`.
     pub http_port: u16,
+    /// `MEM0_HTTP_ALLOWED_ORIGINS`: browser origins accepted besides the server's own.
+    pub http_allowed_origins: Vec<String>,
+    /// `MEM0_HTTP_ALLOWED_HOSTS`: `Host` names accepted besides loopback ones (a reverse
+    /// proxy's public name).
+    pub http_allowed_hosts: Vec<String>,
+    /// `MEM0_HTTP_TLS_CERT` and `MEM0_HTTP_TLS_KEY`: PEM files; both or neither.
+    pub http_tls: Option<(PathBuf, PathBuf)>,
+    /// `MEM0_HTTP_POOL_SIZE`: database connections `serve --http` shares among all requests.
+    pub http_pool_size: u32,
+    /// `MEM0_SERVER_URL`: a team server that stdio sessions forward to (the bridge).
+    pub server_url: Option<String>,
+    /// `MEM0_SERVER_CA`: a PEM file of extra roots trusted for the team server.
+    pub server_ca: Option<PathBuf>,
 }
 
 /// A setting that cannot be used: what is wrong, naming the variable and the value (never a
@@ -163,6 +182,10 @@ pub fn load_from(
 }
 
 /// Every source read and merged in the one precedence order, before typed validation.
+///
+/// The working directory's `.env` and `mem0.config.json` are read only when trusted and
+/// unchanged (see [`trust`]); those in `config_dir`, and a config file named by `--config` /
+/// `MEM0_CONFIG`, are the user's own and need no trust.
 fn resolve_from(
     flags: &Flags,
     env: &Environment,
@@ -170,29 +193,101 @@ fn resolve_from(
     config_dir: Option<&Path>,
     keychain: &Keychain,
 ) -> Result<Resolved, SettingsError> {
-    let dotenv_files: Vec<PathBuf> = std::iter::once(cwd.join(".env"))
-        .chain(config_dir.map(|d| d.join(".env")))
-        .collect();
-    let dotenv = dotenv::read_files(&dotenv_files)?;
+    let trusted = trust::TrustStore::load(config_dir);
+    let mut ignored = Vec::new();
+    let mut dotenv = dotenv::DotEnv::default();
+    if let Some((file, local)) =
+        project_file(&cwd.join(".env"), config_dir, &trusted, &mut ignored)?
+    {
+        dotenv.add(&file.path, &file.bytes, local)?;
+    }
+    if let Some(dir) = config_dir {
+        let own = dir.join(".env");
+        if own.is_file() {
+            let bytes = std::fs::read(&own)
+                .map_err(|e| SettingsError::plain(format!("cannot read {}: {e}", own.display())))?;
+            dotenv.add(&own, &bytes, false)?;
+        }
+    }
+    // A path from a `.env` file is relative to that file, like its secret files.
     let explicit_config = flags
         .get("MEM0_CONFIG")
         .or_else(|| env.get("MEM0_CONFIG"))
-        .or_else(|| dotenv.get("MEM0_CONFIG"))
         .filter(|p| !p.trim().is_empty())
-        .map(|p| cwd.join(p.trim()));
-    let config_path = config_file::locate(explicit_config.as_deref(), cwd, config_dir)?;
-    let config = match &config_path {
-        Some(path) => config_file::load(path)?,
-        None => config_file::ConfigFile::default(),
+        .map(|p| cwd.join(p.trim()))
+        .or_else(|| {
+            let path = dotenv.values.get("MEM0_CONFIG")?.trim();
+            let base = dotenv.dirs.get("MEM0_CONFIG").map_or(cwd, PathBuf::as_path);
+            (!path.is_empty()).then(|| base.join(path))
+        });
+    let config = match explicit_config {
+        Some(path) => config_file::load(&config_file::explicit(&path)?)?,
+        None => match project_file(
+            &cwd.join(config_file::FILE_NAME),
+            config_dir,
+            &trusted,
+            &mut ignored,
+        )? {
+            Some((file, _)) => {
+                config_file::parse(&String::from_utf8_lossy(&file.bytes), &file.path)?
+            }
+            None => match config_dir
+                .map(|d| d.join(config_file::FILE_NAME))
+                .filter(|p| p.is_file())
+            {
+                Some(path) => config_file::load(&path)?,
+                None => config_file::ConfigFile::default(),
+            },
+        },
     };
-    sources::resolve(&sources::Inputs {
+    let mut resolved = sources::resolve(&sources::Inputs {
         flags,
         env,
         dotenv: &dotenv,
         config: &config,
         keychain,
         cwd,
-    })
+    })?;
+    resolved
+        .warnings
+        .extend(ignored.iter().map(trust::Ignored::problem));
+    resolved.ignored = ignored;
+    Ok(resolved)
+}
+
+/// A settings file in the working directory, read once when it may be used: it is trusted
+/// with this content, or it lies in the config directory (the server started there). The bool
+/// says whether it is project-local. An ignored file is added to `ignored`.
+fn project_file(
+    path: &Path,
+    config_dir: Option<&Path>,
+    trusted: &trust::TrustStore,
+    ignored: &mut Vec<trust::Ignored>,
+) -> Result<Option<(trust::Read, bool)>, SettingsError> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    // A file a repository planted must not be able to stop the server either.
+    let Ok(file) = trust::Read::file(path) else {
+        ignored.push(trust::Ignored {
+            path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            reason: trust::Distrust::Unreadable,
+        });
+        return Ok(None);
+    };
+    if config_dir.is_some_and(|dir| trust::is_inside(&file.path, dir)) {
+        return Ok(Some((file, false)));
+    }
+    match trusted.check(&file) {
+        None => Ok(Some((file, true))),
+        Some(reason) => {
+            ignored.push(trust::Ignored {
+                path: file.path,
+                reason,
+            });
+            Ok(None)
+        }
+    }
 }
 
 /// Validates the resolved values into [`Settings`].
@@ -270,11 +365,81 @@ fn typed(resolved: &Resolved, cwd: &Path) -> Result<Settings, SettingsError> {
             .unwrap_or("127.0.0.1")
             .to_owned(),
         http_port: number(resolved, "MEM0_HTTP_PORT", 1..=65535)? as u16,
+        http_allowed_origins: list(resolved, "MEM0_HTTP_ALLOWED_ORIGINS"),
+        http_allowed_hosts: list(resolved, "MEM0_HTTP_ALLOWED_HOSTS"),
+        http_tls: tls_files(resolved, cwd)?,
+        http_pool_size: number(resolved, "MEM0_HTTP_POOL_SIZE", 1..=1000)? as u32,
+        server_url: server_url(resolved)?,
+        server_ca: non_empty(resolved, "MEM0_SERVER_CA").map(|p| cwd.join(p)),
     })
 }
 
+/// A value that is set and not blank (the example config lists optional keys as "").
+fn non_empty<'a>(resolved: &'a Resolved, name: &str) -> Option<&'a str> {
+    resolved.get(name).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A comma-separated list, without empty items.
+fn list(resolved: &Resolved, name: &str) -> Vec<String> {
+    resolved
+        .get(name)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn tls_files(resolved: &Resolved, cwd: &Path) -> Result<Option<(PathBuf, PathBuf)>, SettingsError> {
+    match (
+        non_empty(resolved, "MEM0_HTTP_TLS_CERT"),
+        non_empty(resolved, "MEM0_HTTP_TLS_KEY"),
+    ) {
+        (Some(cert), Some(key)) => Ok(Some((cwd.join(cert), cwd.join(key)))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(SettingsError::new(
+            "MEM0_HTTP_TLS_CERT is set but MEM0_HTTP_TLS_KEY is not",
+            "set MEM0_HTTP_TLS_KEY to the PEM file of the certificate's private key",
+        )),
+        (None, Some(_)) => Err(SettingsError::new(
+            "MEM0_HTTP_TLS_KEY is set but MEM0_HTTP_TLS_CERT is not",
+            "set MEM0_HTTP_TLS_CERT to the PEM file of the certificate (chain)",
+        )),
+    }
+}
+
+fn server_url(resolved: &Resolved) -> Result<Option<String>, SettingsError> {
+    let Some(url) = non_empty(resolved, "MEM0_SERVER_URL") else {
+        return Ok(None);
+    };
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://"))
+        || url.contains(char::is_whitespace)
+    {
+        return Err(SettingsError::new(
+            format!(
+                "{} is '{url}', not an http:// or https:// URL",
+                labelled(resolved, "MEM0_SERVER_URL")
+            ),
+            "set it to the team server's MCP endpoint, e.g. https://mem0.example.com/mcp/",
+        ));
+    }
+    Ok(Some(url.to_owned()))
+}
+
 pub fn validate_user_id(user: &str) -> Result<(), SettingsError> {
-    if user.chars().count() > 256 || user.chars().any(char::is_control) {
+    if let Some(c) = crate::identifier::first_hidden(user) {
+        return Err(SettingsError::new(
+            format!(
+                "MEM0_USER_ID '{}' contains the invisible character {}, which would make lists and the audit log show another name",
+                crate::identifier::echo(user),
+                crate::identifier::code_point(c)
+            ),
+            "remove it (retype the id rather than pasting it)",
+        ));
+    }
+    if user.chars().count() > 256 {
         return Err(SettingsError::plain(
             "MEM0_USER_ID must be at most 256 printable characters (for example your e-mail address)",
         ));

@@ -55,6 +55,8 @@ pub static POSTGRES: &[Migration] = &[
     migration!("postgres", 20261125000001, "scoped_search"),
     migration!("postgres", 20261126000001, "scope_counts"),
     migration!("postgres", 20261126000002, "gin_direct_updates"),
+    migration!("postgres", 20261201000001, "token_public_id"),
+    migration!("postgres", 20261202000001, "search_extra"),
     migration!("postgres", 20261205000001, "memory_expiry"),
 ];
 pub static SQLITE: &[Migration] = &[
@@ -63,6 +65,8 @@ pub static SQLITE: &[Migration] = &[
     migration!("sqlite", 20261125000001, "scoped_search"),
     migration!("sqlite", 20261126000001, "scope_counts"),
     migration!("sqlite", 20261126000002, "gin_direct_updates"),
+    migration!("sqlite", 20261201000001, "token_public_id"),
+    migration!("sqlite", 20261202000001, "search_extra"),
     migration!("sqlite", 20261205000001, "memory_expiry"),
 ];
 

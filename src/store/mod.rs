@@ -17,10 +17,10 @@ pub use migrations::{Migration, MigrationState, SchemaStatus, ensure_current};
 pub use portable::{ExportCursor, ExportFilter, ImportCommit, ImportOutcome, PortableMemory};
 pub use postgres::PostgresStore;
 pub use search_terms::SearchTerms;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, check_private as check_embedded_private};
 pub use tokens::{
     AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenHash, TokenRecord, TokenStatus,
-    TokenStore,
+    TokenStore, new_public_id,
 };
 
 use std::fmt;
@@ -90,6 +90,9 @@ pub enum StoreError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    /// The embedded database or its directory belongs to, or can be written by, someone else.
+    #[error("{0}")]
+    NotPrivate(crate::problem::Problem),
     /// The connection settings cannot be used (a configuration error, not an outage).
     #[error("{0}")]
     InvalidUrl(String),
@@ -339,12 +342,27 @@ pub async fn open_all_lazy(
     target: &DatabaseTarget,
     statement_timeout: std::time::Duration,
 ) -> Result<Stores, StoreError> {
+    open_all_pooled(target, statement_timeout, None).await
+}
+
+/// [`open_all_lazy`] for the shared HTTP server: on PostgreSQL one pool of `pool_size`
+/// connections (kept for a minute when idle) serves every request.
+pub async fn open_all_pooled(
+    target: &DatabaseTarget,
+    statement_timeout: std::time::Duration,
+    pool_size: Option<u32>,
+) -> Result<Stores, StoreError> {
     match target {
         DatabaseTarget::Postgres(url) => {
-            let store = Arc::new(PostgresStore::open(
-                url.connection_string(),
-                statement_timeout,
-            )?);
+            let store = Arc::new(match pool_size {
+                Some(size) => PostgresStore::open_pool(
+                    url.connection_string(),
+                    statement_timeout,
+                    size,
+                    std::time::Duration::from_secs(60),
+                )?,
+                None => PostgresStore::open(url.connection_string(), statement_timeout)?,
+            });
             Ok(Stores {
                 memories: store.clone(),
                 tokens: store,

@@ -18,8 +18,14 @@ mod support;
 mod auth;
 // Every tool and scope rule on both backends, process lifecycle and exit codes.
 mod behaviour;
+// The team server (`serve --http`), its replicas, and the stdio bridge to it.
+mod http;
 // The command line outside an MCP session: exit codes and built-in texts.
 mod cli;
+// The database failing under a running server (a full disk).
+mod faults;
+// Every request answered: malformed, hostile and over-long lines over stdio.
+mod framing;
 // Every way of connecting to PostgreSQL, against the private cluster and PgBouncer.
 mod connections;
 // The OS keychain, against a real Secret Service in a private D-Bus session.
@@ -34,9 +40,13 @@ mod portable;
 mod resources;
 // Known secrets given to every command; none may appear in any output.
 mod secrets_never_leak;
+// Hostile working directories, forged minted tokens, foreign data directories, error text.
+mod security;
 // `init`, `client-config`, `doctor` and completions, each in a home of its own.
 mod setup;
 // The store traits in process: one story, both backends.
 mod store_contract;
+// Text beyond plain ASCII: Unicode normal forms.
+mod unicode;
 // The public tool surface: one snapshot per tool, annotations, hidden aliases.
 mod tools_list;

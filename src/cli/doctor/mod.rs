@@ -2,7 +2,8 @@
 //! each (✓ passed, ⚠ works but deserves a look, ✗ broken, with the fix): the `_FILE` secrets,
 //! where each setting came from, the database and its latency, the schema, the token, the
 //! keychain, the project `auto` resolves here, and each client configuration file, including
-//! whether the server it launches would start. Exit code 0 when nothing is ✗, else 1.
+//! whether the server it launches would start. With `MEM0_SERVER_URL` the database checks give
+//! way to the team server's ([`server`]). Exit code 0 when nothing is ✗, else 1.
 //!
 //! Checks never change anything: no migration, no audit row, no `last_used_at`, and an embedded
 //! database that does not exist yet is not created. `check` is one line of the report, `probe`
@@ -12,6 +13,7 @@
 mod check;
 mod clients;
 mod probe;
+mod server;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -27,6 +29,7 @@ use crate::clients::{Client, Dirs, current_binary};
 use crate::project::ProjectMode;
 use crate::project::{self, ProjectSource};
 use crate::settings::keychain::Lookup;
+use crate::settings::placeholder::Placeholder;
 use crate::settings::secret_file::{self, SecretFileError};
 use crate::settings::{self, Environment, Flags, Keychain, Loaded, SecretName, Source};
 use check::Check;
@@ -68,10 +71,29 @@ pub async fn run(args: &DoctorArgs, flags: &Flags, keychain: &Keychain) -> Resul
     // Secret files first: one that is broken would stop the settings from loading at all.
     let (env, file_checks) = check_secret_files(env, &cwd);
     checks.extend(file_checks);
+    // VS Code and Cursor expand `${…}` in their own configuration: checked as that client,
+    // such a value is the client's to fill in, not a mistake.
+    let client_expands = args
+        .client
+        .as_deref()
+        .and_then(Client::from_name)
+        .is_some_and(Client::expands_workspace_folder);
     let loaded = match settings::load_from(flags, &env, &cwd, config_dir.as_deref(), keychain) {
         Ok(loaded) => {
             checks.push(settings_check(&loaded));
-            for warning in &loaded.resolved.warnings {
+            let expanded_by_client = |warning: &crate::problem::Problem| {
+                client_expands
+                    && loaded.resolved.unexpanded.iter().any(|(name, value)| {
+                        Placeholder::find(value) == Some(Placeholder::Editor)
+                            && warning.what.starts_with(&format!("{name} is '"))
+                    })
+            };
+            for warning in loaded
+                .resolved
+                .warnings
+                .iter()
+                .filter(|w| !expanded_by_client(w))
+            {
                 checks.push(Check::warn(
                     "settings",
                     warning.what.clone(),
@@ -88,7 +110,11 @@ pub async fn run(args: &DoctorArgs, flags: &Flags, keychain: &Keychain) -> Resul
     let clients_with_mem0 = client_files
         .iter()
         .any(|c| c.entries.as_ref().is_ok_and(|e| !e.is_empty()));
-    if let Some(loaded) = &loaded {
+    let server_url = loaded.as_ref().and_then(|l| l.settings.server_url.clone());
+    if let (Some(loaded), Some(url)) = (&loaded, &server_url) {
+        // A bridge to a team server: the server holds the database.
+        checks.extend(server::server_checks(&loaded.settings, url).await);
+    } else if let Some(loaded) = &loaded {
         let probe = probe(loaded).await;
         checks.push(probe.database.clone());
         checks.extend(probe.schema.clone());
@@ -101,9 +127,12 @@ pub async fn run(args: &DoctorArgs, flags: &Flags, keychain: &Keychain) -> Resul
             None => {}
         }
     }
+    if let Some(check) = loaded.as_ref().and_then(direct_access_check) {
+        checks.push(check);
+    }
     checks.push(keychain_check(keychain));
     if let Some(loaded) = &loaded {
-        checks.push(project_check(loaded, &cwd, dirs.as_ref()));
+        checks.push(project_check(loaded, &cwd, dirs.as_ref(), client_expands));
     }
     let context = Context {
         process_env: &process_env,
@@ -221,6 +250,26 @@ pub(super) fn check_secret_files(mut env: Environment, cwd: &Path) -> (Environme
 }
 
 /// Which settings came from where (defaults are not listed).
+/// In direct mode the process holds the database credentials, which no token limits: say so
+/// (with the JWT secret as well, anyone running it can mint tokens for every user).
+fn direct_access_check(loaded: &Loaded) -> Option<Check> {
+    if !matches!(
+        loaded.settings.database,
+        settings::DatabaseTarget::Postgres(_)
+    ) {
+        return None;
+    }
+    let what = "direct mode: this process holds the PostgreSQL credentials, so whoever runs it with these settings can read and change every user's memories and the token tables; tokens limit the tools, not the database";
+    Some(match loaded.settings.jwt_secret {
+        Some(_) => Check::warn(
+            "direct access",
+            format!("{what}; with MEM0_JWT_SECRET too, it can mint tokens for any user"),
+            "give jobs and other users only a token (a team server, `mem0-mcp serve --http`, keeps the credentials and the secret in one place), and keep MEM0_JWT_SECRET out of their environment",
+        ),
+        None => Check::pass("direct access", what),
+    })
+}
+
 fn settings_check(loaded: &Loaded) -> Check {
     let mut by_source: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     for (name, (_, source)) in &loaded.resolved.values {
@@ -278,7 +327,7 @@ fn keychain_check(keychain: &Keychain) -> Check {
 }
 
 /// The project the settings select here, and where `auto` takes it from.
-fn project_check(loaded: &Loaded, cwd: &Path, dirs: Option<&Dirs>) -> Check {
+fn project_check(loaded: &Loaded, cwd: &Path, dirs: Option<&Dirs>, client_expands: bool) -> Check {
     let settings = &loaded.settings;
     match settings.project_mode {
         ProjectMode::Global => Check::pass("project", "global: one pool shared by every user"),
@@ -290,10 +339,12 @@ fn project_check(loaded: &Loaded, cwd: &Path, dirs: Option<&Dirs>) -> Check {
             ),
         ),
         ProjectMode::Auto => {
-            if loaded
-                .resolved
-                .get("PROJECT_DIR")
-                .is_some_and(|d| d.contains("${"))
+            if client_expands
+                && loaded
+                    .resolved
+                    .unexpanded
+                    .get("PROJECT_DIR")
+                    .is_some_and(|d| Placeholder::find(d) == Some(Placeholder::Editor))
             {
                 return Check::pass(
                     "project",

@@ -26,6 +26,7 @@ use super::{
     expiry_actor,
 };
 use crate::access::Principal;
+use crate::memory::search_text::index_extra;
 use crate::memory::{
     HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory,
 };
@@ -50,6 +51,17 @@ impl PostgresStore {
     ///
     /// Errors: [`StoreError::InvalidUrl`], naming the kind of mistake without quoting the URL.
     pub fn open(url: &Secret, statement_timeout: Duration) -> Result<Self, StoreError> {
+        Self::open_pool(url, statement_timeout, 4, Duration::from_secs(2))
+    }
+
+    /// Like [`PostgresStore::open`] for a long-running shared server: up to `max_connections`
+    /// connections, each kept for `idle_timeout` when unused.
+    pub fn open_pool(
+        url: &Secret,
+        statement_timeout: Duration,
+        max_connections: u32,
+        idle_timeout: Duration,
+    ) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url.expose())
             .map_err(|e| {
                 StoreError::InvalidUrl(format!(
@@ -64,11 +76,11 @@ impl PostgresStore {
         // PgBouncer refuses (or silently drops when told to ignore it).
         let timeout_ms = statement_timeout.as_millis().clamp(1, i32::MAX as u128);
         let pool = PgPoolOptions::new()
-            .max_connections(4)
+            .max_connections(max_connections)
             .min_connections(0)
-            // Idle connections go back quickly: many client windows share one server's
-            // connection limit. Waiting for a free slot may take a while in a burst.
-            .idle_timeout(Duration::from_secs(2))
+            // By default idle connections go back quickly: many client windows share one
+            // server's connection limit. Waiting for a free slot may take a while in a burst.
+            .idle_timeout(idle_timeout)
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |connection, _| {
                 Box::pin(async move {
@@ -355,8 +367,8 @@ impl MemoryStore for PostgresStore {
             expires_at: new.expires_at,
         };
         let sql = with_history(
-            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, expires_at)
-             VALUES ($4, $1, $5, $6, $7, $8, $9, $10, $3, $3, $11)",
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, search_extra, expires_at)
+             VALUES ($4, $1, $5, $6, $7, $8, $9, $10, $3, $3, $11, $12)",
             HistoryKind::Add,
             "count(*)",
         );
@@ -368,6 +380,7 @@ impl MemoryStore for PostgresStore {
             .bind(&new.content_hash)
             .bind(serde_json::json!(memory.tags))
             .bind(serde_json::Value::Object(memory.metadata.clone()))
+            .bind(index_extra(&memory.content))
             .bind(memory.expires_at)
             .fetch_one(&mut *tx)
             .await;
@@ -414,8 +427,9 @@ impl MemoryStore for PostgresStore {
         let change = format!(
             "UPDATE memories SET content = COALESCE($7, content), content_hash = COALESCE($8, content_hash),
                                  tags = COALESCE($9, tags), metadata = COALESCE($10, metadata),
-                                 expires_at = CASE WHEN $11 THEN $12 ELSE expires_at END,
-                                 updated_at = GREATEST($3, updated_at)
+                                 updated_at = GREATEST($3, updated_at),
+                                 search_extra = COALESCE($11, search_extra),
+                                 expires_at = CASE WHEN $12 THEN $13 ELSE expires_at END
              WHERE scope_user = $4 AND project_id = $5 AND id = $6 AND {NOT_EXPIRED}"
         );
         let sql = with_history(&change, HistoryKind::Update, MEMORY_COLUMNS);
@@ -428,6 +442,7 @@ impl MemoryStore for PostgresStore {
             .bind(hash)
             .bind(changes.tags.as_ref().map(|t| serde_json::json!(t)))
             .bind(changes.metadata.clone().map(serde_json::Value::Object))
+            .bind(content.map(|c| index_extra(c)))
             .bind(changes.expires_at.is_some())
             .bind(changes.expires_at.flatten())
             .fetch_optional(&mut *tx)

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::rows::{HistoryRow, MEMORY_COLUMNS, MemoryRow, NOT_EXPIRED};
 use super::{lock_scope, purge_expired_rows};
+use crate::memory::search_text::index_extra;
 use crate::memory::{HistoryEvent, content_hash};
 use crate::store::{
     ExportCursor, ExportFilter, ImportCommit, ImportOutcome, PortableMemory, StoreError,
@@ -179,6 +180,7 @@ struct Batch {
     created: Vec<DateTime<Utc>>,
     updated: Vec<DateTime<Utc>>,
     expires: Vec<Option<DateTime<Utc>>>,
+    extras: Vec<String>,
     history: HistoryColumns,
 }
 
@@ -225,6 +227,7 @@ impl Batch {
         self.created.push(m.created_at);
         self.updated.push(m.updated_at);
         self.expires.push(m.expires_at);
+        self.extras.push(index_extra(&m.content));
     }
 
     /// Two statements: the memories, then their history in order.
@@ -233,9 +236,10 @@ impl Batch {
             return Ok(());
         }
         sqlx::query(
-            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, expires_at)
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, expires_at, search_extra)
              SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                                  $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])",
+                                  $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[],
+                                  $12::text[])",
         )
         .bind(&self.ids)
         .bind(&self.authors)
@@ -248,6 +252,7 @@ impl Batch {
         .bind(&self.created)
         .bind(&self.updated)
         .bind(&self.expires)
+        .bind(&self.extras)
         .execute(&mut **tx)
         .await?;
         let h = self.history;

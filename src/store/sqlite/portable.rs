@@ -10,6 +10,7 @@ use super::rows::{
     HistoryRow, MEMORY_COLUMNS, MemoryRow, NOT_EXPIRED, ids_json, metadata_json, tags_json,
     time_to_text,
 };
+use crate::memory::search_text::index_extra;
 use crate::memory::{HistoryEvent, content_hash};
 use crate::store::{
     ExportCursor, ExportFilter, ImportCommit, ImportOutcome, PortableMemory, StoreError,
@@ -119,8 +120,8 @@ pub(super) async fn import(
         let tags = tags_json(&memory.tags);
         let metadata = metadata_json(&memory.metadata);
         sqlx::query(
-            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, expires_at, search_extra)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(&memory.user_id)
@@ -133,6 +134,7 @@ pub(super) async fn import(
         .bind(time_to_text(memory.created_at))
         .bind(time_to_text(memory.updated_at))
         .bind(memory.expires_at.map(time_to_text))
+        .bind(index_extra(&memory.content))
         .execute(&mut *tx)
         .await?;
         for event in record.history_or_add() {

@@ -48,10 +48,10 @@ impl TokenStore for SqliteStore {
         token: &NewToken,
         audit: &AuditEntry,
     ) -> Result<TokenRecord, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         let sql = format!(
-            "INSERT INTO mcp_auth_tokens (token_hash, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, created_by, permissions)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING {TOKEN_COLUMNS}"
+            "INSERT INTO mcp_auth_tokens (token_hash, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, created_by, permissions, public_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING {TOKEN_COLUMNS}"
         );
         let TokenRow(record) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(token.hash.as_str())
@@ -63,10 +63,12 @@ impl TokenStore for SqliteStore {
             .bind(token.expires_at.map(time_to_text))
             .bind(token.created_by.as_deref())
             .bind(token.permissions.to_json().to_string())
+            .bind(&token.public_id)
             .fetch_one(&mut *tx)
             .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(record)
     }
 
@@ -90,6 +92,23 @@ impl TokenStore for SqliteStore {
     }
 
     #[instrument(skip_all)]
+    async fn token_by_public_id(
+        &self,
+        public_id: &str,
+    ) -> Result<Option<(TokenRecord, TokenHash)>, StoreError> {
+        let sql =
+            format!("SELECT {TOKEN_COLUMNS}, token_hash FROM mcp_auth_tokens WHERE public_id = ?");
+        let row: Option<sqlx::sqlite::SqliteRow> = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(public_id)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let TokenRow(record) = <TokenRow as sqlx::FromRow<_>>::from_row(&row)?;
+        let hash: String = sqlx::Row::try_get(&row, "token_hash")?;
+        Ok(Some((record, TokenHash::from_stored(hash))))
+    }
+
+    #[instrument(skip_all)]
     async fn tokens_by_display_id(&self, display_id: &str) -> Result<Vec<TokenRecord>, StoreError> {
         select_tokens(self, "token_prefix = ?", &[Some(display_id)]).await
     }
@@ -106,7 +125,7 @@ impl TokenStore for SqliteStore {
         enabled: bool,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         let changed = sqlx::query("UPDATE mcp_auth_tokens SET is_enabled = ? WHERE id = ?")
             .bind(enabled)
             .bind(id)
@@ -118,12 +137,13 @@ impl TokenStore for SqliteStore {
         }
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(true)
     }
 
     #[instrument(skip_all)]
     async fn delete_token(&self, id: i64, audit: &AuditEntry) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         let deleted = sqlx::query("DELETE FROM mcp_auth_tokens WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -134,6 +154,7 @@ impl TokenStore for SqliteStore {
         }
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(true)
     }
 

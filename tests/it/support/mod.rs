@@ -6,6 +6,7 @@
 //! - [`pg`]: the machine's PostgreSQL as an administrator, and the one throw-away database type
 //!   [`PgDatabase`];
 //! - [`mcp`]: the MCP client over the real binary, and the raw JSON-RPC line client;
+//! - [`http`]: the team server (`serve --http`) and a JSON-RPC over HTTP client;
 //! - [`cluster`]: a private PostgreSQL cluster (TLS, peer / cert / scram / trust) and
 //!   PgBouncer, shared by the tests that need it;
 //! - [`schema`]: the JSON Schema check of tool results; [`secrets`]: looking for leaked
@@ -17,6 +18,7 @@ mod macros;
 pub mod binary;
 pub mod cluster;
 pub mod db;
+pub mod http;
 pub mod mcp;
 pub mod pg;
 pub mod schema;
