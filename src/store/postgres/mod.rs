@@ -5,6 +5,7 @@
 
 mod rows;
 mod tokens;
+mod vectors;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -21,7 +22,8 @@ use self::rows::{AppliedRow, HistoryRow, MEMORY_COLUMNS, MemoryRow, ScoredRow};
 use super::migrations::{AppliedMigration, BOOKKEEPING_TABLE, POSTGRES};
 use super::{
     Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
-    StoreError, UpdateOutcome,
+    StoreError, StoredVector, Unembedded, UnembeddedFilter, UpdateOutcome, VectorRecord,
+    VectorStamp,
 };
 use crate::access::Principal;
 use crate::memory::{
@@ -570,5 +572,41 @@ impl MemoryStore for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    #[instrument(skip_all)]
+    async fn put_vector(&self, record: &VectorRecord<'_>) -> Result<bool, StoreError> {
+        vectors::put(&self.pool, record).await
+    }
+
+    #[instrument(skip_all)]
+    async fn vector_stamp(&self, scope: &Scope, model: &str) -> Result<VectorStamp, StoreError> {
+        vectors::stamp(&self.pool, scope, model).await
+    }
+
+    #[instrument(skip_all)]
+    async fn scope_vectors(
+        &self,
+        scope: &Scope,
+        model: &str,
+    ) -> Result<Vec<StoredVector>, StoreError> {
+        vectors::of_scope(&self.pool, scope, model).await
+    }
+
+    #[instrument(skip_all)]
+    async fn unembedded(
+        &self,
+        filter: &UnembeddedFilter<'_>,
+    ) -> Result<Vec<Unembedded>, StoreError> {
+        vectors::unembedded(&self.pool, filter).await
+    }
+
+    #[instrument(skip_all)]
+    async fn count_unembedded(
+        &self,
+        scope: Option<(&str, &str)>,
+        model: &str,
+    ) -> Result<(u64, u64), StoreError> {
+        vectors::count_unembedded(&self.pool, scope, model).await
     }
 }

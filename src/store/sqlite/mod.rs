@@ -5,6 +5,7 @@
 
 mod rows;
 mod tokens;
+mod vectors;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,7 +26,8 @@ use self::rows::{
 use super::migrations::{AppliedMigration, SQLITE};
 use super::{
     Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
-    StoreError, UpdateOutcome,
+    StoreError, StoredVector, Unembedded, UnembeddedFilter, UpdateOutcome, VectorRecord,
+    VectorStamp,
 };
 use crate::access::Principal;
 use crate::memory::{
@@ -541,5 +543,41 @@ impl MemoryStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    #[instrument(skip_all)]
+    async fn put_vector(&self, record: &VectorRecord<'_>) -> Result<bool, StoreError> {
+        vectors::put(self, record).await
+    }
+
+    #[instrument(skip_all)]
+    async fn vector_stamp(&self, scope: &Scope, model: &str) -> Result<VectorStamp, StoreError> {
+        vectors::stamp(self.pool(), scope, model).await
+    }
+
+    #[instrument(skip_all)]
+    async fn scope_vectors(
+        &self,
+        scope: &Scope,
+        model: &str,
+    ) -> Result<Vec<StoredVector>, StoreError> {
+        vectors::of_scope(self.pool(), scope, model).await
+    }
+
+    #[instrument(skip_all)]
+    async fn unembedded(
+        &self,
+        filter: &UnembeddedFilter<'_>,
+    ) -> Result<Vec<Unembedded>, StoreError> {
+        vectors::unembedded(self.pool(), filter).await
+    }
+
+    #[instrument(skip_all)]
+    async fn count_unembedded(
+        &self,
+        scope: Option<(&str, &str)>,
+        model: &str,
+    ) -> Result<(u64, u64), StoreError> {
+        vectors::count_unembedded(self.pool(), scope, model).await
     }
 }
