@@ -174,6 +174,12 @@ pub const KEYS: &[Key] = &[
         ),
         "auto",
     ),
+    with_default(
+        with_config(key("MEM0_EMBEDDING_PROVIDER", Text), "embeddings.provider"),
+        "none",
+    ),
+    with_config(key("MEM0_EMBEDDING_MODEL", Text), "embeddings.model"),
+    with_config(key("MEM0_EMBEDDING_URL", Text), "embeddings.url"),
 ];
 
 pub fn by_env(env: &str) -> Option<&'static Key> {

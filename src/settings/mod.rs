@@ -13,11 +13,13 @@
 //! `PROJECT_ID`, `PROJECT_DIR`, `MEM0_CONFIG`, `MEM0_DATA_DIR`, `MEM0_LOG`, `MEM0_TIMEOUT`,
 //! `MEM0_HTTP_HOST`, `MEM0_HTTP_PORT`, `MEM0_STORAGE_TYPE`, `MEM0_DB_SECRET_SOURCE`,
 //! `MEM0_BACKUP_ENABLED`, `MEM0_MAX_MEMORIES_PER_CONTEXT`, `MEM0_JWT_SECRET_SOURCE`,
-//! `MEM0_DATABASE_AUTH_METHOD`, and `NAME_FILE` for each secret.
+//! `MEM0_DATABASE_AUTH_METHOD`, `MEM0_EMBEDDING_PROVIDER`, `MEM0_EMBEDDING_MODEL`,
+//! `MEM0_EMBEDDING_URL`, and `NAME_FILE` for each secret.
 
 pub mod config_file;
 pub mod database;
 pub mod dotenv;
+pub mod embeddings;
 pub mod keychain;
 pub mod keys;
 pub mod pg_url;
@@ -26,6 +28,7 @@ pub mod secret_file;
 pub mod sources;
 
 pub use database::{DatabaseTarget, SQLITE_FILE};
+pub use embeddings::{EmbeddingProvider, EmbeddingSettings};
 pub use keychain::Keychain;
 pub use keys::SecretName;
 pub use pg_url::PgUrl;
@@ -55,6 +58,8 @@ pub struct Settings {
     pub log_filter: String,
     pub http_host: String,
     pub http_port: u16,
+    /// Semantic search: which embedding provider, and its model.
+    pub embeddings: EmbeddingSettings,
 }
 
 /// A setting that cannot be used: what is wrong, naming the variable and the value (never a
@@ -248,9 +253,11 @@ fn typed(resolved: &Resolved, cwd: &Path) -> Result<Settings, SettingsError> {
             "generate one with `openssl rand -base64 48`",
         ));
     }
+    let embeddings = embeddings::from_resolved(resolved, cwd, &data_dir)?;
     Ok(Settings {
         database,
         data_dir,
+        embeddings,
         user_id,
         token: resolved.secret(SecretName::Token),
         jwt_secret,

@@ -17,11 +17,11 @@ pub use migrations::{Migration, MigrationState, SchemaStatus, ensure_current};
 pub use postgres::PostgresStore;
 pub use search_terms::SearchTerms;
 pub use sqlite::SqliteStore;
-pub use vectors::{StoredVector, Unembedded, UnembeddedFilter, VectorRecord, VectorStamp};
 pub use tokens::{
     AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenHash, TokenRecord, TokenStatus,
     TokenStore,
 };
+pub use vectors::{StoredVector, Unembedded, UnembeddedFilter, VectorRecord, VectorStamp};
 
 use std::fmt;
 use std::sync::Arc;

@@ -28,6 +28,8 @@ mod keychain;
 mod roots;
 // Known secrets given to every command; none may appear in any output.
 mod secrets_never_leak;
+// Semantic search with the builtin embedding model.
+mod semantic;
 // `init`, `client-config`, `doctor` and completions, each in a home of its own.
 mod setup;
 // The store traits in process: one story, both backends.

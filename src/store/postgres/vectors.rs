@@ -4,7 +4,9 @@ use sqlx::Row;
 use sqlx::postgres::PgPool;
 
 use crate::memory::Scope;
-use crate::store::{StoreError, StoredVector, Unembedded, UnembeddedFilter, VectorRecord, VectorStamp};
+use crate::store::{
+    StoreError, StoredVector, Unembedded, UnembeddedFilter, VectorRecord, VectorStamp,
+};
 
 pub(super) async fn put(pool: &PgPool, record: &VectorRecord<'_>) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
@@ -28,7 +30,11 @@ pub(super) async fn put(pool: &PgPool, record: &VectorRecord<'_>) -> Result<bool
     Ok(stored == 1)
 }
 
-pub(super) async fn stamp(pool: &PgPool, scope: &Scope, model: &str) -> Result<VectorStamp, StoreError> {
+pub(super) async fn stamp(
+    pool: &PgPool,
+    scope: &Scope,
+    model: &str,
+) -> Result<VectorStamp, StoreError> {
     let row = sqlx::query(
         "SELECT count(*), coalesce(max(seq), 0)::bigint FROM memory_vectors
          WHERE scope_user = $1 AND project_id = $2 AND model = $3",

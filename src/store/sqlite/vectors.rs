@@ -14,7 +14,10 @@ fn parse_id(text: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(text).map_err(|e| StoreError::from(corrupt(format!("memory id '{text}': {e}"))))
 }
 
-pub(super) async fn put(store: &SqliteStore, record: &VectorRecord<'_>) -> Result<bool, StoreError> {
+pub(super) async fn put(
+    store: &SqliteStore,
+    record: &VectorRecord<'_>,
+) -> Result<bool, StoreError> {
     let mut tx = store.write_tx().await?;
     let id = record.memory_id.to_string();
     sqlx::query("DELETE FROM memory_vectors WHERE memory_id = ?")

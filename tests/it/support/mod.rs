@@ -8,6 +8,7 @@
 //! - [`mcp`]: the MCP client over the real binary, and the raw JSON-RPC line client;
 //! - [`cluster`]: a private PostgreSQL cluster (TLS, peer / cert / scram / trust) and
 //!   PgBouncer, shared by the tests that need it;
+//! - [`model`]: the embedding model of the semantic-search tests, built once and cached;
 //! - [`schema`]: the JSON Schema check of tool results; [`secrets`]: looking for leaked
 //!   secrets; [`system`]: programs, ports and root;
 //! - `macros`: [`on_both_backends!`], one test per backend for a scenario.
@@ -18,6 +19,7 @@ pub mod binary;
 pub mod cluster;
 pub mod db;
 pub mod mcp;
+pub mod model;
 pub mod pg;
 pub mod schema;
 pub mod secrets;

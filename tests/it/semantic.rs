@@ -1,0 +1,185 @@
+//! Semantic search through the real binary with the `builtin` provider and the test model
+//! (see `support::model`), on both backends: paraphrases are found, vectors follow updates
+//! and deletes, and a provider that cannot load leaves search lexical, never failing a call.
+
+use serde_json::{Value, json};
+
+use crate::support::model::test_model_dir;
+use crate::support::{Backend, McpClient, TestDb};
+
+on_both_backends!(
+    paraphrases_are_found,
+    vectors_follow_the_memory,
+    a_missing_model_leaves_search_lexical
+);
+
+/// Memories of a coding project, and a question for the first that shares no word with it.
+const MEMORIES: &[&str] = &[
+    "Deploys go through Fly.io from the main branch",
+    "The office cat is called Miso and sleeps on the server rack",
+    "Use tabs, not spaces, in the Makefile",
+    "Database migrations live in migrations/postgres and migrations/sqlite",
+];
+const QUESTION: &str = "how do we ship a release?";
+
+async fn builtin_server(db: &TestDb) -> McpClient {
+    let model = test_model_dir();
+    db.server()
+        .env("MEM0_EMBEDDING_PROVIDER", "builtin")
+        .env("MEM0_EMBEDDING_MODEL", model.to_str().unwrap())
+        .start()
+        .await
+}
+
+async fn add_all(server: &McpClient) -> Vec<String> {
+    let mut ids = Vec::new();
+    for content in MEMORIES {
+        let added = server.ok("add_memory", json!({ "content": content })).await;
+        ids.push(added["memory"]["id"].as_str().expect("id").to_string());
+    }
+    ids
+}
+
+async fn contents(server: &McpClient, query: &str) -> Vec<String> {
+    let found: Value = server
+        .ok("search_memories", json!({ "query": query, "limit": 3 }))
+        .await;
+    found["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["content"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn vector_count(db: &TestDb) -> String {
+    db.query_text("SELECT CAST(count(*) AS TEXT) FROM memory_vectors")
+        .await
+        .unwrap()
+}
+
+async fn paraphrases_are_found(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    // Without a provider the question shares no word with the memory: nothing is found.
+    let lexical = db.server().start().await;
+    add_all(&lexical).await;
+    assert!(
+        contents(&lexical, QUESTION).await.is_empty(),
+        "lexical search found words the question does not share"
+    );
+    lexical.shutdown().await;
+    // Memories added without a provider have no vector: found by words only until reindexed.
+    assert_eq!(vector_count(&db).await, "0");
+
+    let db = TestDb::migrated(backend);
+    let server = builtin_server(&db).await;
+    add_all(&server).await;
+    assert_eq!(vector_count(&db).await, MEMORIES.len().to_string());
+    let found = contents(&server, QUESTION).await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some(MEMORIES[0]),
+        "{found:?}"
+    );
+    // Words still count: an exact term finds its memory first.
+    let found = contents(&server, "Makefile tabs").await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some(MEMORIES[2]),
+        "{found:?}"
+    );
+    // Scores stay numbers from best to worst.
+    let results = server
+        .ok("search_memories", json!({ "query": QUESTION }))
+        .await;
+    let scores: Vec<f64> = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    // A tag filter holds for memories found by meaning too.
+    let tagged = server
+        .ok(
+            "search_memories",
+            json!({ "query": QUESTION, "tags": ["ops"] }),
+        )
+        .await;
+    assert_eq!(tagged["results"], json!([]), "{tagged:#}");
+    server.shutdown().await;
+}
+
+async fn vectors_follow_the_memory(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    let server = builtin_server(&db).await;
+    let ids = add_all(&server).await;
+    // A second process on the same database sees the first one's vectors (and their changes).
+    let other = builtin_server(&db).await;
+    assert_eq!(
+        contents(&other, QUESTION).await.first().map(String::as_str),
+        Some(MEMORIES[0])
+    );
+
+    // New content, new vector: the old meaning is gone, the new one is found.
+    server
+        .ok(
+            "update_memory",
+            json!({ "id": ids[0], "content": "Lunch is at noon in the kitchen" }),
+        )
+        .await;
+    assert_eq!(vector_count(&db).await, MEMORIES.len().to_string());
+    let found = contents(&other, QUESTION).await;
+    assert!(!found.iter().any(|c| c.contains("Fly.io")), "{found:?}");
+    let found = contents(&other, "when do we eat?").await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some("Lunch is at noon in the kitchen"),
+        "{found:?}"
+    );
+
+    // A deleted memory takes its vector along and is no longer found by meaning.
+    server.ok("delete_memory", json!({ "id": ids[0] })).await;
+    assert_eq!(vector_count(&db).await, (MEMORIES.len() - 1).to_string());
+    let found = contents(&other, "when do we eat?").await;
+    assert!(!found.iter().any(|c| c.contains("Lunch")), "{found:?}");
+    server
+        .ok("delete_all_memories", json!({ "confirm": true }))
+        .await;
+    assert_eq!(vector_count(&db).await, "0");
+    assert!(contents(&other, "pets").await.is_empty());
+    server.shutdown().await;
+    other.shutdown().await;
+}
+
+async fn a_missing_model_leaves_search_lexical(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    let missing = db.data_dir().join("no-such-model");
+    let server = db
+        .server()
+        .env("MEM0_EMBEDDING_PROVIDER", "builtin")
+        .env("MEM0_EMBEDDING_MODEL", missing.to_str().unwrap())
+        .start()
+        .await;
+    add_all(&server).await;
+    assert!(contents(&server, QUESTION).await.is_empty());
+    let found = contents(&server, "Makefile").await;
+    assert_eq!(found, vec![MEMORIES[2].to_string()]);
+    contents(&server, "cat").await;
+    server.shutdown().await;
+    let logs = db.server_logs();
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("lexical only"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one warning, naming the directory:\n{logs}"
+    );
+    assert!(
+        warnings[0].contains("no-such-model") && warnings[0].contains("model install"),
+        "{}",
+        warnings[0]
+    );
+}
