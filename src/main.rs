@@ -63,6 +63,7 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
             Some(Command::Migrate(args)) => cli::migrate::run(args, settings).await,
             Some(Command::ClientConfig(args)) => cli::client_config::run(args, &loaded),
             Some(Command::Token(args)) => cli::token::run(args, settings).await,
+            Some(Command::Reindex(args)) => cli::reindex::run(args, settings).await,
             Some(
                 Command::Secret(_)
                 | Command::Config(_)

@@ -9,6 +9,7 @@ mod failure;
 pub mod init;
 pub mod migrate;
 mod prompt;
+pub mod reindex;
 pub mod secret;
 pub mod serve;
 mod style;
@@ -125,6 +126,8 @@ pub enum Command {
     Secret(secret::SecretCommand),
     /// Manage access tokens: create, list, revoke, enable, delete, audit, stats, mint
     Token(token::TokenArgs),
+    /// Embed the memories that lack a vector of the configured model (semantic search)
+    Reindex(reindex::ReindexArgs),
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 mod backup;
 mod fusion;
+pub mod reindex;
 pub mod semantic;
 
 pub use semantic::{ProviderState, Semantic};

@@ -265,11 +265,11 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
         &self,
         filter: &UnembeddedFilter<'_>,
     ) -> Result<Vec<Unembedded>, StoreError>;
-    /// How many memories (of the scope, as (`scope_user`, `project_id`), or all) lack a vector
-    /// of `model`, and how many there are.
+    /// How many memories (of the project, or all) lack a vector of `model`, and how many
+    /// there are.
     async fn count_unembedded(
         &self,
-        scope: Option<(&str, &str)>,
+        project: Option<&str>,
         model: &str,
     ) -> Result<(u64, u64), StoreError>;
 }

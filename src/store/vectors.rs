@@ -45,8 +45,8 @@ pub struct Unembedded {
 /// Which memories `reindex` works through.
 #[derive(Debug, Clone, Copy)]
 pub struct UnembeddedFilter<'a> {
-    /// Only this scope, as (`scope_user`, `project_id`); `None`: every scope.
-    pub scope: Option<(&'a str, &'a str)>,
+    /// Only this project (of every user); `None`: every project.
+    pub project: Option<&'a str>,
     /// Vectors of this model count; any other model's do not.
     pub model: &'a str,
     /// Only memories whose id sorts after this one (keyset paging).

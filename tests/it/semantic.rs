@@ -10,7 +10,8 @@ use crate::support::{Backend, McpClient, TestDb};
 on_both_backends!(
     paraphrases_are_found,
     vectors_follow_the_memory,
-    a_missing_model_leaves_search_lexical
+    a_missing_model_leaves_search_lexical,
+    reindex_embeds_what_lacks_a_vector
 );
 
 /// Memories of a coding project, and a question for the first that shares no word with it.
@@ -182,4 +183,75 @@ async fn a_missing_model_leaves_search_lexical(backend: Backend) {
         "{}",
         warnings[0]
     );
+}
+
+async fn reindex_embeds_what_lacks_a_vector(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    // Memories added while no provider was set, in two projects.
+    let lexical = db.server().start().await;
+    add_all(&lexical).await;
+    lexical.shutdown().await;
+    let other_project = db.server().manual("proj-other").start().await;
+    other_project
+        .ok(
+            "add_memory",
+            json!({ "content": "Releases are tagged vX.Y.Z" }),
+        )
+        .await;
+    other_project.shutdown().await;
+
+    let model = test_model_dir();
+    let model = model.to_str().unwrap();
+    let builtin = [
+        ("MEM0_EMBEDDING_PROVIDER", "builtin"),
+        ("MEM0_EMBEDDING_MODEL", model),
+        ("PROJECT_ID_MODE", "manual"),
+        ("PROJECT_ID", "proj-main"),
+    ];
+    // No provider: nothing to embed with, said as a usage error.
+    db.run(&["reindex"], &[])
+        .fails_with(2, "MEM0_EMBEDDING_PROVIDER");
+
+    let out = db.run(&["reindex"], &builtin);
+    out.ok();
+    assert!(
+        out.stdout.contains("project 'proj-main'") && out.stdout.contains("4 embedded, 0 already"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(vector_count(&db).await, "4");
+    let server = builtin_server(&db).await;
+    let found = contents(&server, QUESTION).await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some(MEMORIES[0]),
+        "{found:?}"
+    );
+
+    // A vector of another model is not compared, and the next run replaces it.
+    db.execute("UPDATE memory_vectors SET model = 'builtin:000000000000' WHERE vector IS NOT NULL AND memory_id IN (SELECT id FROM memories WHERE content LIKE 'Deploys%')")
+        .await;
+    let found = contents(&server, QUESTION).await;
+    assert!(!found.iter().any(|c| c.contains("Fly.io")), "{found:?}");
+    let out = db.run(&["reindex", "--all-projects"], &builtin);
+    out.ok();
+    assert!(
+        out.stdout.contains("all projects") && out.stdout.contains("2 embedded, 3 already"),
+        "{}",
+        out.describe()
+    );
+    let found = contents(&server, QUESTION).await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some(MEMORIES[0]),
+        "{found:?}"
+    );
+    // Nothing left: a rerun embeds nothing.
+    let out = db.run(&["reindex", "--all-projects"], &builtin);
+    assert!(
+        out.stdout.contains("0 embedded, 5 already"),
+        "{}",
+        out.describe()
+    );
+    server.shutdown().await;
 }

@@ -604,9 +604,9 @@ impl MemoryStore for PostgresStore {
     #[instrument(skip_all)]
     async fn count_unembedded(
         &self,
-        scope: Option<(&str, &str)>,
+        project: Option<&str>,
         model: &str,
     ) -> Result<(u64, u64), StoreError> {
-        vectors::count_unembedded(&self.pool, scope, model).await
+        vectors::count_unembedded(&self.pool, project, model).await
     }
 }

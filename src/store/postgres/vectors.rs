@@ -74,16 +74,12 @@ pub(super) async fn of_scope(
         .collect()
 }
 
-/// `memories m` rows without a vector of the model bound as $1, and in the scope bound as $2,
-/// $3 when `scoped`.
+/// `memories m` rows without a vector of the model bound as $1, and in the project bound as $2
+/// when `scoped`.
 fn lacking(scoped: bool) -> String {
     format!(
         "FROM memories m WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.memory_id = m.id AND v.model = $1){}",
-        if scoped {
-            " AND m.scope_user = $2 AND m.project_id = $3"
-        } else {
-            ""
-        }
+        if scoped { " AND m.project_id = $2" } else { "" }
     )
 }
 
@@ -91,15 +87,15 @@ pub(super) async fn unembedded(
     pool: &PgPool,
     filter: &UnembeddedFilter<'_>,
 ) -> Result<Vec<Unembedded>, StoreError> {
-    let next = if filter.scope.is_some() { 4 } else { 2 };
+    let next = if filter.project.is_some() { 3 } else { 2 };
     let sql = format!(
         "SELECT m.id, m.content, m.content_hash {} AND (${next}::uuid IS NULL OR m.id > ${next}::uuid) ORDER BY m.id LIMIT ${}",
-        lacking(filter.scope.is_some()),
+        lacking(filter.project.is_some()),
         next + 1
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(filter.model);
-    if let Some((user, project)) = filter.scope {
-        query = query.bind(user).bind(project);
+    if let Some(project) = filter.project {
+        query = query.bind(project);
     }
     let rows = query
         .bind(filter.after)
@@ -119,24 +115,21 @@ pub(super) async fn unembedded(
 
 pub(super) async fn count_unembedded(
     pool: &PgPool,
-    scope: Option<(&str, &str)>,
+    project: Option<&str>,
     model: &str,
 ) -> Result<(u64, u64), StoreError> {
-    let sql = format!("SELECT count(*) {}", lacking(scope.is_some()));
+    let sql = format!("SELECT count(*) {}", lacking(project.is_some()));
     let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(model);
-    if let Some((user, project)) = scope {
-        query = query.bind(user).bind(project);
+    if let Some(project) = project {
+        query = query.bind(project);
     }
     let missing: i64 = query.fetch_one(pool).await?;
-    let total: i64 = match scope {
-        Some((user, project)) => {
-            sqlx::query_scalar(
-                "SELECT count(*) FROM memories WHERE scope_user = $1 AND project_id = $2",
-            )
-            .bind(user)
-            .bind(project)
-            .fetch_one(pool)
-            .await?
+    let total: i64 = match project {
+        Some(project) => {
+            sqlx::query_scalar("SELECT count(*) FROM memories WHERE project_id = $1")
+                .bind(project)
+                .fetch_one(pool)
+                .await?
         }
         None => {
             sqlx::query_scalar("SELECT count(*) FROM memories")

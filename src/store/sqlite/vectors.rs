@@ -83,16 +83,12 @@ pub(super) async fn of_scope(
         .collect()
 }
 
-/// `memories m` rows without a vector of the model bound first, and in the scope bound next
+/// `memories m` rows without a vector of the model bound first, and in the project bound next
 /// when `scoped`.
 fn lacking(scoped: bool) -> String {
     format!(
         "FROM memories m WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.memory_id = m.id AND v.model = ?){}",
-        if scoped {
-            " AND m.scope_user = ? AND m.project_id = ?"
-        } else {
-            ""
-        }
+        if scoped { " AND m.project_id = ?" } else { "" }
     )
 }
 
@@ -102,11 +98,11 @@ pub(super) async fn unembedded(
 ) -> Result<Vec<Unembedded>, StoreError> {
     let sql = format!(
         "SELECT m.id, m.content, m.content_hash {} AND m.id > ? ORDER BY m.id LIMIT ?",
-        lacking(filter.scope.is_some())
+        lacking(filter.project.is_some())
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(filter.model);
-    if let Some((user, project)) = filter.scope {
-        query = query.bind(user).bind(project);
+    if let Some(project) = filter.project {
+        query = query.bind(project);
     }
     let rows = query
         .bind(filter.after.map(|id| id.to_string()).unwrap_or_default())
@@ -126,24 +122,21 @@ pub(super) async fn unembedded(
 
 pub(super) async fn count_unembedded(
     pool: &SqlitePool,
-    scope: Option<(&str, &str)>,
+    project: Option<&str>,
     model: &str,
 ) -> Result<(u64, u64), StoreError> {
-    let sql = format!("SELECT count(*) {}", lacking(scope.is_some()));
+    let sql = format!("SELECT count(*) {}", lacking(project.is_some()));
     let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(model);
-    if let Some((user, project)) = scope {
-        query = query.bind(user).bind(project);
+    if let Some(project) = project {
+        query = query.bind(project);
     }
     let missing: i64 = query.fetch_one(pool).await?;
-    let total: i64 = match scope {
-        Some((user, project)) => {
-            sqlx::query_scalar(
-                "SELECT count(*) FROM memories WHERE scope_user = ? AND project_id = ?",
-            )
-            .bind(user)
-            .bind(project)
-            .fetch_one(pool)
-            .await?
+    let total: i64 = match project {
+        Some(project) => {
+            sqlx::query_scalar("SELECT count(*) FROM memories WHERE project_id = ?")
+                .bind(project)
+                .fetch_one(pool)
+                .await?
         }
         None => {
             sqlx::query_scalar("SELECT count(*) FROM memories")
