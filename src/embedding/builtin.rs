@@ -98,6 +98,11 @@ impl Embedder for BuiltinModel {
         &self.id
     }
 
+    /// Static models score unrelated texts up to about 0.25.
+    fn min_similarity(&self) -> f32 {
+        0.3
+    }
+
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         Ok(texts.iter().map(|t| self.embed_one(t)).collect())
     }

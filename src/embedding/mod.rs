@@ -1,10 +1,12 @@
 //! Embedding providers: turn texts into vectors for semantic search. One trait,
-//! [`Embedder`], with the `builtin` static model ([`builtin`]) behind it; `none` is no
+//! [`Embedder`], with the `builtin` static model ([`builtin`]) and any OpenAI-compatible
+//! endpoint ([`openai`]) behind it; `none` is no
 //! embedder at all. Vectors are L2-normalized, so a dot product is their cosine similarity;
 //! [`codec`] turns them into the bytes the store keeps.
 
 pub mod builtin;
 pub mod codec;
+pub mod openai;
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,6 +29,11 @@ pub trait Embedder: Send + Sync + fmt::Debug {
     /// different model ids are never compared.
     fn model_id(&self) -> &str;
 
+    /// Cosine similarity below which a text is not a match by meaning alone (it may still
+    /// be found by its words). Models spread unrelated texts differently: this is the
+    /// model family's, measured on the retrieval set of `scripts/embedding-quality.py`.
+    fn min_similarity(&self) -> f32;
+
     /// One L2-normalized vector per text, in order.
     ///
     /// Errors: the provider failed (unreachable, refused, answered nonsense); nothing partial.
@@ -47,10 +54,15 @@ pub async fn load(provider: &EmbeddingProvider) -> Result<Option<Arc<dyn Embedde
                 .map_err(|e| EmbedError(format!("loading the embedding model failed: {e}")))??;
             Ok(Some(Arc::new(model)))
         }
-        EmbeddingProvider::OpenAi { .. } => Err(EmbedError(
-            "the openai embedding provider is not available in this build; use builtin or none"
-                .into(),
-        )),
+        EmbeddingProvider::OpenAi {
+            url,
+            model,
+            api_key,
+        } => Ok(Some(Arc::new(openai::OpenAiEmbedder::new(
+            url,
+            model,
+            api_key.clone(),
+        )))),
     }
 }
 

@@ -20,10 +20,6 @@ use crate::memory::Scope;
 use crate::settings::EmbeddingProvider;
 use crate::store::{MemoryStore, StoreError, VectorRecord, VectorStamp};
 
-/// Cosine similarity below which a memory is not a match by meaning alone (it may still be
-/// found by its words). Unrelated texts score about 0 to 0.25 with the static model.
-pub const MIN_SIMILARITY: f32 = 0.3;
-
 /// Most scopes whose vectors are cached (each about 1 KiB per memory at 256 dimensions).
 const CACHED_SCOPES: usize = 16;
 
@@ -206,7 +202,8 @@ impl Semantic {
     }
 
     /// The memories of the scope nearest to `query` by meaning, best first, at most `n`, each
-    /// at least [`MIN_SIMILARITY`]; `None` when there is no provider or it failed.
+    /// at least the model's [`Embedder::min_similarity`]; `None` when there is no provider or
+    /// it failed.
     pub async fn nearest(
         &self,
         store: &dyn MemoryStore,
@@ -218,7 +215,7 @@ impl Semantic {
             return Ok(None);
         };
         let index = self.scope_index(store, scope, embedder.model_id()).await?;
-        Ok(Some(top(&index, &query, n)))
+        Ok(Some(top(&index, &query, n, embedder.min_similarity())))
     }
 
     async fn scope_index(
@@ -273,8 +270,8 @@ impl Semantic {
     }
 }
 
-/// The `n` best matches of `query` in `index`, at least [`MIN_SIMILARITY`], best first.
-fn top(index: &ScopeIndex, query: &[f32], n: usize) -> Vec<(Uuid, f32)> {
+/// The `n` best matches of `query` in `index`, at least `floor`, best first.
+fn top(index: &ScopeIndex, query: &[f32], n: usize, floor: f32) -> Vec<(Uuid, f32)> {
     if index.dims == 0 || query.len() != index.dims || n == 0 {
         return Vec::new();
     }
@@ -283,7 +280,7 @@ fn top(index: &ScopeIndex, query: &[f32], n: usize) -> Vec<(Uuid, f32)> {
         .chunks_exact(index.dims)
         .zip(&index.ids)
         .map(|(v, id)| (*id, v.iter().zip(query).map(|(a, b)| a * b).sum::<f32>()))
-        .filter(|(_, s)| *s >= MIN_SIMILARITY)
+        .filter(|(_, s)| *s >= floor)
         .collect();
     if scored.len() > n {
         scored.select_nth_unstable_by(n - 1, |a, b| b.1.total_cmp(&a.1));
@@ -308,18 +305,18 @@ mod tests {
             // similarities to (1, 0): 0.6, 1.0, 0.1, 0.8
             data: vec![0.6, 0.8, 1.0, 0.0, 0.1, 0.99, 0.8, 0.6],
         };
-        let got: Vec<Uuid> = top(&index, &[1.0, 0.0], 2)
+        let got: Vec<Uuid> = top(&index, &[1.0, 0.0], 2, 0.3)
             .into_iter()
             .map(|(id, _)| id)
             .collect();
         assert_eq!(got, vec![ids[1], ids[3]]);
-        let got: Vec<Uuid> = top(&index, &[1.0, 0.0], 10)
+        let got: Vec<Uuid> = top(&index, &[1.0, 0.0], 10, 0.3)
             .into_iter()
             .map(|(id, _)| id)
             .collect();
         assert_eq!(got, vec![ids[1], ids[3], ids[0]], "0.1 is under the floor");
         assert!(
-            top(&index, &[1.0, 0.0, 0.0], 10).is_empty(),
+            top(&index, &[1.0, 0.0, 0.0], 10, 0.3).is_empty(),
             "another model's size"
         );
     }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Resolved, SettingsError};
+use super::{Resolved, Secret, SecretName, SettingsError};
 
 /// Where embedding vectors come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub enum EmbeddingProvider {
         url: String,
         /// The model name sent with each request.
         model: String,
+        /// `MEM0_EMBEDDING_API_KEY`, sent as a bearer token when set.
+        api_key: Option<Secret>,
     },
 }
 
@@ -93,6 +95,7 @@ pub(super) fn from_resolved(
             EmbeddingProvider::OpenAi {
                 url: url.trim_end_matches('/').to_owned(),
                 model: model.to_owned(),
+                api_key: resolved.secret(SecretName::EmbeddingApiKey),
             }
         }
         other => {

@@ -4,14 +4,15 @@
 
 use serde_json::{Value, json};
 
-use crate::support::model::test_model_dir;
+use crate::support::model::{EmbeddingServer, test_model_dir};
 use crate::support::{Backend, McpClient, TestDb};
 
 on_both_backends!(
     paraphrases_are_found,
     vectors_follow_the_memory,
     a_missing_model_leaves_search_lexical,
-    reindex_embeds_what_lacks_a_vector
+    reindex_embeds_what_lacks_a_vector,
+    an_openai_compatible_endpoint_serves_the_vectors
 );
 
 /// Memories of a coding project, and a question for the first that shares no word with it.
@@ -254,4 +255,76 @@ async fn reindex_embeds_what_lacks_a_vector(backend: Backend) {
         out.describe()
     );
     server.shutdown().await;
+}
+
+async fn an_openai_compatible_endpoint_serves_the_vectors(backend: Backend) {
+    const KEY: &str = "sk-test-embedding-key-5d1f0c";
+    let endpoint = EmbeddingServer::start(Some(KEY));
+    let db = TestDb::migrated(backend);
+    let server = db
+        .server()
+        .env("MEM0_EMBEDDING_PROVIDER", "openai")
+        .env("MEM0_EMBEDDING_URL", &endpoint.url)
+        .env("MEM0_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+        .env("MEM0_EMBEDDING_API_KEY", KEY)
+        .start()
+        .await;
+    add_all(&server).await;
+    assert_eq!(vector_count(&db).await, MEMORIES.len().to_string());
+    let found = contents(&server, QUESTION).await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some(MEMORIES[0]),
+        "{found:?}"
+    );
+    server.shutdown().await;
+
+    // A wrong key: every call still answers, lexically, and the log says why once, without
+    // the key.
+    let db_wrong = TestDb::migrated(backend);
+    let wrong = db_wrong
+        .server()
+        .env("MEM0_EMBEDDING_PROVIDER", "openai")
+        .env("MEM0_EMBEDDING_URL", &endpoint.url)
+        .env("MEM0_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+        .env("MEM0_EMBEDDING_API_KEY", "sk-wrong-key-77aa")
+        .start()
+        .await;
+    add_all(&wrong).await;
+    assert_eq!(vector_count(&db_wrong).await, "0");
+    assert!(contents(&wrong, QUESTION).await.is_empty());
+    assert_eq!(
+        contents(&wrong, "Makefile").await,
+        vec![MEMORIES[2].to_string()]
+    );
+    wrong.shutdown().await;
+    let logs = db_wrong.server_logs();
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("falls back to lexical"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{logs}");
+    assert!(
+        warnings[0].contains("MEM0_EMBEDDING_API_KEY"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        !logs.contains("sk-wrong-key-77aa") && !logs.contains(KEY),
+        "{logs}"
+    );
+
+    // Reindex sends batches to the endpoint: the memories added with the wrong key get theirs.
+    let out = db_wrong.run(
+        &["reindex", "--all-projects"],
+        &[
+            ("MEM0_EMBEDDING_PROVIDER", "openai"),
+            ("MEM0_EMBEDDING_URL", &endpoint.url),
+            ("MEM0_EMBEDDING_MODEL", "all-MiniLM-L6-v2"),
+            ("MEM0_EMBEDDING_API_KEY", KEY),
+        ],
+    );
+    assert!(out.stdout.contains("4 embedded"), "{}", out.describe());
+    assert!(!out.all_output().contains(KEY));
+    assert_eq!(vector_count(&db_wrong).await, "4");
 }
