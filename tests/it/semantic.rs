@@ -12,7 +12,8 @@ on_both_backends!(
     vectors_follow_the_memory,
     a_missing_model_leaves_search_lexical,
     reindex_embeds_what_lacks_a_vector,
-    an_openai_compatible_endpoint_serves_the_vectors
+    an_openai_compatible_endpoint_serves_the_vectors,
+    doctor_reports_the_provider
 );
 
 /// Memories of a coding project, and a question for the first that shares no word with it.
@@ -327,4 +328,73 @@ async fn an_openai_compatible_endpoint_serves_the_vectors(backend: Backend) {
     assert!(out.stdout.contains("4 embedded"), "{}", out.describe());
     assert!(!out.all_output().contains(KEY));
     assert_eq!(vector_count(&db_wrong).await, "4");
+}
+
+/// The doctor's "semantic search" line, from `doctor --json` with `env`.
+fn doctor_line(db: &TestDb, env: &[(&str, &str)]) -> Value {
+    let out = db.run(&["doctor", "--json"], env);
+    let report: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("doctor --json: {e}\n{}", out.describe()));
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "semantic search")
+        .unwrap_or_else(|| panic!("no semantic search check:\n{}", out.describe()))
+        .clone()
+}
+
+async fn doctor_reports_the_provider(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    let lexical = db.server().start().await;
+    add_all(&lexical).await;
+    lexical.shutdown().await;
+
+    let line = doctor_line(&db, &[]);
+    assert!(line["ok"] == true && line["warning"] == false, "{line:#}");
+    assert!(
+        line["detail"].as_str().unwrap().contains("lexical only"),
+        "{line:#}"
+    );
+
+    let model = test_model_dir();
+    let builtin = [
+        ("MEM0_EMBEDDING_PROVIDER", "builtin"),
+        ("MEM0_EMBEDDING_MODEL", model.to_str().unwrap()),
+    ];
+    let line = doctor_line(&db, &builtin);
+    assert_eq!(line["warning"], true, "{line:#}");
+    let detail = line["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("256 dimensions") && detail.contains("4 of 4 memories have no vector"),
+        "{line:#}"
+    );
+    assert!(
+        line["fix"].as_str().unwrap().contains("reindex"),
+        "{line:#}"
+    );
+    db.run(&["reindex", "--all-projects"], &builtin).ok();
+    let line = doctor_line(&db, &builtin);
+    assert!(line["ok"] == true && line["warning"] == false, "{line:#}");
+    assert!(
+        line["detail"]
+            .as_str()
+            .unwrap()
+            .contains("all 4 memories have a vector"),
+        "{line:#}"
+    );
+
+    let missing = [
+        ("MEM0_EMBEDDING_PROVIDER", "builtin"),
+        ("MEM0_EMBEDDING_MODEL", "/nonexistent/model"),
+    ];
+    let line = doctor_line(&db, &missing);
+    assert!(line["ok"] == true && line["warning"] == true, "{line:#}");
+    assert!(
+        line["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/model"),
+        "{line:#}"
+    );
 }

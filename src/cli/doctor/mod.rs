@@ -1,7 +1,8 @@
 //! `mem0-mcp doctor [--json] [--client NAME]`: checks everything a working setup needs, one line
 //! each (✓ passed, ⚠ works but deserves a look, ✗ broken, with the fix): the `_FILE` secrets,
 //! where each setting came from, the database and its latency, the schema, the token, the
-//! keychain, the project `auto` resolves here, and each client configuration file, including
+//! keychain, the embedding provider and how many memories lack a vector, the project `auto`
+//! resolves here, and each client configuration file, including
 //! whether the server it launches would start. Exit code 0 when nothing is ✗, else 1.
 //!
 //! Checks never change anything: no migration, no audit row, no `last_used_at`, and an embedded
@@ -11,6 +12,7 @@
 
 mod check;
 mod clients;
+mod embeddings;
 mod probe;
 
 use std::collections::BTreeMap;
@@ -100,6 +102,7 @@ pub async fn run(args: &DoctorArgs, flags: &Flags, keychain: &Keychain) -> Resul
             )),
             None => {}
         }
+        checks.push(embeddings::embeddings_check(&loaded.settings, probe.stores.as_ref()).await);
     }
     checks.push(keychain_check(keychain));
     if let Some(loaded) = &loaded {
