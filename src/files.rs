@@ -73,6 +73,24 @@ pub fn write(path: &Path, content: &[u8], access: Access) -> std::io::Result<Wri
     })
 }
 
+/// Writes `content` to `path` atomically and owner-only or keeping the mode, without a backup:
+/// for files mem0-mcp owns entirely (the trust store), whose old content is worth nothing.
+pub fn replace(path: &Path, content: &[u8], access: Access) -> std::io::Result<()> {
+    let dir = parent_dir(path);
+    create_dir(&dir, access)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".mem0.")
+        .suffix(".tmp")
+        .tempfile_in(&dir)?;
+    temp.write_all(content)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    if access == Access::Private {
+        restrict(path)?;
+    }
+    Ok(())
+}
+
 /// Copies `path` to `<path>.bak-<UTC timestamp>` (a numbered suffix if that exists too), with
 /// the same permissions, and returns the backup's path.
 pub fn backup(path: &Path) -> std::io::Result<PathBuf> {
@@ -127,6 +145,53 @@ fn restrict(path: &Path) -> std::io::Result<()> {
     }
     #[cfg(not(unix))]
     let _ = path;
+    Ok(())
+}
+
+/// Checks that `path` (which exists) is the current user's alone to change, as ssh checks
+/// `~/.ssh`: owned by the current user and not writable by group or others. A database kept
+/// in a directory another account owns or can write to is that account's to read and replace.
+///
+/// # Errors
+///
+/// A [`Problem`] naming the path, what is wrong and the command that fixes it.
+#[cfg(unix)]
+pub fn check_private(path: &Path, what: &str) -> Result<(), crate::problem::Problem> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let shown = path.display();
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(crate::problem::Problem::new(
+            format!(
+                "{what} {shown} belongs to another user (uid {}), who could read and change everything in it",
+                meta.uid()
+            ),
+            format!("use a directory of your own (MEM0_DATA_DIR), or `chown {me} {shown}`"),
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(crate::problem::Problem::new(
+            format!(
+                "{what} {shown} can be written by {} (mode {mode:04o}), who could replace it",
+                if mode & 0o002 != 0 {
+                    "every user"
+                } else {
+                    "its group"
+                }
+            ),
+            format!("chmod go-w {shown}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Where ownership and modes do not exist, there is nothing to check.
+#[cfg(not(unix))]
+pub fn check_private(_path: &Path, _what: &str) -> Result<(), crate::problem::Problem> {
     Ok(())
 }
 

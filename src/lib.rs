@@ -15,6 +15,7 @@ pub mod cli;
 pub mod clients;
 pub mod embedding;
 pub mod files;
+pub mod identifier;
 pub mod mcp;
 pub mod memory;
 pub mod problem;

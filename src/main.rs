@@ -35,6 +35,7 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
             return cli::config::run(command, &inspected);
         }
         Some(Command::Completions(args)) => return cli::completions::run(args),
+        Some(Command::Trust(args)) => return cli::trust::run(args),
         Some(Command::Secret(command)) => {
             init_logging(cli.flags.log.as_deref().unwrap_or("warn"));
             return cli::secret::run(command, keychain);
@@ -69,7 +70,8 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
                 | Command::Config(_)
                 | Command::Completions(_)
                 | Command::Init(_)
-                | Command::Doctor(_),
+                | Command::Doctor(_)
+                | Command::Trust(_),
             ) => Ok(()),
         }
     })

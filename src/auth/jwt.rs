@@ -1,14 +1,23 @@
 //! Minted tokens: short-lived JWTs (HS256) that a token holder hands to a CI job or a sub-agent.
-//! They are signed with the JWT secret from the settings, name their parent token's row, carry a
-//! subset of its permissions and optionally one project, and die with the parent: `serve`
-//! checks the parent row at startup and while running.
+//! They name their parent token by its random public id, carry a subset of its permissions and
+//! optionally one project, live at most 30 days, and die with the parent: `serve` checks the
+//! parent row at startup and while running.
+//!
+//! The signing key is not the JWT secret itself but SHA-256 over the secret and the parent
+//! token's stored hash ([`JwtKey::for_parent`]). So a process that holds the secret, but neither
+//! the parent token nor the database, cannot sign a token anyone accepts: it would have to know
+//! the hash of a token it never saw.
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
 use crate::settings::Secret;
+use crate::store::TokenHash;
 
 /// Shortest accepted secret: HS256 keys below 256 bits are guessable offline.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -28,8 +37,9 @@ pub struct Claims {
     pub iat: i64,
     /// Unique id of this minted token (a UUID).
     pub jti: String,
-    /// The row id of the parent token in `mcp_auth_tokens`.
-    pub parent: i64,
+    /// The public id of the parent token (`mcp_auth_tokens.public_id`): random, so it reveals
+    /// nothing and cannot be guessed.
+    pub parent: String,
     /// Permission names, a subset of the parent's.
     pub perms: Vec<String>,
     /// When set, the only project the token may be used in.
@@ -65,10 +75,22 @@ pub enum JwtError {
     Invalid(&'static str),
 }
 
-/// The HS256 key, checked for length.
+/// The JWT secret, checked for length; [`JwtKey::for_parent`] derives the key that signs and
+/// checks the tokens minted from one parent.
 pub struct JwtKey {
+    secret: Vec<u8>,
+}
+
+/// The HS256 key of the tokens minted from one parent token.
+pub struct ParentKey {
     encoding: EncodingKey,
     decoding: DecodingKey,
+}
+
+impl std::fmt::Debug for ParentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ParentKey(***)")
+    }
 }
 
 impl std::fmt::Debug for JwtKey {
@@ -84,10 +106,51 @@ impl JwtKey {
             return Err(JwtError::SecretTooShort(secret.len()));
         }
         Ok(JwtKey {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            secret: secret.to_vec(),
         })
     }
+
+    /// The key for tokens minted from the parent whose stored hash is `parent`:
+    /// SHA-256(domain ‖ len(secret) ‖ secret ‖ parent hash).
+    pub fn for_parent(&self, parent: &TokenHash) -> ParentKey {
+        let mut hasher = Sha256::new();
+        hasher.update(b"mem0-mcp minted token key v2\0");
+        hasher.update((self.secret.len() as u64).to_be_bytes());
+        hasher.update(&self.secret);
+        hasher.update(parent.as_str().as_bytes());
+        let key = hasher.finalize();
+        ParentKey {
+            encoding: EncodingKey::from_secret(&key),
+            decoding: DecodingKey::from_secret(&key),
+        }
+    }
+}
+
+/// The parent a minted token names, read before its signature can be checked (the key depends
+/// on the parent). Nothing else of the claims is trusted until [`verify`] has passed.
+pub fn claimed_parent(token: &str) -> Result<String, JwtError> {
+    #[derive(Deserialize)]
+    struct ParentOnly {
+        parent: String,
+    }
+    let malformed = JwtError::Invalid("it is malformed (was it copied completely?)");
+    let payload = token.split('.').nth(1).ok_or(malformed.clone())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| malformed.clone())?;
+    let claims: ParentOnly = serde_json::from_slice(&bytes)
+        .map_err(|_| JwtError::Invalid("its claims are not the ones mem0-mcp mints"))?;
+    let well_formed = claims.parent.len() == 32
+        && claims
+            .parent
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !well_formed {
+        return Err(JwtError::Invalid(
+            "its parent is not a token id mem0-mcp mints",
+        ));
+    }
+    Ok(claims.parent)
 }
 
 /// True when a credential has the shape of a JWT (three base64url parts, a JSON header) rather
@@ -96,14 +159,15 @@ pub fn looks_like_jwt(value: &str) -> bool {
     value.starts_with("eyJ") && value.split('.').count() == 3
 }
 
-pub fn mint(key: &JwtKey, claims: &Claims) -> Result<String, JwtError> {
+pub fn mint(key: &ParentKey, claims: &Claims) -> Result<String, JwtError> {
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key.encoding)
         .map_err(|_| JwtError::Invalid("it could not be signed"))
 }
 
-/// Checks the signature, the algorithm, the required claims and the expiry (with
-/// [`LEEWAY_SECS`]). The parent token and the subject are the caller's to check.
-pub fn verify(key: &JwtKey, token: &str, now: DateTime<Utc>) -> Result<Claims, JwtError> {
+/// Checks the signature, the algorithm, the required claims, the expiry (with
+/// [`LEEWAY_SECS`]) and the lifetime (at most [`MAX_TTL_SECS`] from `iat`, which may not lie in
+/// the future). The parent token and the subject are the caller's to check.
+pub fn verify(key: &ParentKey, token: &str, now: DateTime<Utc>) -> Result<Claims, JwtError> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_required_spec_claims(&["exp", "sub", "iat"]);
     // Expiry is checked below, after the signature, so an expired token can still be named in
@@ -129,6 +193,11 @@ pub fn verify(key: &JwtKey, token: &str, now: DateTime<Utc>) -> Result<Claims, J
     }
     if claims.iat > now.timestamp() + LEEWAY_SECS {
         return Err(JwtError::Invalid("it was issued in the future"));
+    }
+    if claims.exp.saturating_sub(claims.iat) > MAX_TTL_SECS {
+        return Err(JwtError::Invalid(
+            "it claims a lifetime longer than 30 days",
+        ));
     }
     Ok(claims)
 }
@@ -172,9 +241,17 @@ pub fn parse_ttl(value: &str) -> Result<i64, String> {
 mod tests {
     use super::*;
 
-    fn key(secret: &str) -> JwtKey {
-        JwtKey::new(Some(&Secret::new(secret))).unwrap()
+    fn key(secret: &str) -> ParentKey {
+        key_for(secret, "mcp_parent")
     }
+
+    fn key_for(secret: &str, parent_token: &str) -> ParentKey {
+        JwtKey::new(Some(&Secret::new(secret)))
+            .unwrap()
+            .for_parent(&TokenHash::of(parent_token))
+    }
+
+    const PARENT: &str = "0123456789abcdef0123456789abcdef";
 
     fn claims(now: DateTime<Utc>, ttl: i64) -> Claims {
         Claims {
@@ -182,7 +259,7 @@ mod tests {
             exp: now.timestamp() + ttl,
             iat: now.timestamp(),
             jti: "0f1e2d3c-0000-4000-8000-000000000000".into(),
-            parent: 7,
+            parent: PARENT.into(),
             perms: vec!["read".into()],
             project: Some("widgets".into()),
         }
@@ -197,6 +274,7 @@ mod tests {
         let jwt = mint(&k, &claims(now, 60)).unwrap();
         assert!(looks_like_jwt(&jwt));
         assert_eq!(verify(&k, &jwt, now), Ok(claims(now, 60)));
+        assert_eq!(claimed_parent(&jwt).unwrap(), PARENT);
         assert_eq!(claims(now, 60).short_id(), "jwt-0f1e2d3c");
     }
 
@@ -228,6 +306,30 @@ mod tests {
             Err(JwtError::Invalid(_))
         ));
         assert!(verify(&k, "eyJ.garbage.x", now).is_err());
+    }
+
+    #[test]
+    fn the_secret_alone_cannot_sign() {
+        let now = Utc::now();
+        // The real secret, but a guess at the parent (its hash is only in the database).
+        let forged = mint(&key_for(SECRET, "mcp_guess"), &claims(now, 60)).unwrap();
+        assert!(matches!(
+            verify(&key(SECRET), &forged, now),
+            Err(JwtError::Invalid(m)) if m.contains("signature")
+        ));
+        // The verifier caps the lifetime itself.
+        let mut long = claims(now, MAX_TTL_SECS + 3600);
+        long.iat = now.timestamp();
+        let jwt = mint(&key(SECRET), &long).unwrap();
+        assert_eq!(
+            verify(&key(SECRET), &jwt, now),
+            Err(JwtError::Invalid(
+                "it claims a lifetime longer than 30 days"
+            ))
+        );
+        for bad in ["x", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.eyJwYXJlbnQiOjd9.x"] {
+            assert!(claimed_parent(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -12,7 +12,9 @@ use super::token::{DISPLAY_ID_CHARS, Token};
 use super::validate::{AuthError, Credentials, Purpose, authenticate};
 use crate::access::Permissions;
 use crate::settings::Secret;
-use crate::store::{AuditEntry, AuditEvent, NewToken, StoreError, TokenRecord, TokenStore};
+use crate::store::{
+    AuditEntry, AuditEvent, NewToken, StoreError, TokenHash, TokenRecord, TokenStore,
+};
 
 /// Why a token operation did nothing. Messages show at most a display id, never a token.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +93,7 @@ pub async fn issue(
     let created_by = request.created_by.clone().unwrap_or_else(os_user_name);
     let new = NewToken {
         hash: token.hash(),
+        public_id: crate::store::new_public_id().map_err(TokenError::Random)?,
         display_id: token.display_id(),
         user_id: request.user_id.clone(),
         name: request.name.clone(),
@@ -284,16 +287,21 @@ pub struct Minted {
 pub async fn mint_parent(
     tokens: &dyn TokenStore,
     credentials: Credentials<'_>,
-) -> Result<TokenRecord, TokenError> {
-    if credentials.token.is_none() {
+) -> Result<(TokenRecord, TokenHash), TokenError> {
+    let Some(token) = credentials.token else {
         return Err(TokenError::NoParentToken);
-    }
+    };
     let done = authenticate(tokens, credentials, Purpose::Mint, false).await?;
-    Ok(done.token)
+    // Authenticated, so it is a database token.
+    let hash = Token::parse(token.expose())
+        .map(|t| t.hash())
+        .map_err(|e| TokenError::Auth(AuthError::Malformed(e)))?;
+    Ok((done.token, hash))
 }
 
-/// Mints a JWT from `parent` and writes its `token_minted` row, which names the parent and the
-/// minted token's short id, permissions, project and expiry.
+/// Mints a JWT from `parent` (whose stored hash is `parent_hash`, which keys the signature) and
+/// writes its `token_minted` row, which names the parent and the minted token's short id,
+/// permissions, project and expiry.
 ///
 /// Errors: [`TokenError::BeyondParent`], [`TokenError::Jwt`] when it cannot be signed,
 /// [`TokenError::Store`] when the audit row cannot be written (the token is then not shown).
@@ -301,20 +309,21 @@ pub async fn mint(
     tokens: &dyn TokenStore,
     key: &JwtKey,
     parent: &TokenRecord,
+    parent_hash: &TokenHash,
     request: &MintRequest,
 ) -> Result<Minted, TokenError> {
     let permissions = request.permissions.for_parent(parent.permissions)?;
     let now = Utc::now();
     let claims = Claims {
         sub: parent.user_id.clone(),
-        exp: now.timestamp() + request.ttl_secs,
+        exp: now.timestamp() + request.ttl_secs.min(jwt::MAX_TTL_SECS),
         iat: now.timestamp(),
         jti: uuid::Uuid::new_v4().to_string(),
-        parent: parent.id,
+        parent: parent.public_id.clone(),
         perms: permissions.names().into_iter().map(String::from).collect(),
         project: request.project.clone(),
     };
-    let minted = jwt::mint(key, &claims).map_err(TokenError::Jwt)?;
+    let minted = jwt::mint(&key.for_parent(parent_hash), &claims).map_err(TokenError::Jwt)?;
     let entry = AuditEntry::new(AuditEvent::TokenMinted)
         .user(parent.user_id.clone())
         .token(Some(parent.token_prefix.clone()))

@@ -202,15 +202,12 @@ impl From<StoreError> for AuthError {
 /// What is wrong with a minted token's parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParentState {
-    Missing,
     Disabled,
     Expired,
-    OtherUser,
 }
 
 fn parent_cause(state: &ParentState) -> &'static str {
     match state {
-        ParentState::Missing | ParentState::OtherUser => "invalid",
         ParentState::Disabled => "disabled",
         ParentState::Expired => "expired",
     }
@@ -218,10 +215,8 @@ fn parent_cause(state: &ParentState) -> &'static str {
 
 fn parent_state(state: &ParentState) -> &'static str {
     match state {
-        ParentState::Missing => "no longer exists",
         ParentState::Disabled => "has been revoked",
         ParentState::Expired => "has expired",
-        ParentState::OtherUser => "belongs to another user",
     }
 }
 
@@ -425,6 +420,9 @@ fn usable(record: &TokenRecord, now: DateTime<Utc>) -> Result<(), AuthError> {
     }
 }
 
+/// A minted token: its parent is found by the public id it names, the signature is checked with
+/// the key derived from the JWT secret and that parent's stored hash, and only then is anything
+/// else of its claims believed.
 async fn check_jwt(
     store: &dyn TokenStore,
     raw: &str,
@@ -434,38 +432,40 @@ async fn check_jwt(
     now: DateTime<Utc>,
 ) -> Result<Authenticated, AuthError> {
     let key = JwtKey::new(secret).map_err(AuthError::Jwt)?;
-    let claims = match jwt::verify(&key, raw, now) {
+    let parent_id = jwt::claimed_parent(raw).map_err(AuthError::Jwt)?;
+    let Some((parent, parent_hash)) = store.token_by_public_id(&parent_id).await? else {
+        return Err(AuthError::Jwt(JwtError::Invalid(
+            "its parent token does not exist (deleted, or never issued)",
+        )));
+    };
+    let claims = match jwt::verify(&key.for_parent(&parent_hash), raw, now) {
         Ok(claims) => claims,
         Err(JwtError::Expired(claims)) => {
-            let parent = store.token_by_id(claims.parent).await?;
             return Err(AuthError::JwtExpired {
-                display_id: jwt_display_id(parent.as_ref(), &claims),
+                display_id: jwt_display_id(&parent, &claims),
                 at: claims.expires_at(),
             });
         }
         Err(e) => return Err(AuthError::Jwt(e)),
     };
-    let parent = store.token_by_id(claims.parent).await?;
-    let display_id = jwt_display_id(parent.as_ref(), &claims);
+    if claims.sub != parent.user_id || claims.parent != parent.public_id {
+        // Only a signer holding the parent's hash gets here; name nobody's token.
+        return Err(AuthError::Jwt(JwtError::Invalid(
+            "its subject is not its parent token's user",
+        )));
+    }
+    let display_id = jwt_display_id(&parent, &claims);
     let parent_error = |state| AuthError::Parent {
         display_id: display_id.clone(),
-        parent: parent
-            .as_ref()
-            .map(|p| p.token_prefix.clone())
-            .unwrap_or_else(|| format!("#{}", claims.parent)),
+        parent: parent.token_prefix.clone(),
         state,
-    };
-    let Some(parent) = parent.as_ref() else {
-        return Err(parent_error(ParentState::Missing));
     };
     match parent.status(now) {
         TokenStatus::Enabled => {}
         TokenStatus::Disabled => return Err(parent_error(ParentState::Disabled)),
         TokenStatus::Expired => return Err(parent_error(ParentState::Expired)),
     }
-    if parent.user_id != claims.sub {
-        return Err(parent_error(ParentState::OtherUser));
-    }
+    let parent = &parent;
     if let Some(user) = user_id
         && user != claims.sub
     {
@@ -520,11 +520,8 @@ async fn check_jwt(
 /// A minted token is named after its parent and its own short id, e.g.
 /// `mcp_AbCd1234/jwt-0f1e2d3c`, so audit rows and memory history say both who and which
 /// delegation acted.
-fn jwt_display_id(parent: Option<&TokenRecord>, claims: &Claims) -> String {
-    match parent {
-        Some(parent) => format!("{}/{}", parent.token_prefix, claims.short_id()),
-        None => claims.short_id(),
-    }
+fn jwt_display_id(parent: &TokenRecord, claims: &Claims) -> String {
+    format!("{}/{}", parent.token_prefix, claims.short_id())
 }
 
 #[cfg(test)]

@@ -140,5 +140,8 @@ fn show_table(inspected: &Inspected) -> String {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "none found".into())
     ));
+    for ignored in &inspected.resolved.ignored {
+        out.push_str(&format!("{}\n", ignored.problem().sentence()));
+    }
     out
 }

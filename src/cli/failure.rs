@@ -42,7 +42,7 @@ impl From<StoreError> for Failure {
     /// form a connection are a configuration error (2), not an outage.
     fn from(error: StoreError) -> Self {
         let code = match error {
-            StoreError::InvalidUrl(_) => ExitCode::Usage,
+            StoreError::InvalidUrl(_) | StoreError::NotPrivate(_) => ExitCode::Usage,
             _ => ExitCode::Database,
         };
         Failure::new(code, error.problem().sentence())

@@ -15,6 +15,7 @@ pub mod serve;
 mod style;
 mod table;
 pub mod token;
+pub mod trust;
 
 use std::path::PathBuf;
 
@@ -30,6 +31,7 @@ Getting started: `mem0-mcp init` sets up the database, a token and your clients 
 
 Settings come from, highest first: command-line flags (never secrets), the environment
 (MEM0_*), NAME_FILE secret files, the OS keychain, mem0.config.json, .env files, defaults.
+A .env or mem0.config.json in the working directory counts only once trusted (`mem0-mcp trust`).
 `mem0-mcp config show` lists every setting and where it came from.
 
 Without a database setting the embedded SQLite database in MEM0_DATA_DIR is used
@@ -126,6 +128,8 @@ pub enum Command {
     Secret(secret::SecretCommand),
     /// Manage access tokens: create, list, revoke, enable, delete, audit, stats, mint
     Token(token::TokenArgs),
+    /// Trust the working directory's .env / mem0.config.json (or list, or revoke trust)
+    Trust(trust::TrustArgs),
     /// Embed the memories that lack a vector of the configured model (semantic search)
     Reindex(reindex::ReindexArgs),
 }

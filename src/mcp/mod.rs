@@ -524,7 +524,10 @@ impl ServerHandler for MemoryServer {
             &self.aliases
         } else {
             return Err(ErrorData::invalid_params(
-                format!("unknown tool '{name}': call tools/list for the available tools"),
+                format!(
+                    "unknown tool '{}': call tools/list for the available tools",
+                    crate::identifier::echo(&name)
+                ),
                 None,
             ));
         };

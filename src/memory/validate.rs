@@ -54,6 +54,15 @@ pub fn validate_tags(tags: &[String]) -> Result<Vec<String>, String> {
         if tag.contains('\0') {
             return Err("a tag contains a NUL character (\\u0000): remove it".into());
         }
+        // Tags are listed and filtered on like names: an invisible or bidirectional character
+        // would make one tag look like another.
+        if let Some(c) = crate::identifier::first_hidden(tag) {
+            return Err(format!(
+                "tag '{}' contains the invisible character {}: remove it",
+                crate::identifier::echo(tag),
+                crate::identifier::code_point(c)
+            ));
+        }
         let chars = tag.chars().count();
         if chars > MAX_TAG_CHARS {
             return Err(format!(
@@ -130,7 +139,7 @@ pub fn validate_limit(limit: Option<i64>, default: u32, max: u32) -> Result<u32,
 pub fn parse_memory_id(id: &str) -> Result<Uuid, String> {
     let trimmed = id.trim();
     Uuid::parse_str(trimmed).map_err(|_| {
-        let shown: String = trimmed.chars().take(60).collect();
+        let shown = crate::identifier::echo(trimmed);
         format!(
             "'{shown}' is not a memory id: ids are UUIDs such as 0192f0c1-7b3a-7cde-8f00-1234567890ab, as returned by add_memory, search_memories or list_memories"
         )
@@ -172,6 +181,11 @@ mod tests {
         );
         assert!(validate_tags(&s(&[""])).unwrap_err().contains("empty"));
         assert!(validate_tags(&s(&["x\0"])).unwrap_err().contains("NUL"));
+        assert!(
+            validate_tags(&s(&["ci\u{202E}dev"]))
+                .unwrap_err()
+                .contains("U+202E")
+        );
         let too_many: Vec<String> = (0..=MAX_TAGS).map(|i| i.to_string()).collect();
         assert!(
             validate_tags(&too_many)

@@ -24,32 +24,20 @@ pub fn config_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "mem0").map(|d| d.config_dir().to_path_buf())
 }
 
-/// Finds the file to read: an explicit path must exist; otherwise `./mem0.config.json`, then
-/// `config_dir` (the platform config dir, or a test's), or none.
-pub fn locate(
-    explicit: Option<&Path>,
-    cwd: &Path,
-    config_dir: Option<&Path>,
-) -> Result<Option<PathBuf>, SettingsError> {
-    if let Some(path) = explicit {
-        if path.is_file() {
-            return Ok(Some(path.to_path_buf()));
-        }
-        return Err(SettingsError::new(
-            format!(
-                "the config file {} (from --config or MEM0_CONFIG) does not exist",
-                path.display()
-            ),
-            format!("fix the path, or unset it to use ./{FILE_NAME}"),
-        ));
+/// The config file named by `--config` or `MEM0_CONFIG`, which must exist. (Without one, the
+/// working directory's file is read once trusted, else the config directory's: see
+/// [`super::trust`].)
+pub fn explicit(path: &Path) -> Result<PathBuf, SettingsError> {
+    if path.is_file() {
+        return Ok(path.to_path_buf());
     }
-    let local = cwd.join(FILE_NAME);
-    if local.is_file() {
-        return Ok(Some(local));
-    }
-    Ok(config_dir
-        .map(|dir| dir.join(FILE_NAME))
-        .filter(|p| p.is_file()))
+    Err(SettingsError::new(
+        format!(
+            "the config file {} (from --config or MEM0_CONFIG) does not exist",
+            path.display()
+        ),
+        "fix the path, or unset it to use the config directory's file",
+    ))
 }
 
 pub fn load(path: &Path) -> Result<ConfigFile, SettingsError> {
@@ -110,7 +98,10 @@ fn is_comment(name: &str) -> bool {
 fn unknown_or_misplaced(key: &str, file: &str) -> SettingsError {
     let known: Vec<&str> = keys::KEYS.iter().filter_map(|k| k.config).collect();
     SettingsError::new(
-        format!("unknown key '{key}' in the config file {file}"),
+        format!(
+            "unknown key '{}' in the config file {file}",
+            crate::identifier::echo(key)
+        ),
         format!("the known keys are {}", known.join(", ")),
     )
 }
@@ -121,9 +112,23 @@ fn value_text(
     key: &str,
     file: &str,
 ) -> Result<String, SettingsError> {
+    // A secret's value is never quoted (a URL with a password in a list is still a secret),
+    // and other values only in part.
     let wrong = |want: &str| {
+        let shown = match kind {
+            Kind::Secret(_) => String::new(),
+            _ => {
+                let text = value.to_string();
+                let cut: String = text.chars().take(64).collect();
+                if cut.len() < text.len() {
+                    format!(", not {cut}…")
+                } else {
+                    format!(", not {cut}")
+                }
+            }
+        };
         SettingsError::plain(format!(
-            "'{key}' in the config file {file} must be {want}, not {value}"
+            "'{key}' in the config file {file} must be {want}{shown}"
         ))
     };
     match (kind, value) {

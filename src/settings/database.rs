@@ -70,11 +70,20 @@ pub fn target(resolved: &Resolved, data_dir: &Path) -> Result<DatabaseTarget, Se
     let url = match (&url, parts.is_empty()) {
         (Some(url), _) => {
             let url = PgUrl::parse(url.expose()).map_err(|e| {
+                // The "scheme" of text that is no URL may be anything, a password included.
+                let plausible = e.scheme.len() <= 20
+                    && e.scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
                 SettingsError::new(
-                    format!(
-                        "MEM0_DATABASE_URL has the scheme '{}', which is not supported",
-                        e.scheme
-                    ),
+                    if plausible {
+                        format!(
+                            "MEM0_DATABASE_URL has the scheme '{}', which is not supported",
+                            e.scheme
+                        )
+                    } else {
+                        "MEM0_DATABASE_URL is not a URL".to_owned()
+                    },
                     "use postgresql://user@host:5432/database or sqlite:///path/to/mem0.db",
                 )
             })?;
@@ -151,6 +160,15 @@ fn sqlite_file(path: &str, wants_sqlite: Option<bool>) -> Result<DatabaseTarget,
         ));
     }
     let path = path.split('?').next().unwrap_or_default();
+    // A file has no user, password, host or port: `sqlite://user:pw@/x.db` or
+    // `sqlite://localhost:5432/x.db` is a PostgreSQL URL with the wrong scheme, not a path.
+    let authority = path.split('/').next().unwrap_or_default();
+    if authority.contains(['@', ':']) || path.chars().any(char::is_control) {
+        return Err(SettingsError::new(
+            "MEM0_DATABASE_URL is a sqlite:// URL with a user, password, port or control character, which a database file cannot have",
+            "use sqlite:///absolute/path/mem0.db, or postgresql://… for a database server",
+        ));
+    }
     if path.is_empty() {
         return Err(SettingsError::new(
             "MEM0_DATABASE_URL is sqlite:// without a file path",

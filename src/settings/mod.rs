@@ -26,6 +26,7 @@ pub mod pg_url;
 mod secret;
 pub mod secret_file;
 pub mod sources;
+pub mod trust;
 
 pub use database::{DatabaseTarget, SQLITE_FILE};
 pub use embeddings::{EmbeddingProvider, EmbeddingSettings};
@@ -168,6 +169,10 @@ pub fn load_from(
 }
 
 /// Every source read and merged in the one precedence order, before typed validation.
+///
+/// The working directory's `.env` and `mem0.config.json` are read only when trusted and
+/// unchanged (see [`trust`]); those in `config_dir`, and a config file named by `--config` /
+/// `MEM0_CONFIG`, are the user's own and need no trust.
 fn resolve_from(
     flags: &Flags,
     env: &Environment,
@@ -175,29 +180,101 @@ fn resolve_from(
     config_dir: Option<&Path>,
     keychain: &Keychain,
 ) -> Result<Resolved, SettingsError> {
-    let dotenv_files: Vec<PathBuf> = std::iter::once(cwd.join(".env"))
-        .chain(config_dir.map(|d| d.join(".env")))
-        .collect();
-    let dotenv = dotenv::read_files(&dotenv_files)?;
+    let trusted = trust::TrustStore::load(config_dir);
+    let mut ignored = Vec::new();
+    let mut dotenv = dotenv::DotEnv::default();
+    if let Some((file, local)) =
+        project_file(&cwd.join(".env"), config_dir, &trusted, &mut ignored)?
+    {
+        dotenv.add(&file.path, &file.bytes, local)?;
+    }
+    if let Some(dir) = config_dir {
+        let own = dir.join(".env");
+        if own.is_file() {
+            let bytes = std::fs::read(&own)
+                .map_err(|e| SettingsError::plain(format!("cannot read {}: {e}", own.display())))?;
+            dotenv.add(&own, &bytes, false)?;
+        }
+    }
+    // A path from a `.env` file is relative to that file, like its secret files.
     let explicit_config = flags
         .get("MEM0_CONFIG")
         .or_else(|| env.get("MEM0_CONFIG"))
-        .or_else(|| dotenv.get("MEM0_CONFIG"))
         .filter(|p| !p.trim().is_empty())
-        .map(|p| cwd.join(p.trim()));
-    let config_path = config_file::locate(explicit_config.as_deref(), cwd, config_dir)?;
-    let config = match &config_path {
-        Some(path) => config_file::load(path)?,
-        None => config_file::ConfigFile::default(),
+        .map(|p| cwd.join(p.trim()))
+        .or_else(|| {
+            let path = dotenv.values.get("MEM0_CONFIG")?.trim();
+            let base = dotenv.dirs.get("MEM0_CONFIG").map_or(cwd, PathBuf::as_path);
+            (!path.is_empty()).then(|| base.join(path))
+        });
+    let config = match explicit_config {
+        Some(path) => config_file::load(&config_file::explicit(&path)?)?,
+        None => match project_file(
+            &cwd.join(config_file::FILE_NAME),
+            config_dir,
+            &trusted,
+            &mut ignored,
+        )? {
+            Some((file, _)) => {
+                config_file::parse(&String::from_utf8_lossy(&file.bytes), &file.path)?
+            }
+            None => match config_dir
+                .map(|d| d.join(config_file::FILE_NAME))
+                .filter(|p| p.is_file())
+            {
+                Some(path) => config_file::load(&path)?,
+                None => config_file::ConfigFile::default(),
+            },
+        },
     };
-    sources::resolve(&sources::Inputs {
+    let mut resolved = sources::resolve(&sources::Inputs {
         flags,
         env,
         dotenv: &dotenv,
         config: &config,
         keychain,
         cwd,
-    })
+    })?;
+    resolved
+        .warnings
+        .extend(ignored.iter().map(trust::Ignored::problem));
+    resolved.ignored = ignored;
+    Ok(resolved)
+}
+
+/// A settings file in the working directory, read once when it may be used: it is trusted
+/// with this content, or it lies in the config directory (the server started there). The bool
+/// says whether it is project-local. An ignored file is added to `ignored`.
+fn project_file(
+    path: &Path,
+    config_dir: Option<&Path>,
+    trusted: &trust::TrustStore,
+    ignored: &mut Vec<trust::Ignored>,
+) -> Result<Option<(trust::Read, bool)>, SettingsError> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    // A file a repository planted must not be able to stop the server either.
+    let Ok(file) = trust::Read::file(path) else {
+        ignored.push(trust::Ignored {
+            path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            reason: trust::Distrust::Unreadable,
+        });
+        return Ok(None);
+    };
+    if config_dir.is_some_and(|dir| trust::is_inside(&file.path, dir)) {
+        return Ok(Some((file, false)));
+    }
+    match trusted.check(&file) {
+        None => Ok(Some((file, true))),
+        Some(reason) => {
+            ignored.push(trust::Ignored {
+                path: file.path,
+                reason,
+            });
+            Ok(None)
+        }
+    }
 }
 
 /// Validates the resolved values into [`Settings`].
@@ -281,7 +358,17 @@ fn typed(resolved: &Resolved, cwd: &Path) -> Result<Settings, SettingsError> {
 }
 
 pub fn validate_user_id(user: &str) -> Result<(), SettingsError> {
-    if user.chars().count() > 256 || user.chars().any(char::is_control) {
+    if let Some(c) = crate::identifier::first_hidden(user) {
+        return Err(SettingsError::new(
+            format!(
+                "MEM0_USER_ID '{}' contains the invisible character {}, which would make lists and the audit log show another name",
+                crate::identifier::echo(user),
+                crate::identifier::code_point(c)
+            ),
+            "remove it (retype the id rather than pasting it)",
+        ));
+    }
+    if user.chars().count() > 256 {
         return Err(SettingsError::plain(
             "MEM0_USER_ID must be at most 256 printable characters (for example your e-mail address)",
         ));

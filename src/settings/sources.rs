@@ -13,9 +13,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::config_file::ConfigFile;
+use super::dotenv::DotEnv;
 use super::keychain::{Keychain, Lookup};
 use super::keys::{KEYS, Key, Kind, SecretName};
 use super::secret_file::{self, SecretFileError};
+use super::trust::Ignored;
 use super::{Environment, Secret, SettingsError};
 use crate::problem::Problem;
 
@@ -69,6 +71,8 @@ pub struct Resolved {
     pub secret_files: BTreeMap<&'static str, PathBuf>,
     /// Things worth a warning once logging is up (e.g. a secret file readable by others).
     pub warnings: Vec<Problem>,
+    /// Project-local settings files that were not used, and why (see [`super::trust`]).
+    pub ignored: Vec<Ignored>,
 }
 
 impl Resolved {
@@ -114,10 +118,11 @@ pub struct Inputs<'a> {
     /// Flag values keyed by the setting's variable name.
     pub flags: &'a BTreeMap<&'static str, String>,
     pub env: &'a Environment,
-    pub dotenv: &'a Environment,
+    pub dotenv: &'a DotEnv,
     pub config: &'a ConfigFile,
     pub keychain: &'a Keychain,
-    /// Relative `_FILE` paths are read from here.
+    /// Relative `_FILE` paths from the environment are read from here (those from a `.env`
+    /// file, relative to that file).
     pub cwd: &'a Path,
 }
 
@@ -202,7 +207,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Resolved, SettingsError> {
             secret_value(name, rule, rule_name, inputs, &mut resolved.warnings)?
         {
             if source == Source::File
-                && let Some(path) = secret_file_path(name, inputs)
+                && let Some(path) = secret_file_path(name, inputs)?
             {
                 resolved.secret_files.insert(name.env(), path);
             }
@@ -237,7 +242,7 @@ fn plain_value(key: &Key, inputs: &Inputs<'_>) -> Option<(Raw, Source)> {
     if let Some(v) = inputs.config.values.get(key.env) {
         return from(v, Source::Config);
     }
-    if let Some(v) = non_empty(inputs.dotenv, key.env) {
+    if let Some(v) = non_empty(&inputs.dotenv.values, key.env) {
         return from(v, Source::Dotenv);
     }
     key.default.and_then(|d| from(d, Source::Default))
@@ -257,7 +262,10 @@ fn secret_value(
 ) -> Result<Option<(Secret, Source)>, SettingsError> {
     let env_name = name.env();
     let file_name = format!("{env_name}_FILE");
-    for (map, origin) in [(inputs.env, "the environment"), (inputs.dotenv, ".env")] {
+    for (map, origin) in [
+        (inputs.env, "the environment"),
+        (&inputs.dotenv.values, ".env"),
+    ] {
         if non_empty(map, env_name).is_some() && non_empty(map, &file_name).is_some() {
             return Err(SettingsError::new(
                 format!("both {env_name} and {file_name} are set in {origin}"),
@@ -284,9 +292,8 @@ fn secret_value(
     if let Some(v) = non_empty(inputs.env, env_name) {
         return accept(Secret::new(v), Source::Env);
     }
-    let file = non_empty(inputs.env, &file_name).or_else(|| non_empty(inputs.dotenv, &file_name));
-    if let Some(path) = file {
-        let secret = read_secret_file(&file_name, path, inputs.cwd, warnings)?;
+    if let Some(path) = secret_file_path(name, inputs)? {
+        let secret = read_secret_file(&file_name, &path, warnings)?;
         return accept(secret, Source::File);
     }
     if matches!(rule, SecretSource::Auto | SecretSource::Keychain) {
@@ -322,18 +329,51 @@ fn secret_value(
         }
         return accept(Secret::new(v.clone()), Source::Config);
     }
-    if let Some(v) = non_empty(inputs.dotenv, env_name) {
+    if let Some(v) = non_empty(&inputs.dotenv.values, env_name) {
         return accept(Secret::new(v), Source::Dotenv);
     }
     Ok(None)
 }
 
-/// The absolute path `NAME_FILE` names (environment first, then `.env`).
-fn secret_file_path(name: SecretName, inputs: &Inputs<'_>) -> Option<PathBuf> {
+/// The absolute path `NAME_FILE` names: from the environment relative to the working
+/// directory, from a `.env` file relative to that file's directory.
+///
+/// A relative path from a project directory's `.env` that climbs out of it (`..`) is refused
+/// even when the file is trusted: a secret file a project names belongs inside the project, and
+/// `../../.ssh/id_ed25519` is how a planted file would send a key away.
+fn secret_file_path(
+    name: SecretName,
+    inputs: &Inputs<'_>,
+) -> Result<Option<PathBuf>, SettingsError> {
     let file_name = format!("{}_FILE", name.env());
-    non_empty(inputs.env, &file_name)
-        .or_else(|| non_empty(inputs.dotenv, &file_name))
-        .map(|path| inputs.cwd.join(path.trim()))
+    if let Some(path) = non_empty(inputs.env, &file_name) {
+        return Ok(Some(inputs.cwd.join(path.trim())));
+    }
+    let Some(path) = non_empty(&inputs.dotenv.values, &file_name) else {
+        return Ok(None);
+    };
+    let relative = Path::new(path.trim());
+    let base = inputs
+        .dotenv
+        .dirs
+        .get(&file_name)
+        .map(PathBuf::as_path)
+        .unwrap_or(inputs.cwd);
+    let climbs = relative.is_relative()
+        && relative
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir));
+    if climbs && inputs.dotenv.project_local.contains(&file_name) {
+        return Err(SettingsError::new(
+            format!(
+                "{file_name} in {} names a file outside that directory ({})",
+                base.join(".env").display(),
+                relative.display()
+            ),
+            "name a file inside the project, or set it in the environment or the config directory's .env",
+        ));
+    }
+    Ok(Some(base.join(relative)))
 }
 
 fn describe_source(source: Source) -> &'static str {
@@ -389,12 +429,10 @@ fn check_rule_is_met(
 /// warning.
 fn read_secret_file(
     variable: &str,
-    path: &str,
-    cwd: &Path,
+    path: &Path,
     warnings: &mut Vec<Problem>,
 ) -> Result<Secret, SettingsError> {
-    let path = cwd.join(path.trim());
-    let secret = secret_file::read(&path).map_err(|e| match e {
+    let secret = secret_file::read(path).map_err(|e| match e {
         SecretFileError::Unreadable(e) => SettingsError::new(
             format!(
                 "{variable} points at {}, which cannot be read ({})",
@@ -408,7 +446,7 @@ fn read_secret_file(
             "write the secret into it",
         ),
     })?;
-    if crate::files::readable_by_others(&path) {
+    if crate::files::readable_by_others(path) {
         warnings.push(Problem::new(
             format!(
                 "{variable} points at {}, which group or others can read",

@@ -48,7 +48,20 @@ impl World {
         self
     }
 
+    /// Writes a file; one in the working directory is also trusted, as the user would (see
+    /// [`World::untrusted`] for one that is not).
     fn file(self, relative: &str, text: &str) -> Self {
+        let world = self.untrusted(relative, text);
+        if relative.starts_with("cwd/") {
+            let confdir = world.dir.path().join("confdir");
+            let mut store = trust::TrustStore::load(Some(&confdir));
+            store.trust(&trust::Read::file(&world.dir.path().join(relative)).unwrap());
+            store.save(&confdir).unwrap();
+        }
+        world
+    }
+
+    fn untrusted(self, relative: &str, text: &str) -> Self {
         let path = self.dir.path().join(relative);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, text).unwrap();
@@ -425,4 +438,83 @@ fn errors_carry_what_failed_and_the_fix_apart() {
         error.to_string(),
         "MEM0_TIMEOUT (from env) is 'soon': use a whole number from 1 to 3600"
     );
+}
+
+#[test]
+fn project_files_count_only_when_trusted_and_unchanged() {
+    let hostile_env = "PROJECT_ID_MODE=global\nMEM0_LOG=trace\nMEM0_DB_SSLMODE=disable\n";
+    let w = World::new()
+        .untrusted("cwd/.env", hostile_env)
+        .untrusted("cwd/mem0.config.json", r#"{"server": {"timeout": 7}}"#);
+    let loaded = w.load().unwrap();
+    assert_eq!(loaded.settings.project_mode, ProjectMode::Auto);
+    assert_eq!(loaded.resolved.source("MEM0_LOG"), Some(Source::Default));
+    assert_eq!(loaded.resolved.get("MEM0_TIMEOUT"), Some("10"));
+    assert_eq!(loaded.resolved.ignored.len(), 2);
+    assert!(
+        loaded
+            .resolved
+            .ignored
+            .iter()
+            .all(|i| i.reason == trust::Distrust::Untrusted)
+    );
+    assert!(
+        loaded
+            .resolved
+            .warnings
+            .iter()
+            .any(|w| w.fix.contains("mem0-mcp trust /")),
+        "{:?}",
+        loaded.resolved.warnings
+    );
+    // Trusted: used; changed afterwards: ignored again, saying so.
+    let w = w.file("cwd/.env", hostile_env);
+    assert_eq!(w.load().unwrap().settings.project_mode, ProjectMode::Global);
+    let w = w.untrusted("cwd/.env", "PROJECT_ID_MODE=manual\nPROJECT_ID=x\n");
+    let loaded = w.load().unwrap();
+    assert_eq!(loaded.settings.project_mode, ProjectMode::Auto);
+    assert!(
+        loaded
+            .resolved
+            .ignored
+            .iter()
+            .any(|i| i.reason == trust::Distrust::Changed && i.path.ends_with(".env"))
+    );
+    // One too large to check is ignored too, and does not stop anything.
+    let w = World::new().untrusted(
+        "cwd/.env",
+        &format!("PROJECT_ID_MODE=global\n#{}\n", "x".repeat(2 << 20)),
+    );
+    let loaded = w.load().unwrap();
+    assert_eq!(loaded.settings.project_mode, ProjectMode::Auto);
+    assert_eq!(
+        loaded.resolved.ignored[0].reason,
+        trust::Distrust::Unreadable
+    );
+    // The config directory's own files need no trust.
+    let w = World::new().untrusted("confdir/.env", "PROJECT_ID_MODE=global\n");
+    assert_eq!(w.load().unwrap().settings.project_mode, ProjectMode::Global);
+}
+
+#[test]
+fn secret_files_are_read_relative_to_the_file_that_names_them() {
+    let w = World::new()
+        .file("confdir/jwt", &format!("{}\n", "j".repeat(40)))
+        .untrusted("confdir/.env", "MEM0_JWT_SECRET_FILE=jwt\n");
+    assert_eq!(
+        w.load().unwrap().settings.jwt_secret.unwrap().expose(),
+        "j".repeat(40)
+    );
+    // So is a config file a .env names.
+    let w = World::new()
+        .file("confdir/team.json", r#"{"server": {"timeout": 42}}"#)
+        .untrusted("confdir/.env", "MEM0_CONFIG=team.json\n");
+    assert_eq!(w.value("MEM0_TIMEOUT").0.as_deref(), Some("42"));
+    // A trusted project .env may not climb out of its directory.
+    let w = World::new()
+        .file("key", "private key\n")
+        .file("cwd/.env", "MEM0_DB_PASSWORD_FILE=../key\nMEM0_DB_HOST=h\n");
+    let err = w.load().unwrap_err();
+    assert!(err.contains("names a file outside that directory"), "{err}");
+    assert!(!err.contains("private key"), "{err}");
 }

@@ -49,6 +49,7 @@ impl StoreError {
                 ),
                 "set MEM0_DATA_DIR to a writable directory",
             ),
+            StoreError::NotPrivate(problem) => problem.clone(),
             _ => Problem::plain(self.to_string()),
         }
     }

@@ -16,10 +16,10 @@ mod vectors;
 pub use migrations::{Migration, MigrationState, SchemaStatus, ensure_current};
 pub use postgres::PostgresStore;
 pub use search_terms::SearchTerms;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, check_private as check_embedded_private};
 pub use tokens::{
     AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenHash, TokenRecord, TokenStatus,
-    TokenStore,
+    TokenStore, new_public_id,
 };
 pub use vectors::{StoredVector, Unembedded, UnembeddedFilter, VectorRecord, VectorStamp};
 
@@ -78,6 +78,9 @@ pub enum StoreError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    /// The embedded database or its directory belongs to, or can be written by, someone else.
+    #[error("{0}")]
+    NotPrivate(crate::problem::Problem),
     /// The connection settings cannot be used (a configuration error, not an outage).
     #[error("{0}")]
     InvalidUrl(String),

@@ -15,9 +15,28 @@ use crate::access::Permissions;
 /// The SHA-256 of a token, as 64 lowercase hex digits: what the database stores and looks up,
 /// so the token itself is never stored (crates.io keeps its `HashedToken` the same way). A
 /// fast hash is enough because tokens carry 256 random bits; nothing here is a password.
-/// `auth::Token::hash` is how a token becomes one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// `auth::Token::hash` is how a token becomes one. The hash also keys the signatures of the
+/// tokens minted from it (see `auth::jwt`), so its `Debug` prints nothing of it.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TokenHash(String);
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenHash(***)")
+    }
+}
+
+/// A new random public id for a token row: 32 hex digits (128 random bits), opaque, what a
+/// minted token names its parent by.
+///
+/// # Errors
+///
+/// The OS has no randomness to give.
+pub fn new_public_id() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
 
 impl TokenHash {
     /// The hash of a plaintext token (the whole token, prefix included).
@@ -30,6 +49,11 @@ impl TokenHash {
         )
     }
 
+    /// A hash read back from the database.
+    pub fn from_stored(hex: String) -> TokenHash {
+        TokenHash(hex)
+    }
+
     /// The 64 hex digits, as bound in queries.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -40,6 +64,8 @@ impl TokenHash {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenRecord {
     pub id: i64,
+    /// Random and opaque (see [`new_public_id`]): how a minted token names its parent.
+    pub public_id: String,
     /// The display id: the token's first 12 characters.
     pub token_prefix: String,
     pub user_id: String,
@@ -89,6 +115,8 @@ impl TokenRecord {
 #[derive(Debug, Clone)]
 pub struct NewToken {
     pub hash: TokenHash,
+    /// From [`new_public_id`].
+    pub public_id: String,
     pub display_id: String,
     pub user_id: String,
     pub name: Option<String>,
@@ -217,6 +245,12 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     async fn token_by_hash(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
     /// The token with this row id (how a minted token's parent is found).
     async fn token_by_id(&self, id: i64) -> Result<Option<TokenRecord>, StoreError>;
+    /// The token with this public id, and its hash (which keys the signatures of the tokens
+    /// minted from it): how a minted token's parent is found and its signature checked.
+    async fn token_by_public_id(
+        &self,
+        public_id: &str,
+    ) -> Result<Option<(TokenRecord, TokenHash)>, StoreError>;
     /// Tokens whose display id is exactly `display_id`.
     async fn tokens_by_display_id(&self, display_id: &str) -> Result<Vec<TokenRecord>, StoreError>;
     /// Every token (of one user), oldest first.
@@ -276,6 +310,7 @@ mod tests {
         let now = Utc::now();
         let mut record = TokenRecord {
             id: 1,
+            public_id: "0".repeat(32),
             token_prefix: "mcp_AAAAAAAA".into(),
             user_id: "u".into(),
             name: None,

@@ -310,14 +310,13 @@ async fn admin_governs_others_memories_in_global_mode() {
 async fn forge(env: &TestDb, parent: &str, exp_offset: i64) -> String {
     use mem0_mcp::auth::jwt::{self, Claims, JwtKey};
     use mem0_mcp::settings::Secret;
-    let parent_id: i64 = env
+    use mem0_mcp::store::TokenHash;
+    let parent_id = env
         .query_text(&format!(
-            "SELECT CAST(id AS TEXT) FROM mcp_auth_tokens WHERE token_prefix = '{}'",
+            "SELECT public_id FROM mcp_auth_tokens WHERE token_prefix = '{}'",
             display_id(parent)
         ))
         .await
-        .unwrap()
-        .parse()
         .unwrap();
     let now = chrono::Utc::now().timestamp();
     let claims = Claims {
@@ -330,7 +329,7 @@ async fn forge(env: &TestDb, parent: &str, exp_offset: i64) -> String {
         project: None,
     };
     let key = JwtKey::new(Some(&Secret::new(JWT_SECRET))).unwrap();
-    jwt::mint(&key, &claims).unwrap()
+    jwt::mint(&key.for_parent(&TokenHash::of(parent)), &claims).unwrap()
 }
 
 fn jwt_env<'a>(jwt: &'a str, user: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {

@@ -30,6 +30,8 @@ mod roots;
 mod secrets_never_leak;
 // Semantic search with the builtin embedding model.
 mod semantic;
+// Hostile working directories, forged minted tokens, foreign data directories, error text.
+mod security;
 // `init`, `client-config`, `doctor` and completions, each in a home of its own.
 mod setup;
 // The store traits in process: one story, both backends.

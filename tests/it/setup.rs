@@ -645,6 +645,7 @@ fn doctor_passes_a_healthy_setup_and_names_each_breakage() {
             "ms round trip",
             "✓ schema: up to date",
             "✓ keychain:",
+            "✓ direct access: direct mode: this process holds the PostgreSQL credentials",
             "✓ project: auto resolves the current directory",
             "✓ client claude-desktop:",
             "runs this binary",
@@ -658,6 +659,19 @@ fn doctor_passes_a_healthy_setup_and_names_each_breakage() {
     assert!(run.stdout.contains("file: MEM0_TOKEN ("), "{}", run.stdout);
     assert!(
         run.stdout.contains("config: MEM0_DATABASE_URL"),
+        "{}",
+        run.stdout
+    );
+    // With the JWT secret as well, it can mint for anyone: a warning that says so.
+    let jwt = "doctor-test-jwt-secret-0123456789abcdef";
+    let run = sandbox.run(
+        &["doctor"],
+        &[as_client[0], as_client[1], ("MEM0_JWT_SECRET", jwt)],
+    );
+    run.ok();
+    assert!(
+        run.stdout.contains("⚠ direct access:")
+            && run.stdout.contains("it can mint tokens for any user"),
         "{}",
         run.stdout
     );

@@ -579,6 +579,7 @@ fn new_token(user: &str, at: DateTime<Utc>, permissions: Permissions) -> (Token,
     let token = Token::generate().expect("a random token");
     let new = NewToken {
         hash: token.hash(),
+        public_id: mem0_mcp::store::new_public_id().expect("a random public id"),
         display_id: token.display_id(),
         user_id: user.into(),
         name: Some(format!("{user}'s laptop")),
@@ -611,7 +612,7 @@ async fn tokens(backend: Backend) {
 
     // Insert, and every lookup.
     let (t1, n1) = new_token("alice", at(1), Permissions::READ_WRITE);
-    let (_, mut n2) = new_token("bob", at(2), read_only);
+    let (t2, mut n2) = new_token("bob", at(2), read_only);
     n2.name = None;
     n2.email = None;
     n2.expires_at = None;
@@ -639,6 +640,7 @@ async fn tokens(backend: Backend) {
             record,
             &TokenRecord {
                 id: record.id,
+                public_id: new.public_id.clone(),
                 token_prefix: new.display_id.clone(),
                 user_id: new.user_id.clone(),
                 name: new.name.clone(),
@@ -662,6 +664,16 @@ async fn tokens(backend: Backend) {
     assert_eq!(store.token_by_hash(&unknown.hash()).await.unwrap(), None);
     assert_eq!(store.token_by_id(r2.id).await.unwrap(), Some(r2.clone()));
     assert_eq!(store.token_by_id(r2.id + 1000).await.unwrap(), None);
+    assert_ne!(r1.public_id, r2.public_id);
+    assert_eq!(r1.public_id.len(), 32);
+    assert_eq!(
+        store.token_by_public_id(&r2.public_id).await.unwrap(),
+        Some((r2.clone(), t2.hash()))
+    );
+    assert_eq!(
+        store.token_by_public_id(&"0".repeat(32)).await.unwrap(),
+        None
+    );
     assert_eq!(
         store.tokens_by_display_id(&n1.display_id).await.unwrap(),
         std::slice::from_ref(&r1)

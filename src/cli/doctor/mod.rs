@@ -104,6 +104,9 @@ pub async fn run(args: &DoctorArgs, flags: &Flags, keychain: &Keychain) -> Resul
         }
         checks.push(embeddings::embeddings_check(&loaded.settings, probe.stores.as_ref()).await);
     }
+    if let Some(check) = loaded.as_ref().and_then(direct_access_check) {
+        checks.push(check);
+    }
     checks.push(keychain_check(keychain));
     if let Some(loaded) = &loaded {
         checks.push(project_check(loaded, &cwd, dirs.as_ref()));
@@ -224,6 +227,26 @@ pub(super) fn check_secret_files(mut env: Environment, cwd: &Path) -> (Environme
 }
 
 /// Which settings came from where (defaults are not listed).
+/// In direct mode the process holds the database credentials, which no token limits: say so
+/// (with the JWT secret as well, anyone running it can mint tokens for every user).
+fn direct_access_check(loaded: &Loaded) -> Option<Check> {
+    if !matches!(
+        loaded.settings.database,
+        settings::DatabaseTarget::Postgres(_)
+    ) {
+        return None;
+    }
+    let what = "direct mode: this process holds the PostgreSQL credentials, so whoever runs it with these settings can read and change every user's memories and the token tables; tokens limit the tools, not the database";
+    Some(match loaded.settings.jwt_secret {
+        Some(_) => Check::warn(
+            "direct access",
+            format!("{what}; with MEM0_JWT_SECRET too, it can mint tokens for any user"),
+            "give jobs and other users only a token (a team server, `mem0-mcp serve --http`, keeps the credentials and the secret in one place), and keep MEM0_JWT_SECRET out of their environment",
+        ),
+        None => Check::pass("direct access", what),
+    })
+}
+
 fn settings_check(loaded: &Loaded) -> Check {
     let mut by_source: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     for (name, (_, source)) in &loaded.resolved.values {

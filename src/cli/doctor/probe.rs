@@ -47,6 +47,12 @@ pub(super) async fn probe(loaded: &Loaded) -> Probe {
         DatabaseTarget::Sqlite(path) => format!("embedded SQLite at {}", path.display()),
     };
     if let DatabaseTarget::Sqlite(path) = &settings.database
+        && let Err(e) = crate::store::check_embedded_private(path)
+    {
+        let problem = e.problem();
+        return Probe::database_only(Check::fail("database", problem.what, problem.fix));
+    }
+    if let DatabaseTarget::Sqlite(path) = &settings.database
         && !path.exists()
     {
         return Probe::database_only(Check::warn(

@@ -171,8 +171,14 @@ pub async fn run(args: &TokenArgs, settings: &Settings) -> Result<(), Failure> {
 }
 
 fn check_text(flag: &str, value: &str) -> Result<(), Failure> {
-    if value.trim().is_empty() || value.chars().count() > 256 || value.chars().any(char::is_control)
-    {
+    if let Some(c) = crate::identifier::first_hidden(value) {
+        return Err(usage(format!(
+            "{flag} '{}' contains the invisible character {}, which would make token lists and the audit log show another name: remove it",
+            crate::identifier::echo(value),
+            crate::identifier::code_point(c)
+        )));
+    }
+    if value.trim().is_empty() || value.chars().count() > 256 {
         return Err(usage(format!(
             "{flag} must be 1 to 256 printable characters"
         )));
@@ -391,13 +397,14 @@ async fn run_mint(args: &MintArgs, stores: &Stores, settings: &Settings) -> Resu
     }
     let key = JwtKey::new(settings.jwt_secret.as_ref()).map_err(|e| usage(e.to_string()))?;
     let tokens = stores.tokens.as_ref();
-    let parent = lifecycle::mint_parent(tokens, Credentials::from_settings(settings)).await?;
+    let (parent, parent_hash) =
+        lifecycle::mint_parent(tokens, Credentials::from_settings(settings)).await?;
     let request = MintRequest {
         ttl_secs,
         permissions: mint_permissions(args)?,
         project: args.project.clone(),
     };
-    let minted = lifecycle::mint(tokens, &key, &parent, &request).await?;
+    let minted = lifecycle::mint(tokens, &key, &parent, &parent_hash, &request).await?;
     out(&format!("{}\n", minted.jwt.expose()));
     eprintln!(
         "Minted {} for {} from {}: {}, {}, expires {}. Use it as MEM0_TOKEN with MEM0_USER_ID={}; the server needs the same MEM0_JWT_SECRET. It stops working when {} is revoked.",

@@ -263,6 +263,7 @@ mod tests {
     fn record(token: &Token) -> TokenRecord {
         TokenRecord {
             id: 1,
+            public_id: "0".repeat(32),
             token_prefix: token.display_id(),
             user_id: "o'brien@example.com".into(),
             name: Some("O'Brien".into()),

@@ -18,7 +18,7 @@ pub(super) const MEMORY_COLUMNS: &str =
     "id, user_id, content, tags, metadata, created_at, updated_at";
 
 /// The columns [`TokenRow`] reads.
-pub(super) const TOKEN_COLUMNS: &str = "id, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, last_used_at, created_by, permissions";
+pub(super) const TOKEN_COLUMNS: &str = "id, public_id, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, last_used_at, created_by, permissions";
 
 /// A memory: [`MEMORY_COLUMNS`].
 pub(super) struct MemoryRow(pub Memory);
@@ -84,6 +84,7 @@ impl FromRow<'_, PgRow> for TokenRow {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
         Ok(TokenRow(TokenRecord {
             id: row.try_get("id")?,
+            public_id: row.try_get("public_id")?,
             token_prefix: row.try_get("token_prefix")?,
             user_id: row.try_get("user_id")?,
             name: row.try_get("name")?,

@@ -49,8 +49,8 @@ impl TokenStore for PostgresStore {
     ) -> Result<TokenRecord, StoreError> {
         let mut tx = self.pool().begin().await?;
         let sql = format!(
-            "INSERT INTO mcp_auth_tokens (token_hash, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, created_by, permissions)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, $9) RETURNING {TOKEN_COLUMNS}"
+            "INSERT INTO mcp_auth_tokens (token_hash, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, created_by, permissions, public_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, $9, $10) RETURNING {TOKEN_COLUMNS}"
         );
         let TokenRow(record) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(token.hash.as_str())
@@ -62,6 +62,7 @@ impl TokenStore for PostgresStore {
             .bind(token.expires_at)
             .bind(token.created_by.as_deref())
             .bind(token.permissions.to_json())
+            .bind(&token.public_id)
             .fetch_one(&mut *tx)
             .await?;
         insert_audit(&mut tx, audit).await?;
@@ -84,6 +85,23 @@ impl TokenStore for PostgresStore {
             .fetch_optional(self.pool())
             .await?;
         Ok(row.map(|r| r.0))
+    }
+
+    #[instrument(skip_all)]
+    async fn token_by_public_id(
+        &self,
+        public_id: &str,
+    ) -> Result<Option<(TokenRecord, TokenHash)>, StoreError> {
+        let sql =
+            format!("SELECT {TOKEN_COLUMNS}, token_hash FROM mcp_auth_tokens WHERE public_id = $1");
+        let row: Option<sqlx::postgres::PgRow> = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(public_id)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let TokenRow(record) = <TokenRow as sqlx::FromRow<_>>::from_row(&row)?;
+        let hash: String = sqlx::Row::try_get(&row, "token_hash")?;
+        Ok(Some((record, TokenHash::from_stored(hash))))
     }
 
     #[instrument(skip_all)]

@@ -43,6 +43,15 @@ pub struct SqliteStore {
 
 /// Creates the data directory and the database file with owner-only permissions before SQLite
 /// opens it, so there is no moment when another user could read it.
+/// Refuses a database, or the directory holding it, that another user owns or can write to
+/// (both are checked when they exist; before creating anything, and again after).
+pub fn check_private(path: &Path) -> Result<(), StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::files::check_private(dir, "the data directory").map_err(StoreError::NotPrivate)?;
+    }
+    crate::files::check_private(path, "the embedded database").map_err(StoreError::NotPrivate)
+}
+
 fn create_private_file(path: &Path) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         let mut builder = std::fs::DirBuilder::new();
@@ -68,12 +77,16 @@ impl SqliteStore {
     /// A store for the file at `path`, created owner-only (with its directory) if missing;
     /// connections are opened lazily.
     ///
-    /// Errors: [`StoreError::CreateFile`] when the file or its directory cannot be created.
+    /// Errors: [`StoreError::NotPrivate`] when the directory or the file belongs to another
+    /// user or others can write to it; [`StoreError::CreateFile`] when the file or its
+    /// directory cannot be created.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        check_private(path)?;
         create_private_file(path).map_err(|source| StoreError::CreateFile {
             path: path.to_owned(),
             source,
         })?;
+        check_private(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)

@@ -26,7 +26,7 @@ pub(super) const MEMORY_FIELDS: &str =
     "id, user_id, content, tags, metadata, created_at, updated_at";
 
 /// The columns [`TokenRow`] reads.
-pub(super) const TOKEN_COLUMNS: &str = "id, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, last_used_at, created_by, permissions";
+pub(super) const TOKEN_COLUMNS: &str = "id, public_id, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, last_used_at, created_by, permissions";
 
 /// Fixed-width UTC text, so that comparing text compares time.
 const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
@@ -135,6 +135,7 @@ impl FromRow<'_, SqliteRow> for TokenRow {
     fn from_row(row: &SqliteRow) -> sqlx::Result<Self> {
         Ok(TokenRow(TokenRecord {
             id: row.try_get("id")?,
+            public_id: row.try_get("public_id")?,
             token_prefix: row.try_get("token_prefix")?,
             user_id: row.try_get("user_id")?,
             name: row.try_get("name")?,
