@@ -209,23 +209,35 @@ impl MemoryService {
             .into_iter()
             .map(|m| (m.memory.id, m.memory))
             .collect();
+        let fused = fusion::fuse(&lexical_ids, &nearest_ids);
+        // Memories found by meaning only, among those that can make the cut, in one read.
+        let missing: Vec<Uuid> = fused
+            .iter()
+            .take(limit + nearest.len().min(limit))
+            .map(|(id, _)| *id)
+            .filter(|id| !found.contains_key(id))
+            .collect();
+        if !missing.is_empty() {
+            let read = self
+                .store
+                .memories_by_ids(scope, &missing)
+                .await
+                .map_err(|e| store_failure(e, "search memories"))?;
+            // Without a tag asked for: not a result (the lexical side filtered in SQL).
+            found.extend(
+                read.into_iter()
+                    .filter(|m| tags.iter().all(|t| m.tags.contains(t)))
+                    .map(|m| (m.id, m)),
+            );
+        }
         let mut results = Vec::with_capacity(limit);
-        for (id, score) in fusion::fuse(&lexical_ids, &nearest_ids) {
+        for (id, score) in fused {
             if results.len() == limit {
                 break;
             }
-            let memory = match found.remove(&id) {
-                Some(memory) => memory,
-                None => match self
-                    .store
-                    .get_memory(scope, id)
-                    .await
-                    .map_err(|e| store_failure(e, "search memories"))?
-                {
-                    // Deleted since its vector was read, or without a tag asked for.
-                    Some(memory) if tags.iter().all(|t| memory.tags.contains(t)) => memory,
-                    _ => continue,
-                },
+            // Deleted since its vector was read, or without a tag asked for.
+            let Some(memory) = found.remove(&id) else {
+                continue;
             };
             results.push(ScoredMemory { memory, score });
         }

@@ -255,6 +255,10 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
     /// Stores the vector of a memory in place of any earlier one. Returns false, storing
     /// nothing, when the memory is gone or no longer has `record.content_hash`.
     async fn put_vector(&self, record: &VectorRecord<'_>) -> Result<bool, StoreError>;
+    /// The memories of the scope with these ids, in no particular order (ids outside the
+    /// scope, or gone, are left out): the memories search found by meaning only.
+    async fn memories_by_ids(&self, scope: &Scope, ids: &[Uuid])
+    -> Result<Vec<Memory>, StoreError>;
     /// The stamp of the scope's vectors of `model`: equal stamps, equal vectors.
     async fn vector_stamp(&self, scope: &Scope, model: &str) -> Result<VectorStamp, StoreError>;
     /// Every vector of `model` in the scope.

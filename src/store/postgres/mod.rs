@@ -580,6 +580,15 @@ impl MemoryStore for PostgresStore {
     }
 
     #[instrument(skip_all)]
+    async fn memories_by_ids(
+        &self,
+        scope: &Scope,
+        ids: &[Uuid],
+    ) -> Result<Vec<Memory>, StoreError> {
+        vectors::memories_by_ids(&self.pool, scope, ids).await
+    }
+
+    #[instrument(skip_all)]
     async fn vector_stamp(&self, scope: &Scope, model: &str) -> Result<VectorStamp, StoreError> {
         vectors::stamp(&self.pool, scope, model).await
     }

@@ -3,7 +3,10 @@
 use sqlx::Row;
 use sqlx::postgres::PgPool;
 
-use crate::memory::Scope;
+use uuid::Uuid;
+
+use super::rows::{MEMORY_COLUMNS, MemoryRow};
+use crate::memory::{Memory, Scope};
 use crate::store::{
     StoreError, StoredVector, Unembedded, UnembeddedFilter, VectorRecord, VectorStamp,
 };
@@ -138,4 +141,22 @@ pub(super) async fn count_unembedded(
         }
     };
     Ok((missing as u64, total as u64))
+}
+
+pub(super) async fn memories_by_ids(
+    pool: &PgPool,
+    scope: &Scope,
+    ids: &[Uuid],
+) -> Result<Vec<Memory>, StoreError> {
+    let sql = format!(
+        "SELECT {MEMORY_COLUMNS} FROM memories m
+         WHERE m.scope_user = $1 AND m.project_id = $2 AND m.id = ANY($3)"
+    );
+    let rows: Vec<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(ids)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
 }

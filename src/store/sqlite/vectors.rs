@@ -5,7 +5,8 @@ use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
 
 use super::SqliteStore;
-use crate::memory::Scope;
+use super::rows::{MEMORY_COLUMNS, MemoryRow, ids_json};
+use crate::memory::{Memory, Scope};
 use crate::store::{
     StoreError, StoredVector, Unembedded, UnembeddedFilter, VectorRecord, VectorStamp, corrupt,
 };
@@ -145,4 +146,22 @@ pub(super) async fn count_unembedded(
         }
     };
     Ok((missing as u64, total as u64))
+}
+
+pub(super) async fn memories_by_ids(
+    pool: &SqlitePool,
+    scope: &Scope,
+    ids: &[Uuid],
+) -> Result<Vec<Memory>, StoreError> {
+    let sql = format!(
+        "SELECT {MEMORY_COLUMNS} FROM memories m
+         WHERE m.scope_user = ? AND m.project_id = ? AND m.id IN (SELECT value FROM json_each(?))"
+    );
+    let rows: Vec<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(ids_json(ids))
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
 }
