@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::support::model::{EmbeddingServer, test_model_dir};
-use crate::support::{Backend, McpClient, TestDb};
+use crate::support::{Backend, McpClient, Sandbox, TestDb};
 
 on_both_backends!(
     paraphrases_are_found,
@@ -396,5 +396,58 @@ async fn doctor_reports_the_provider(backend: Backend) {
             .unwrap()
             .contains("/nonexistent/model"),
         "{line:#}"
+    );
+}
+
+/// `client-config` carries the embedding settings to the client: the API key as a file
+/// reference (never its value), a relative model directory made absolute.
+#[test]
+fn client_config_carries_the_embedding_settings() {
+    let sandbox = Sandbox::new();
+    let key = sandbox.write_file("embedding.key", "sk-carried-key-31c9", 0o600);
+    let key = key.to_str().unwrap();
+    let out = sandbox.run(
+        &["client-config", "--client", "claude-desktop"],
+        &[
+            ("MEM0_EMBEDDING_PROVIDER", "openai"),
+            ("MEM0_EMBEDDING_URL", "http://127.0.0.1:9/v1"),
+            ("MEM0_EMBEDDING_MODEL", "all-minilm"),
+            ("MEM0_EMBEDDING_API_KEY_FILE", key),
+        ],
+    );
+    out.ok();
+    assert!(
+        out.stdout
+            .contains(&format!("\"MEM0_EMBEDDING_API_KEY_FILE\": \"{key}\"")),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        out.stdout
+            .contains("\"MEM0_EMBEDDING_URL\": \"http://127.0.0.1:9/v1\""),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        !out.all_output().contains("sk-carried-key-31c9"),
+        "{}",
+        out.describe()
+    );
+
+    let out = sandbox.run(
+        &["client-config", "--client", "claude-desktop"],
+        &[
+            ("MEM0_EMBEDDING_PROVIDER", "builtin"),
+            ("MEM0_EMBEDDING_MODEL", "models/mine"),
+        ],
+    );
+    let absolute = sandbox.cwd().join("models/mine");
+    assert!(
+        out.stdout.contains(&format!(
+            "\"MEM0_EMBEDDING_MODEL\": \"{}\"",
+            absolute.display()
+        )),
+        "{}",
+        out.describe()
     );
 }
