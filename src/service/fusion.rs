@@ -9,10 +9,12 @@ use uuid::Uuid;
 pub const K: f64 = 60.0;
 
 /// The fused ranking of `lexical` and `vector` (each best first, no repeats), best first, with
-/// scores scaled to 0..=1 (1: first in both). Ties keep the lexical order, then the vector one.
+/// scores scaled to 0..=1 (1: first in both). Equal scores go to the memory closer in meaning
+/// (the vector side has a similarity floor, so its first ranks are related to the query, while a
+/// lexical match may share only a common word), then keep the lexical order.
 pub fn fuse(lexical: &[Uuid], vector: &[Uuid]) -> Vec<(Uuid, f64)> {
     let mut fused: Vec<(Uuid, f64)> = Vec::with_capacity(lexical.len() + vector.len());
-    for ranking in [lexical, vector] {
+    for ranking in [vector, lexical] {
         for (rank, id) in ranking.iter().enumerate() {
             let score = 1.0 / (K + rank as f64 + 1.0);
             match fused.iter_mut().find(|(seen, _)| seen == id) {
@@ -22,7 +24,7 @@ pub fn fuse(lexical: &[Uuid], vector: &[Uuid]) -> Vec<(Uuid, f64)> {
         }
     }
     let best = 2.0 / (K + 1.0);
-    // A stable sort keeps first-seen order (lexical, then vector) among equal scores.
+    // A stable sort keeps first-seen order (vector, then lexical) among equal scores.
     fused.sort_by(|a, b| b.1.total_cmp(&a.1));
     fused.into_iter().map(|(id, s)| (id, s / best)).collect()
 }
@@ -41,7 +43,7 @@ mod tests {
         // b is second in both, a first lexically only, d first by meaning only.
         let fused = fuse(&[a, b, c], &[d, b]);
         let order: Vec<Uuid> = fused.iter().map(|(id, _)| *id).collect();
-        assert_eq!(order, vec![b, a, d, c]);
+        assert_eq!(order, vec![b, d, a, c]);
         assert!(fused[0].1 < 1.0 && fused[0].1 > fused[1].1);
         assert_eq!(
             fused[1].1, fused[2].1,
