@@ -9,16 +9,19 @@
 //!   the scope (both backends), and in one scope of a table holding 1M rows over 1,000 users
 //!   and projects (PostgreSQL);
 //! - peak RSS (VmHWM) of the server process;
+//! - search by query shape (plain and possessive questions, identifiers, common words, one rare
+//!   word) at 1k and 10k memories on both backends, each against plain questions in the same run;
 //! - many clients: N servers started at once against one PostgreSQL, all answering a tool call.
 //!
 //! Results go to `target/bench/serve.json` and, as a table with the machine and versions, to
-//! `BENCHMARKS.md` (the part between the `serve` markers). Timings are never assertions.
+//! `BENCHMARKS.md` (the part between the `serve` markers; search by shape between the `shapes`
+//! markers). Timings are never assertions.
 //!
 //! Environment: `MEM0_BENCH_ADMIN_URL` (default `postgresql://postgres@127.0.0.1:5432/postgres`),
 //! `MEM0_BENCH_REPS` (cold starts per case, default 20), `MEM0_BENCH_CALLS` (calls per
 //! operation, default 300), `MEM0_BENCH_BIG=0` skips the 1M-row case, `MEM0_BENCH_CLIENTS`
 //! (comma-separated counts for the many-clients case, default `100,200`), `MEM0_BENCH_ONLY`
-//! (`startup`, `latency`, `many`, comma-separated; default all three), `MEM0_BENCH_BIN` (the
+//! (`startup`, `latency`, `shapes`, `many`, comma-separated; default all four), `MEM0_BENCH_BIN` (the
 //! server binary to measure; default the one cargo builds for this bench).
 
 // A benchmark's output is its point.
@@ -475,6 +478,89 @@ fn bench_latency(case: &str, launch: &Launch<'_>, in_scope: usize, calls: usize)
     }
 }
 
+/// Search latency by query shape in one case: each shape's p50 / p99, and its p50 against the
+/// p50 of plain questions measured in the same run.
+#[derive(Debug, serde::Serialize)]
+struct ShapesResult {
+    case: String,
+    shapes: Vec<(String, Stats)>,
+}
+
+/// The query shapes a model sends, each built around loaded fact `i`.
+fn shaped_query(shape: &str, i: usize) -> String {
+    let (adj, noun) = (ADJ[i % 10], NOUN[(i / 10) % 10]);
+    match shape {
+        "plain question" => format!("Which {adj} {noun} deploys with pnpm?"),
+        "possessive question" => {
+            format!("What did the {noun}'s team decide about the {adj} deploys?")
+        }
+        "identifier" => format!("{adj}-{noun}.yaml"),
+        "common words" => "deploys with pnpm".to_string(),
+        "rare word" => fact(0, i).1,
+        other => unreachable!("unknown shape {other}"),
+    }
+}
+
+const SHAPES: [&str; 5] = [
+    "plain question",
+    "possessive question",
+    "identifier",
+    "common words",
+    "rare word",
+];
+
+fn bench_shapes(case: &str, launch: &Launch<'_>, in_scope: usize, calls: usize) -> ShapesResult {
+    let (mut client, _) = Client::spawn(launch).expect("spawn");
+    client.initialize().expect("initialize");
+    let mut shapes = Vec::new();
+    for shape in SHAPES {
+        let mut samples = Vec::new();
+        for i in 0..calls {
+            let target = (i * 7919) % in_scope.max(1);
+            let (_, took) = client
+                .call(
+                    "search_memories",
+                    json!({"query": shaped_query(shape, target), "limit": 10}),
+                )
+                .expect("search");
+            samples.push(ms(took));
+        }
+        shapes.push((shape.to_string(), stats(samples)));
+    }
+    client.close();
+    ShapesResult {
+        case: case.into(),
+        shapes,
+    }
+}
+
+fn render_shapes(shapes: &[ShapesResult], calls: usize) -> String {
+    let mut out = format!(
+        "Measured by `MEM0_BENCH_ONLY=shapes cargo bench --bench serve` on {} ({calls} searches per shape; the facts all share the words `deploys`, `pnpm` and `filed`).\n\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+    );
+    out.push_str(
+        "| case | shape | p50 ms | p99 ms | p50 ÷ plain question p50 |\n|---|---|---|---|---|\n",
+    );
+    for result in shapes {
+        let plain = result
+            .shapes
+            .iter()
+            .find(|(shape, _)| shape == "plain question")
+            .map_or(f64::NAN, |(_, s)| s.p50);
+        for (shape, s) in &result.shapes {
+            out.push_str(&row(&[
+                result.case.clone(),
+                shape.clone(),
+                f2(s.p50),
+                f2(s.p99),
+                f2(s.p50 / plain),
+            ]));
+        }
+    }
+    out
+}
+
 #[derive(Debug, serde::Serialize)]
 struct ManyClientsResult {
     servers: usize,
@@ -678,11 +764,15 @@ fn render(
     out
 }
 
-/// Replaces the text between `<!-- serve:start -->` and `<!-- serve:end -->` in BENCHMARKS.md
+/// Replaces the text between `<!-- MARKER:start -->` and `<!-- MARKER:end -->` in BENCHMARKS.md
 /// (creating the file if needed), leaving the rest (the side-by-side section) alone.
-fn write_markdown(section: &str) {
+fn write_markdown(marker: &str, section: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-    let (start, end) = ("<!-- serve:start -->", "<!-- serve:end -->");
+    let (start, end) = (
+        format!("<!-- {marker}:start -->"),
+        format!("<!-- {marker}:end -->"),
+    );
+    let (start, end) = (start.as_str(), end.as_str());
     let current = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| format!("# Benchmarks\n\n{start}\n{end}\n"));
     let updated = match (current.find(start), current.find(end)) {
@@ -711,8 +801,8 @@ fn main() {
         "MEM0_BENCH_ADMIN_URL",
         "postgresql://postgres@127.0.0.1:5432/postgres",
     );
-    // MEM0_BENCH_ONLY=startup,latency,many runs only those parts (the default is all).
-    let only = env_or("MEM0_BENCH_ONLY", "startup,latency,many");
+    // MEM0_BENCH_ONLY=startup,latency,shapes,many runs only those parts (the default is all).
+    let only = env_or("MEM0_BENCH_ONLY", "startup,latency,shapes,many");
     let wants = |part: &str| only.split(',').any(|p| p.trim() == part);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let work = tempfile::tempdir().unwrap();
@@ -734,6 +824,7 @@ fn main() {
     let mut startup = Vec::new();
     let mut latency = Vec::new();
     let mut many = Vec::new();
+    let mut shapes = Vec::new();
 
     // Embedded database: created once (the first start migrates it), then measured warm.
     let sqlite_dir = |tag: &str| -> PathBuf {
@@ -811,6 +902,37 @@ fn main() {
         println!("latency, postgres {in_scope}: done");
     }
 
+    for in_scope in [1_000usize, 10_000].into_iter().filter(|_| wants("shapes")) {
+        let dir = sqlite_dir(&format!("sqlite-shapes-{in_scope}"));
+        load_sqlite(&runtime, &dir.join("mem0.db"), in_scope);
+        shapes.push(bench_shapes(
+            &format!("embedded SQLite, {in_scope} in scope"),
+            &Launch {
+                env: manual(vec![("MEM0_DATA_DIR", dir.display().to_string())]),
+                cwd: &cwd,
+                stderr: None,
+            },
+            in_scope,
+            calls,
+        ));
+        println!("shapes, sqlite {in_scope}: done");
+
+        let pg = PgBench::create(&runtime, &admin_url, &format!("shapes{in_scope}"));
+        load_postgres(&runtime, &pg.url, 1, in_scope);
+        shapes.push(bench_shapes(
+            &format!("PostgreSQL, {in_scope} in scope"),
+            &Launch {
+                env: manual(pg.env()),
+                cwd: &cwd,
+                stderr: None,
+            },
+            in_scope,
+            calls,
+        ));
+        pg.drop_database(&runtime);
+        println!("shapes, postgres {in_scope}: done");
+    }
+
     if big && wants("latency") {
         let pg = PgBench::create(&runtime, &admin_url, "big");
         let loading = Instant::now();
@@ -839,6 +961,14 @@ fn main() {
         pg.drop_database(&runtime);
     }
 
+    if !shapes.is_empty() {
+        let section = render_shapes(&shapes, calls);
+        println!("{section}");
+        write_markdown("shapes", &section);
+    }
+    if startup.is_empty() && latency.is_empty() && many.is_empty() {
+        return;
+    }
     let section = render(&startup, &latency, &many, reps, calls);
     println!("{section}");
     let json_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/serve.json");
@@ -847,9 +977,10 @@ fn main() {
         &json_path,
         serde_json::to_string_pretty(&json!({
             "startup": startup, "latency": latency, "many_clients": many,
+            "shapes": shapes,
         }))
         .unwrap(),
     )
     .unwrap();
-    write_markdown(&section);
+    write_markdown("serve", &section);
 }

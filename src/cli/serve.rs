@@ -68,8 +68,8 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
         auth::revocation::spawn_recheck(guard.clone(), stores.tokens.clone(), recheck_every);
         server = server.with_session_guard(guard);
     }
-    let transport = crate::mcp::stdio::stdio();
-    let running = match server.serve((transport.reader, transport.writer)).await {
+    let (transport, flushed) = crate::mcp::stdio::stdio().into_sdk();
+    let running = match server.serve(transport).await {
         Ok(running) => running,
         // The client went away before it said hello (stdin closed): a normal end, not a failure.
         Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
@@ -96,7 +96,7 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
         .await
         .map_err(|e| Failure::new(ExitCode::Other, format!("the MCP session failed: {e}")))?;
     // Every response written must reach the client before the process exits.
-    let _ = transport.flushed.await;
+    let _ = flushed.await;
     tracing::info!(?reason, "MCP session ended");
     Ok(())
 }

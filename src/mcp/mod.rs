@@ -3,6 +3,7 @@
 //! list by permission, refuses calls once the session's token is revoked, resolves the scope at
 //! the first call and bounds every call in time.
 
+mod envelope;
 mod params;
 mod scope;
 pub mod stdio;
@@ -532,8 +533,22 @@ impl ServerHandler for MemoryServer {
             ));
         };
         self.resolve_scope(&context).await;
+        // A cancelled or timed-out call drops its future: the open transaction rolls back and
+        // the store interrupts the statement still running (nothing is committed or audited).
+        let cancelled = context.ct.clone();
         let call = router.call(ToolCallContext::new(self, request, context));
-        match tokio::time::timeout(self.timeout, call).await {
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(self.timeout, call) => outcome,
+            _ = cancelled.cancelled() => {
+                tracing::info!(tool = %name, "tool call cancelled by the client; its work was stopped and rolled back");
+                return Err(ErrorData::new(
+                    rmcp::model::ErrorCode::INTERNAL_ERROR,
+                    format!("{name} was cancelled by the client; nothing was changed"),
+                    None,
+                ));
+            }
+        };
+        match outcome {
             Ok(result) => result,
             Err(_) => {
                 tracing::warn!(tool = %name, timeout_secs = self.timeout.as_secs(), "tool call timed out");

@@ -1,18 +1,31 @@
-//! The stdio transport: stdin and stdout as the MCP client sees them, with one addition to what
-//! the SDK does itself. A line that is not JSON at all gets a JSON-RPC parse error (-32700, id
-//! null) instead of silence, so a client or a person typing at the server learns what happened;
-//! the server keeps serving. Everything else (framing, invalid requests, non-MCP notifications)
-//! is left to the SDK, which reads valid lines from an in-memory pipe.
+//! The stdio transport: stdin and stdout as the MCP client sees them. Its own line framing sits
+//! in front of the SDK so that every request gets exactly one answer:
+//!
+//! - lines are read with a bound ([`MAX_LINE_BYTES`]): a longer line is discarded as it streams
+//!   in (memory stays near idle whatever the client sends) and answered `-32600`, with its id
+//!   when the first bytes show one;
+//! - each line passes the envelope check ([`super::envelope`]) and is either handed to the SDK,
+//!   which can then read it, or answered here (`-32700` / `-32600` / `-32602`);
+//! - the server keeps serving after any of these.
 //!
 //! All writes to stdout go through one task, so an error line can never interleave with a
 //! response.
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream,
+};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Largest line accepted from the client; longer ones are answered with an error and skipped.
-const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+use super::envelope::{self, Verdict};
+
+/// Largest message accepted from the client, in bytes, not counting its line ending; longer
+/// ones are answered with an error and skipped.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// Bytes kept of an over-long line to find its id in.
+const HEAD_BYTES: usize = 4096;
+/// A buffer that held a large line is given back once the line is handled.
+const KEEP_CAPACITY: usize = 64 * 1024;
 const PIPE_BYTES: usize = 256 * 1024;
 
 /// The two ends the SDK reads and writes, and the task that owns stdout.
@@ -22,6 +35,21 @@ pub struct StdioTransport {
     pub writer: DuplexStream,
     /// Finishes once everything the SDK wrote has reached stdout.
     pub flushed: JoinHandle<()>,
+}
+
+impl StdioTransport {
+    /// The SDK's transport over the two ends, taking any line this framing passed on.
+    pub fn into_sdk(
+        self,
+    ) -> (
+        rmcp::transport::async_rw::AsyncRwTransport<rmcp::RoleServer, DuplexStream, DuplexStream>,
+        JoinHandle<()>,
+    ) {
+        let transport =
+            rmcp::transport::async_rw::AsyncRwTransport::new_server(self.reader, self.writer)
+                .with_max_line_length(MAX_LINE_BYTES + 2);
+        (transport, self.flushed)
+    }
 }
 
 /// Wires the process's stdin and stdout.
@@ -48,8 +76,61 @@ where
     }
 }
 
-/// Passes JSON lines on to the SDK; answers the rest with a parse error. Ends at EOF, which
-/// closes the SDK's input and so ends the session.
+/// One line as read: whole, or too long (only its head kept).
+enum Line {
+    Whole,
+    TooLong,
+    End,
+}
+
+/// Reads up to the next newline into `line` (newline included), keeping at most `limit` bytes
+/// of line content plus its ending; a longer line is read to its end without being kept (only
+/// its first [`HEAD_BYTES`] stay in `line`).
+async fn read_line<R: AsyncBufRead + Unpin>(
+    input: &mut R,
+    line: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<Line> {
+    let mut too_long = false;
+    loop {
+        let available = input.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(match (too_long, line.is_empty()) {
+                (true, _) => Line::TooLong,
+                (false, true) => Line::End,
+                (false, false) => Line::Whole,
+            });
+        }
+        let newline = available.iter().position(|b| *b == b'\n');
+        let take = newline.map_or(available.len(), |i| i + 1);
+        if !too_long {
+            line.extend_from_slice(&available[..take]);
+            // Room for the line ending: "\r\n" after exactly `limit` bytes is still fine.
+            if content_len(line, newline.is_some()) > limit {
+                too_long = true;
+                line.truncate(HEAD_BYTES);
+                line.shrink_to(KEEP_CAPACITY);
+            }
+        }
+        input.consume(take);
+        if newline.is_some() {
+            return Ok(if too_long { Line::TooLong } else { Line::Whole });
+        }
+    }
+}
+
+/// Length of the line without its ending (an unfinished line may yet end in "\r").
+fn content_len(line: &[u8], ended: bool) -> usize {
+    let ending = if ended {
+        if line.ends_with(b"\r\n") { 2 } else { 1 }
+    } else {
+        usize::from(line.ends_with(b"\r"))
+    };
+    line.len() - ending
+}
+
+/// Passes well-formed messages on to the SDK; answers the rest. Ends at EOF, which closes the
+/// SDK's input and so ends the session.
 async fn filter_input<R: AsyncRead + Unpin>(
     input: R,
     mut to_sdk: DuplexStream,
@@ -59,35 +140,37 @@ async fn filter_input<R: AsyncRead + Unpin>(
     let mut line = Vec::new();
     loop {
         line.clear();
-        match input.read_until(b'\n', &mut line).await {
-            Ok(0) => break,
-            Ok(_) => {}
+        if line.capacity() > KEEP_CAPACITY {
+            line.shrink_to(KEEP_CAPACITY);
+        }
+        let verdict = match read_line(&mut input, &mut line, MAX_LINE_BYTES).await {
+            Ok(Line::End) => break,
+            Ok(Line::TooLong) => {
+                Verdict::Answer(envelope::too_long(trim_line(&line), MAX_LINE_BYTES))
+            }
+            Ok(Line::Whole) => {
+                let body = trim_line(&line);
+                if body.is_empty() {
+                    continue;
+                }
+                envelope::check(body)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "reading stdin failed; ending the session");
                 break;
             }
-        }
-        let body = trim_line(&line);
-        if body.is_empty() {
-            continue;
-        }
-        if body.len() > MAX_LINE_BYTES {
-            let _ = errors.send(error_line(
-                -32600,
-                "Invalid Request: message longer than 16 MiB",
-            ));
-            continue;
-        }
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-            tracing::warn!(error = %e, "received a line that is not JSON; answered with a parse error");
-            let _ = errors.send(error_line(
-                -32700,
-                &format!("Parse error: the message is not valid JSON ({e}); send one JSON-RPC message per line"),
-            ));
-            continue;
-        }
-        if to_sdk.write_all(body).await.is_err() || to_sdk.write_all(b"\n").await.is_err() {
-            break;
+        };
+        match verdict {
+            Verdict::Pass => {
+                let body = trim_line(&line);
+                if to_sdk.write_all(body).await.is_err() || to_sdk.write_all(b"\n").await.is_err() {
+                    break;
+                }
+            }
+            Verdict::Answer(reply) => {
+                let _ = errors.send(reply);
+            }
+            Verdict::Drop => {}
         }
     }
     let _ = to_sdk.shutdown().await;
@@ -98,15 +181,6 @@ fn trim_line(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     // A byte-order mark some clients prepend.
     line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
-}
-
-fn error_line(code: i64, message: &str) -> String {
-    serde_json::json!({
-        "jsonrpc": "2.0",
-        "id": null,
-        "error": { "code": code, "message": message },
-    })
-    .to_string()
 }
 
 /// Copies the SDK's output to stdout line by line, slipping error lines in between.

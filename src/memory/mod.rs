@@ -12,6 +12,7 @@
 //! | author | [`Memory::user_id`], column `memories.user_id` | who wrote the memory; in the shared pool only they (or an admin) may change it |
 //! | actor | [`HistoryEvent::actor`], column `memory_history.user_id` | who made one change, with the display id of their token |
 
+pub mod search_text;
 pub mod validate;
 
 pub use validate::{

@@ -2,6 +2,7 @@
 //! input fails with a message the model can act on and changes nothing.
 
 use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
 use super::Metadata;
@@ -11,11 +12,25 @@ pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_CHARS: usize = 64;
 pub const MAX_METADATA_BYTES: usize = 8 * 1024;
 pub const MAX_QUERY_CHARS: usize = 2048;
+/// Deepest nesting of objects and arrays inside metadata (the metadata object itself is level 1).
+pub const MAX_METADATA_DEPTH: usize = 32;
 
-/// Trims the content and checks its size; PostgreSQL cannot store NUL in text, so it is refused
-/// on every backend alike.
+/// Text in Unicode normalization form C: "Zürich" typed with a precomposed ü and with u plus a
+/// combining diaeresis is one string, so it is one memory, one hash and one indexed word.
+pub fn nfc(text: &str) -> String {
+    if unicode_normalization::is_nfc_quick(text.chars()) == unicode_normalization::IsNormalized::Yes
+    {
+        text.to_owned()
+    } else {
+        text.nfc().collect()
+    }
+}
+
+/// Trims the content, normalizes it to NFC and checks its size; PostgreSQL cannot store NUL in
+/// text, so it is refused on every backend alike.
 pub fn validate_content(content: &str) -> Result<String, String> {
-    let content = content.trim();
+    let content = nfc(content.trim());
+    let content = content.as_str();
     if content.is_empty() {
         return Err("content is empty: give the text to remember".into());
     }
@@ -47,7 +62,8 @@ pub fn validate_tags(tags: &[String]) -> Result<Vec<String>, String> {
     }
     let mut clean: Vec<String> = Vec::with_capacity(tags.len());
     for tag in tags {
-        let tag = tag.trim();
+        let tag = nfc(tag.trim());
+        let tag = tag.as_str();
         if tag.is_empty() {
             return Err("a tag is empty: remove it or give it a name".into());
         }
@@ -77,8 +93,9 @@ pub fn validate_tags(tags: &[String]) -> Result<Vec<String>, String> {
     Ok(clean)
 }
 
-/// Metadata must be a JSON object of at most 8 KiB, with no NUL anywhere (PostgreSQL's jsonb
-/// rejects `\u0000`).
+/// Metadata must be a JSON object of at most 8 KiB, nested at most [`MAX_METADATA_DEPTH`]
+/// levels, with no NUL character in any key or string (PostgreSQL's jsonb rejects `\u0000`; the
+/// six characters `\u0000` as text are fine).
 pub fn validate_metadata(value: &serde_json::Value) -> Result<Metadata, String> {
     let serde_json::Value::Object(map) = value else {
         return Err(format!(
@@ -93,10 +110,51 @@ pub fn validate_metadata(value: &serde_json::Value) -> Result<Metadata, String> 
             text.len()
         ));
     }
-    if text.contains("\\u0000") {
+    let depth = json_depth(value);
+    if depth > MAX_METADATA_DEPTH {
+        return Err(format!(
+            "metadata is nested {depth} levels deep, over the limit of {MAX_METADATA_DEPTH}: flatten it into fewer levels"
+        ));
+    }
+    if has_nul(value) {
         return Err("metadata contains a NUL character (\\u0000): remove it".into());
     }
     Ok(map.clone())
+}
+
+/// Levels of objects and arrays, counted without recursion (a scalar is level 0).
+fn json_depth(value: &serde_json::Value) -> usize {
+    let mut deepest = 0;
+    let mut pending = vec![(value, 1usize)];
+    while let Some((value, level)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &serde_json::Value>> = match value {
+            serde_json::Value::Object(map) => Box::new(map.values()),
+            serde_json::Value::Array(items) => Box::new(items.iter()),
+            _ => continue,
+        };
+        deepest = deepest.max(level);
+        pending.extend(children.map(|child| (child, level + 1)));
+    }
+    deepest
+}
+
+/// Whether any key or string holds the NUL character itself.
+fn has_nul(value: &serde_json::Value) -> bool {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            serde_json::Value::String(s) if s.contains('\0') => return true,
+            serde_json::Value::Object(map) => {
+                if map.keys().any(|k| k.contains('\0')) {
+                    return true;
+                }
+                pending.extend(map.values());
+            }
+            serde_json::Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn json_kind(value: &serde_json::Value) -> &'static str {
@@ -110,8 +168,10 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
+/// Trims the query and normalizes it to NFC, like the content it is matched against.
 pub fn validate_query(query: &str) -> Result<String, String> {
-    let query = query.trim();
+    let query = nfc(query.trim());
+    let query = query.as_str();
     if query.is_empty() {
         return Err("query is empty: give words to search for".into());
     }
@@ -202,6 +262,21 @@ mod tests {
     }
 
     #[test]
+    fn text_is_normalized_to_nfc() {
+        let nfd = "Zu\u{308}rich";
+        assert_eq!(validate_content(nfd).unwrap(), "Z\u{fc}rich");
+        assert_eq!(validate_query(nfd).unwrap(), "Z\u{fc}rich");
+        assert_eq!(
+            validate_tags(&["Z\u{fc}rich".into(), nfd.into()]).unwrap(),
+            vec!["Z\u{fc}rich".to_string()]
+        );
+        assert_eq!(
+            content_hash(&validate_content(nfd).unwrap()),
+            content_hash(&validate_content("Z\u{fc}rich").unwrap())
+        );
+    }
+
+    #[test]
     fn metadata_cases() {
         assert!(validate_metadata(&json!({"a": 1})).is_ok());
         for (bad, why) in [
@@ -210,9 +285,24 @@ mod tests {
             (json!(null), "null"),
             (json!({"a": "b\u{0}"}), "NUL"),
             (json!({"a": "x".repeat(MAX_METADATA_BYTES)}), "8 KiB"),
+            (json!({"k\u{0}": 1}), "NUL"),
+            (json!({"a": [[{"b": "\u{0}"}]]}), "NUL"),
         ] {
             assert!(validate_metadata(&bad).unwrap_err().contains(why), "{bad}");
         }
+        // The six characters backslash-u-0-0-0-0 are text, not a NUL.
+        assert!(validate_metadata(&json!({"path": "C:\\u0000dir"})).is_ok());
+        let mut deep = json!(1);
+        for _ in 0..MAX_METADATA_DEPTH {
+            deep = json!({ "a": deep });
+        }
+        assert!(validate_metadata(&deep).is_ok());
+        let deeper = json!({ "a": deep });
+        assert!(
+            validate_metadata(&deeper)
+                .unwrap_err()
+                .contains("33 levels deep")
+        );
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub enum MemoryError {
     Forbidden(String),
     #[error("the memory database is unreachable right now; try again in a moment")]
     Unavailable,
+    #[error(
+        "the disk holding the memory database is full, so nothing was changed: free some space (or ask the administrator to), then try again"
+    )]
+    DiskFull,
     #[error("the memory server failed to {0}; the details are in its log")]
     Internal(&'static str),
 }
@@ -487,6 +491,10 @@ fn store_failure(error: StoreError, action: &'static str) -> MemoryError {
         StoreError::Unavailable(_) => {
             tracing::warn!(error = %error, "could not {action}: database unreachable");
             MemoryError::Unavailable
+        }
+        _ if error.is_disk_full() => {
+            tracing::error!(error = %error, "could not {action}: the database's disk is full");
+            MemoryError::DiskFull
         }
         _ => {
             tracing::error!(error = %error, "could not {action}");

@@ -23,6 +23,7 @@ pub mod embeddings;
 pub mod keychain;
 pub mod keys;
 pub mod pg_url;
+pub mod placeholder;
 mod secret;
 pub mod secret_file;
 pub mod sources;

@@ -16,6 +16,7 @@ use super::config_file::ConfigFile;
 use super::dotenv::DotEnv;
 use super::keychain::{Keychain, Lookup};
 use super::keys::{KEYS, Key, Kind, SecretName};
+use super::placeholder::{self, Placeholder};
 use super::secret_file::{self, SecretFileError};
 use super::trust::Ignored;
 use super::{Environment, Secret, SettingsError};
@@ -69,8 +70,12 @@ pub struct Resolved {
     pub config_path: Option<PathBuf>,
     /// The file each secret read from `NAME_FILE` came from (absolute), keyed by `NAME`.
     pub secret_files: BTreeMap<&'static str, PathBuf>,
-    /// Things worth a warning once logging is up (e.g. a secret file readable by others).
+    /// Things worth a warning once logging is up (e.g. a secret file readable by others, a
+    /// placeholder passed through unexpanded).
     pub warnings: Vec<Problem>,
+    /// Settings whose value was an unexpanded placeholder, by variable name, with that value
+    /// (a stand-in for a secret); they are left out of `values`, as if unset.
+    pub unexpanded: BTreeMap<&'static str, String>,
     /// Project-local settings files that were not used, and why (see [`super::trust`]).
     pub ignored: Vec<Ignored>,
 }
@@ -181,6 +186,15 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Resolved, SettingsError> {
     };
     for key in KEYS.iter().filter(|k| !matches!(k.kind, Kind::Secret(_))) {
         if let Some(found) = plain_value(key, inputs) {
+            if let Some(kind) = Placeholder::find(found.0.text()) {
+                resolved
+                    .warnings
+                    .push(placeholder::warning(key.env, found.0.text(), kind));
+                resolved
+                    .unexpanded
+                    .insert(key.env, found.0.text().to_owned());
+                continue;
+            }
             resolved.values.insert(key.env, found);
         }
     }
@@ -206,6 +220,17 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Resolved, SettingsError> {
         if let Some((secret, source)) =
             secret_value(name, rule, rule_name, inputs, &mut resolved.warnings)?
         {
+            // A token is letters, digits and `_-.`: a placeholder in its place is never one
+            // (other secrets, such as passwords, may hold `$` or `%` on purpose).
+            if name == SecretName::Token
+                && let Some(kind) = Placeholder::find(secret.expose())
+            {
+                resolved
+                    .warnings
+                    .push(placeholder::warning(name.env(), kind.shape(), kind));
+                resolved.unexpanded.insert(name.env(), kind.shape().into());
+                continue;
+            }
             if source == Source::File
                 && let Some(path) = secret_file_path(name, inputs)?
             {

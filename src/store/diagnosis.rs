@@ -10,6 +10,25 @@ use crate::problem::Problem;
 const CHECK_SERVER: &str = "check that PostgreSQL is running and that MEM0_DATABASE_URL (host, port, database, user, password) is right";
 
 impl StoreError {
+    /// Whether the database ran out of disk space (SQLite `SQLITE_FULL`, PostgreSQL `53100`).
+    pub fn is_disk_full(&self) -> bool {
+        let (StoreError::Query(sqlx::Error::Database(db))
+        | StoreError::MigrationFailed {
+            source: sqlx::Error::Database(db),
+            ..
+        }) = self
+        else {
+            return false;
+        };
+        // SQLite reports extended result codes: the primary code is the low byte.
+        let sqlite_full = db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+            && db
+                .code()
+                .and_then(|c| c.parse::<i64>().ok())
+                .is_some_and(|c| c & 0xff == 13);
+        sqlite_full || db.code().as_deref() == Some("53100")
+    }
+
     /// What failed and how to fix it, for a person (the model never sees database detail).
     pub fn problem(&self) -> Problem {
         let code = |db: &dyn sqlx::error::DatabaseError| db.code().map(|c| c.into_owned());

@@ -30,11 +30,9 @@ pub struct SearchTerms {
 impl SearchTerms {
     pub fn parse(query: &str) -> Self {
         let mut words: Vec<String> = Vec::new();
-        for word in query
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-        {
+        // Folded, with scripts written without spaces cut into pairs and symbols as words
+        // (see `memory::search_text`), matching what the index holds for each memory.
+        for word in crate::memory::search_text::query_words(query) {
             if !STOPWORDS.contains(&word.as_str()) && !words.contains(&word) {
                 words.push(word);
             }

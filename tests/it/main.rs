@@ -20,6 +20,10 @@ mod auth;
 mod behaviour;
 // The command line outside an MCP session: exit codes and built-in texts.
 mod cli;
+// The database failing under a running server (a full disk).
+mod faults;
+// Every request answered: malformed, hostile and over-long lines over stdio.
+mod framing;
 // Every way of connecting to PostgreSQL, against the private cluster and PgBouncer.
 mod connections;
 // The OS keychain, against a real Secret Service in a private D-Bus session.
@@ -36,5 +40,7 @@ mod security;
 mod setup;
 // The store traits in process: one story, both backends.
 mod store_contract;
+// Text beyond plain ASCII: Unicode normal forms.
+mod unicode;
 // The public tool surface: one snapshot per tool, annotations, hidden aliases.
 mod tools_list;

@@ -62,6 +62,16 @@ async fn project_seen_by(
     cwd: &Path,
     data: &Path,
 ) -> String {
+    project_seen_with(client, sandbox, cwd, data, &[]).await
+}
+
+async fn project_seen_with(
+    client: WorkspaceClient,
+    sandbox: &Sandbox,
+    cwd: &Path,
+    data: &Path,
+    env: &[(&str, &str)],
+) -> String {
     let data = data.display().to_string();
     let mut command = sandbox.command(
         &[],
@@ -71,6 +81,7 @@ async fn project_seen_by(
             ("MEM0_LOG", "warn"),
         ],
     );
+    command.envs(env.iter().copied());
     command.current_dir(cwd);
     let service = McpClient::start_with(client, command, sandbox.log_path("roots")).await;
     let result = service.ok("memory_status", Value::Null).await;
@@ -105,4 +116,62 @@ async fn the_first_client_root_decides_the_project() {
         project.starts_with("elsewhere-"),
         "project from the working directory: {project}"
     );
+}
+
+/// Clients that do not expand `${workspaceFolder}` (or a shell's `$HOME`, or cmd's `%APPDATA%`)
+/// pass it on literally: the server says so and ignores it, so the project comes from the
+/// roots or the working directory instead of one `workspacefolder-…` project for everyone.
+#[tokio::test]
+async fn an_unexpanded_project_dir_is_reported_and_ignored() {
+    let sandbox = Sandbox::new();
+    let tmp = sandbox.path();
+    let repo = tmp.join("checkout");
+    fake_checkout(&repo, "https://example.com/acme/gadgets.git");
+    let elsewhere = tmp.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let data = tmp.join("data");
+
+    for placeholder in [
+        "${workspaceFolder}",
+        "${env:PWD}",
+        "$HOME",
+        "%APPDATA%\\proj",
+    ] {
+        let env = [("PROJECT_DIR", placeholder)];
+        let with_roots = WorkspaceClient {
+            root_uri: Some(format!("file://{}", repo.display())),
+        };
+        let project = project_seen_with(with_roots, &sandbox, &elsewhere, &data, &env).await;
+        assert!(project.starts_with("gadgets-"), "{placeholder}: {project}");
+        let without_roots = WorkspaceClient { root_uri: None };
+        let project = project_seen_with(without_roots, &sandbox, &elsewhere, &data, &env).await;
+        assert!(
+            project.starts_with("elsewhere-"),
+            "{placeholder}: {project}"
+        );
+        let logs = sandbox.server_logs();
+        assert!(
+            logs.contains(&format!("PROJECT_DIR is '{placeholder}'"))
+                && logs.contains("write the real value in the client's configuration"),
+            "{placeholder}: no warning\n{logs}"
+        );
+    }
+
+    // doctor reports it too, as a warning.
+    let run = sandbox.run(
+        &["doctor", "--json"],
+        &[
+            ("PROJECT_DIR", "${workspaceFolder}"),
+            ("MEM0_DATA_DIR", &data.display().to_string()),
+        ],
+    );
+    let report: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|_| panic!("{}", run.describe()));
+    let warned = report["checks"].as_array().unwrap().iter().any(|c| {
+        c["warning"] == true
+            && c["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("PROJECT_DIR is '${workspaceFolder}'"))
+    });
+    assert!(warned, "{report:#}");
 }

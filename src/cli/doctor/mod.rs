@@ -29,6 +29,7 @@ use crate::clients::{Client, Dirs, current_binary};
 use crate::project::ProjectMode;
 use crate::project::{self, ProjectSource};
 use crate::settings::keychain::Lookup;
+use crate::settings::placeholder::Placeholder;
 use crate::settings::secret_file::{self, SecretFileError};
 use crate::settings::{self, Environment, Flags, Keychain, Loaded, SecretName, Source};
 use check::Check;
@@ -70,10 +71,29 @@ pub async fn run(args: &DoctorArgs, flags: &Flags, keychain: &Keychain) -> Resul
     // Secret files first: one that is broken would stop the settings from loading at all.
     let (env, file_checks) = check_secret_files(env, &cwd);
     checks.extend(file_checks);
+    // VS Code and Cursor expand `${…}` in their own configuration: checked as that client,
+    // such a value is the client's to fill in, not a mistake.
+    let client_expands = args
+        .client
+        .as_deref()
+        .and_then(Client::from_name)
+        .is_some_and(Client::expands_workspace_folder);
     let loaded = match settings::load_from(flags, &env, &cwd, config_dir.as_deref(), keychain) {
         Ok(loaded) => {
             checks.push(settings_check(&loaded));
-            for warning in &loaded.resolved.warnings {
+            let expanded_by_client = |warning: &crate::problem::Problem| {
+                client_expands
+                    && loaded.resolved.unexpanded.iter().any(|(name, value)| {
+                        Placeholder::find(value) == Some(Placeholder::Editor)
+                            && warning.what.starts_with(&format!("{name} is '"))
+                    })
+            };
+            for warning in loaded
+                .resolved
+                .warnings
+                .iter()
+                .filter(|w| !expanded_by_client(w))
+            {
                 checks.push(Check::warn(
                     "settings",
                     warning.what.clone(),
@@ -109,7 +129,7 @@ pub async fn run(args: &DoctorArgs, flags: &Flags, keychain: &Keychain) -> Resul
     }
     checks.push(keychain_check(keychain));
     if let Some(loaded) = &loaded {
-        checks.push(project_check(loaded, &cwd, dirs.as_ref()));
+        checks.push(project_check(loaded, &cwd, dirs.as_ref(), client_expands));
     }
     let context = Context {
         process_env: &process_env,
@@ -304,7 +324,7 @@ fn keychain_check(keychain: &Keychain) -> Check {
 }
 
 /// The project the settings select here, and where `auto` takes it from.
-fn project_check(loaded: &Loaded, cwd: &Path, dirs: Option<&Dirs>) -> Check {
+fn project_check(loaded: &Loaded, cwd: &Path, dirs: Option<&Dirs>, client_expands: bool) -> Check {
     let settings = &loaded.settings;
     match settings.project_mode {
         ProjectMode::Global => Check::pass("project", "global: one pool shared by every user"),
@@ -316,10 +336,12 @@ fn project_check(loaded: &Loaded, cwd: &Path, dirs: Option<&Dirs>) -> Check {
             ),
         ),
         ProjectMode::Auto => {
-            if loaded
-                .resolved
-                .get("PROJECT_DIR")
-                .is_some_and(|d| d.contains("${"))
+            if client_expands
+                && loaded
+                    .resolved
+                    .unexpanded
+                    .get("PROJECT_DIR")
+                    .is_some_and(|d| Placeholder::find(d) == Some(Placeholder::Editor))
             {
                 return Check::pass(
                     "project",

@@ -26,6 +26,7 @@ use super::{
     VectorStamp,
 };
 use crate::access::Principal;
+use crate::memory::search_text::index_extra;
 use crate::memory::{
     HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory,
 };
@@ -331,8 +332,8 @@ impl MemoryStore for PostgresStore {
             updated_at: new.at,
         };
         let sql = with_history(
-            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at)
-             VALUES ($4, $1, $5, $6, $7, $8, $9, $10, $3, $3)",
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, search_extra)
+             VALUES ($4, $1, $5, $6, $7, $8, $9, $10, $3, $3, $11)",
             HistoryKind::Add,
             "count(*)",
         );
@@ -344,6 +345,7 @@ impl MemoryStore for PostgresStore {
             .bind(&new.content_hash)
             .bind(serde_json::json!(memory.tags))
             .bind(serde_json::Value::Object(memory.metadata.clone()))
+            .bind(index_extra(&memory.content))
             .fetch_one(&mut *tx)
             .await;
         if let Err(error) = inserted {
@@ -389,7 +391,8 @@ impl MemoryStore for PostgresStore {
         let sql = with_history(
             "UPDATE memories SET content = COALESCE($7, content), content_hash = COALESCE($8, content_hash),
                                  tags = COALESCE($9, tags), metadata = COALESCE($10, metadata),
-                                 updated_at = GREATEST($3, updated_at)
+                                 updated_at = GREATEST($3, updated_at),
+                                 search_extra = COALESCE($11, search_extra)
              WHERE scope_user = $4 AND project_id = $5 AND id = $6",
             HistoryKind::Update,
             MEMORY_COLUMNS,
@@ -403,6 +406,7 @@ impl MemoryStore for PostgresStore {
             .bind(hash)
             .bind(changes.tags.as_ref().map(|t| serde_json::json!(t)))
             .bind(changes.metadata.clone().map(serde_json::Value::Object))
+            .bind(content.map(|c| index_extra(c)))
             .fetch_optional(&mut *tx)
             .await;
         match updated {

@@ -8,14 +8,17 @@ mod tokens;
 mod vectors;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{SqlSafeStr, Sqlite, Transaction};
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -30,6 +33,7 @@ use super::{
     VectorStamp,
 };
 use crate::access::Principal;
+use crate::memory::search_text::index_extra;
 use crate::memory::{
     HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory,
 };
@@ -73,6 +77,51 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
     options.open(path).map(drop)
 }
 
+/// Whether a connection handed back to the pool may be used again. SQLite rolls a transaction
+/// back by itself when a write fails for lack of disk space (or on an I/O error), so the
+/// rollback sqlx then sends fails and sqlx still counts the connection as inside a transaction:
+/// every later `BEGIN` on it would fail. Such a connection is closed instead (the pool opens a
+/// fresh one). The ping first lets the rollback queued by a dropped transaction run.
+/// The interrupt armed by [`SqliteStore::armed`] is taken off here too.
+async fn still_usable(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("closing a database connection left inside a failed transaction");
+        return Ok(false);
+    }
+    conn.lock_handle().await?.remove_progress_handler();
+    Ok(true)
+}
+
+/// SQLite virtual-machine steps between two looks at the interrupt flag.
+const INTERRUPT_CHECK_OPS: i32 = 1000;
+
+/// Interrupts the statement running on its connection when dropped before [`Interrupt::done`]:
+/// a tool call that is cancelled or times out drops its store future, and with it this guard,
+/// so SQLite stops the statement (and rolls back its transaction) instead of running it to the
+/// end on a core while later calls wait.
+#[derive(Debug)]
+struct Interrupt {
+    flag: Arc<AtomicBool>,
+    done: bool,
+}
+
+impl Interrupt {
+    /// The work finished: nothing to interrupt.
+    fn done(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Interrupt {
+    fn drop(&mut self) {
+        if !self.done {
+            self.flag.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 impl SqliteStore {
     /// A store for the file at `path`, created owner-only (with its directory) if missing;
     /// connections are opened lazily.
@@ -107,6 +156,7 @@ impl SqliteStore {
             .max_connections(2)
             .min_connections(0)
             .idle_timeout(Duration::from_secs(300))
+            .after_release(|conn, _| Box::pin(async move { still_usable(conn).await }))
             .connect_lazy_with(options);
         Ok(SqliteStore {
             pool,
@@ -124,8 +174,22 @@ impl SqliteStore {
         &self.pool
     }
 
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// A connection whose statements stop when the returned guard is dropped unfinished.
+    async fn armed(&self) -> Result<(PoolConnection<Sqlite>, Interrupt), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let flag = Arc::new(AtomicBool::new(false));
+        let seen = flag.clone();
+        conn.lock_handle()
+            .await?
+            .set_progress_handler(INTERRUPT_CHECK_OPS, move || !seen.load(Ordering::Relaxed));
+        Ok((conn, Interrupt { flag, done: false }))
+    }
+
+    /// A write transaction (`BEGIN IMMEDIATE`) on an [`armed`](Self::armed) connection.
+    async fn write_tx(&self) -> Result<(Transaction<'static, Sqlite>, Interrupt), StoreError> {
+        let (conn, interrupt) = self.armed().await?;
+        let tx = Transaction::begin(conn, Some("BEGIN IMMEDIATE".into_sql_str())).await?;
+        Ok((tx, interrupt))
     }
 
     async fn applied(&self) -> Result<Vec<AppliedMigration>, StoreError> {
@@ -232,7 +296,7 @@ impl MemoryStore for SqliteStore {
 
     #[instrument(skip_all)]
     async fn migrate(&self) -> Result<Vec<&'static Migration>, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS mem0_schema_migrations (
                 version    INTEGER PRIMARY KEY,
@@ -267,6 +331,7 @@ impl MemoryStore for SqliteStore {
             applied_now.push(migration);
         }
         tx.commit().await?;
+        interrupt.done();
         Ok(applied_now)
     }
 
@@ -278,9 +343,10 @@ impl MemoryStore for SqliteStore {
         actor: &Principal,
         scope_limit: u64,
     ) -> Result<InsertOutcome, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         if let Some(existing) = find_by_hash(&mut tx, scope, &new.content_hash).await? {
             tx.commit().await?;
+            interrupt.done();
             return Ok(InsertOutcome::Duplicate(existing));
         }
         let count = scope_count(&mut *tx, scope).await?;
@@ -297,8 +363,8 @@ impl MemoryStore for SqliteStore {
             updated_at: new.at,
         };
         sqlx::query(
-            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, search_extra)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(memory.id.to_string())
         .bind(&memory.user_id)
@@ -310,11 +376,13 @@ impl MemoryStore for SqliteStore {
         .bind(metadata_json(&memory.metadata))
         .bind(time_to_text(new.at))
         .bind(time_to_text(new.at))
+        .bind(index_extra(&memory.content))
         .execute(&mut *tx)
         .await?;
         let ids = ids_json(&[memory.id]);
         record_history(&mut tx, scope, &ids, HistoryKind::Add, actor, new.at).await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(InsertOutcome::Inserted(memory))
     }
 
@@ -341,11 +409,12 @@ impl MemoryStore for SqliteStore {
         at: DateTime<Utc>,
         actor: &Principal,
     ) -> Result<UpdateOutcome, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         let sql = format!(
             "UPDATE memories SET content = COALESCE(?, content), content_hash = COALESCE(?, content_hash),
                                  tags = COALESCE(?, tags), metadata = COALESCE(?, metadata),
-                                 updated_at = MAX(?, updated_at)
+                                 updated_at = MAX(?, updated_at),
+                                 search_extra = COALESCE(?, search_extra)
              WHERE scope_user = ? AND project_id = ? AND id = ?
              RETURNING {MEMORY_FIELDS}"
         );
@@ -356,6 +425,7 @@ impl MemoryStore for SqliteStore {
             .bind(changes.tags.as_deref().map(tags_json))
             .bind(changes.metadata.as_ref().map(metadata_json))
             .bind(time_to_text(at))
+            .bind(content.map(|c| index_extra(c)))
             .bind(scope.owner_key())
             .bind(&scope.project_id)
             .bind(id.to_string())
@@ -379,6 +449,7 @@ impl MemoryStore for SqliteStore {
         let ids = ids_json(&[id]);
         record_history(&mut tx, scope, &ids, HistoryKind::Update, actor, at).await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(UpdateOutcome::Updated(memory))
     }
 
@@ -390,7 +461,7 @@ impl MemoryStore for SqliteStore {
         actor: &Principal,
     ) -> Result<u64, StoreError> {
         let ids = ids_json(ids);
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         record_history(
             &mut tx,
             scope,
@@ -409,6 +480,7 @@ impl MemoryStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(result.rows_affected())
     }
 
@@ -477,6 +549,7 @@ impl MemoryStore for SqliteStore {
         tags: &[String],
         limit: u32,
     ) -> Result<Vec<ScoredMemory>, StoreError> {
+        let (mut conn, interrupt) = self.armed().await?;
         // bm25 is negative, lower is better: -rank/(1-rank) maps it to 0..1 like PostgreSQL's
         // normalized rank; each literal fragment found adds a share of 0.5.
         if terms.fragments.is_empty() {
@@ -499,12 +572,15 @@ impl MemoryStore for SqliteStore {
                 .bind(&scope.project_id)
                 .bind(tags_json(tags))
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *conn)
                 .await?;
+            interrupt.done();
             return Ok(rows.into_iter().map(|r| r.0).collect());
         }
         // With punctuated fragments, each one found as a substring adds to the score; that form
-        // scans the scope.
+        // scans the scope. Both CTEs are MATERIALIZED: left to itself, SQLite may fold the
+        // full-text match into the join and run it again for every row of the scope, which
+        // made a query such as `file-17.yaml` quadratic in the scope's size.
         let fts = if terms.words.is_empty() {
             "SELECT NULL AS seq, NULL AS rank WHERE 0".to_string()
         } else {
@@ -512,7 +588,8 @@ impl MemoryStore for SqliteStore {
                 .to_string()
         };
         let sql = format!(
-            "WITH fts AS ({fts}), patterns AS (SELECT value AS pattern FROM json_each(?))
+            "WITH fts AS MATERIALIZED ({fts}),
+                  patterns AS MATERIALIZED (SELECT value AS pattern FROM json_each(?))
              SELECT {MEMORY_COLUMNS},
                     (CASE WHEN f.rank IS NULL THEN 0.0 ELSE (-f.rank) / (1.0 - f.rank) END
                      + 0.5 * (SELECT count(*) FROM patterns p WHERE m.content LIKE p.pattern ESCAPE '\\')
@@ -535,8 +612,9 @@ impl MemoryStore for SqliteStore {
             .bind(&scope.project_id)
             .bind(tags_json(tags))
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await?;
+        interrupt.done();
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 

@@ -48,7 +48,7 @@ impl TokenStore for SqliteStore {
         token: &NewToken,
         audit: &AuditEntry,
     ) -> Result<TokenRecord, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         let sql = format!(
             "INSERT INTO mcp_auth_tokens (token_hash, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, created_by, permissions, public_id)
              VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING {TOKEN_COLUMNS}"
@@ -68,6 +68,7 @@ impl TokenStore for SqliteStore {
             .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(record)
     }
 
@@ -124,7 +125,7 @@ impl TokenStore for SqliteStore {
         enabled: bool,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         let changed = sqlx::query("UPDATE mcp_auth_tokens SET is_enabled = ? WHERE id = ?")
             .bind(enabled)
             .bind(id)
@@ -136,12 +137,13 @@ impl TokenStore for SqliteStore {
         }
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(true)
     }
 
     #[instrument(skip_all)]
     async fn delete_token(&self, id: i64, audit: &AuditEntry) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, interrupt) = self.write_tx().await?;
         let deleted = sqlx::query("DELETE FROM mcp_auth_tokens WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -152,6 +154,7 @@ impl TokenStore for SqliteStore {
         }
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
+        interrupt.done();
         Ok(true)
     }
 

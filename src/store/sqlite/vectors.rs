@@ -19,7 +19,7 @@ pub(super) async fn put(
     store: &SqliteStore,
     record: &VectorRecord<'_>,
 ) -> Result<bool, StoreError> {
-    let mut tx = store.write_tx().await?;
+    let (mut tx, interrupt) = store.write_tx().await?;
     let id = record.memory_id.to_string();
     sqlx::query("DELETE FROM memory_vectors WHERE memory_id = ?")
         .bind(&id)
@@ -37,6 +37,7 @@ pub(super) async fn put(
     .await?
     .rows_affected();
     tx.commit().await?;
+    interrupt.done();
     Ok(stored == 1)
 }
 

@@ -271,6 +271,19 @@ impl RawProcess {
             && stdin.flush().await.is_ok()
     }
 
+    /// Writes raw bytes (any bytes, no newline added) to the server's stdin, which must take
+    /// them.
+    pub async fn send_bytes(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        let written = stdin.write_all(bytes).await.and(stdin.flush().await);
+        assert!(
+            written.is_ok(),
+            "the server's stdin is closed\nstderr:\n{}",
+            read_tail(&self.stderr_path)
+        );
+    }
+
     /// Writes one line to the server's stdin, which must take it.
     pub async fn send_line(&mut self, line: &str) {
         assert!(
