@@ -6,7 +6,8 @@
 //!
 //! A provider that cannot load or answer never fails a tool call: search falls back to the
 //! lexical ranking, and the log gets one warning (again only after the provider has worked in
-//! between).
+//! between). After a failure the provider is left alone for 30 s, so an endpoint that hangs
+//! costs one call its timeout, not every call.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +20,10 @@ use crate::embedding::{self, EmbedError, Embedder, codec};
 use crate::memory::Scope;
 use crate::settings::EmbeddingProvider;
 use crate::store::{MemoryStore, StoreError, VectorRecord, VectorStamp};
+
+/// After a failed provider call, how long tool calls skip the provider (and are lexical only)
+/// before trying it again: an endpoint that hangs must not cost every call its full timeout.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Most scopes whose vectors are cached (each about 1 KiB per memory at 256 dimensions).
 const CACHED_SCOPES: usize = 16;
@@ -53,6 +58,8 @@ pub struct Semantic {
     loaded: OnceCell<Result<Arc<dyn Embedder>, EmbedError>>,
     /// A provider call failed and that was logged; cleared by the next success.
     failing: AtomicBool,
+    /// When the last provider call failed.
+    failed_at: Mutex<Option<std::time::Instant>>,
     cache: Mutex<HashMap<(String, String), Arc<ScopeIndex>>>,
 }
 
@@ -63,6 +70,7 @@ impl Semantic {
             provider,
             loaded: OnceCell::new(),
             failing: AtomicBool::new(false),
+            failed_at: Mutex::new(None),
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -151,6 +159,8 @@ impl Semantic {
                 }
             }
             Err(e) => {
+                *self.failed_at.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(std::time::Instant::now());
                 if !self.failing.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
                         provider = self.provider.name(),
@@ -163,6 +173,14 @@ impl Semantic {
 
     async fn embed_one(&self, text: &str) -> Option<(Arc<dyn Embedder>, Vec<f32>)> {
         let embedder = self.embedder().await?;
+        let resting = self
+            .failed_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|at| at.elapsed() < RETRY_AFTER);
+        if resting {
+            return None;
+        }
         let result = embedder.embed(&[text.to_owned()]).await;
         match result {
             Ok(mut vectors) if vectors.len() == 1 => {
