@@ -4,10 +4,11 @@
 #   gnome-keyring  tests/it/keychain.rs (a real Secret Service under dbus-run-session)
 #   dbus-daemon    dbus-run-session for tests/it/keychain.rs (normally already installed)
 #   openssl        tests/it/support/cluster.rs (CA, server and client certificates)
+#   haproxy        tests/it/http.rs (a load balancer in front of two team-server replicas)
 # Idempotent and quiet: running it again on a machine that has them does nothing.
 set -euo pipefail
 
-wanted=(pgbouncer gnome-keyring dbus-daemon openssl)
+wanted=(pgbouncer gnome-keyring dbus-daemon openssl haproxy)
 missing=()
 for package in "${wanted[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

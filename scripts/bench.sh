@@ -4,7 +4,9 @@
 #      peak RSS and many clients, against the release binary (the "serve" section);
 #   2. mcpbench (../shared/mcpbench, or $MCPBENCH): this server side by side with
 #      @modelcontextprotocol/server-memory and a do-nothing Rust server, repetitions
-#      interleaved in one run, with the ratios (the "side-by-side" section).
+#      interleaved in one run, with the ratios (the "side-by-side" section);
+#   3. scripts/bench-http.sh: the team server over HTTP, 1 / 10 / 100 clients, two replicas,
+#      against stdio in the same run (the "http" section).
 # Needs PostgreSQL on 127.0.0.1:5432 (MEM0_BENCH_ADMIN_URL), Node and Python for mcpbench.
 # Timings are never pass/fail: compare within one run.
 set -euo pipefail
@@ -50,4 +52,5 @@ JSON
   --client raw -R "$reps" -N "$calls" -o "$out"
 "$mcpbench/.venv/bin/python" "$mcpbench/mcpbench.py" table "$out"/*.json >"$out/table.md"
 python3 scripts/bench_side_by_side.py "$out" BENCHMARKS.md
+scripts/bench-http.sh
 echo "wrote BENCHMARKS.md"

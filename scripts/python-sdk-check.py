@@ -4,6 +4,11 @@ aliases included, on the embedded database and, given a URL, on PostgreSQL.
 
     python3 -m venv .venv && .venv/bin/pip install 'mcp>=2.3'
     MEM0_TOKEN=… MEM0_USER_ID=… .venv/bin/python scripts/python-sdk-check.py target/debug/mem0-mcp [postgresql://…]
+
+With `--http URL` it drives a running team server (`serve --http`) with the SDK's Streamable
+HTTP client instead, sending MEM0_TOKEN and MEM0_USER_ID as X-MCP-Token / X-MCP-UserID:
+
+    MEM0_TOKEN=… MEM0_USER_ID=… python scripts/python-sdk-check.py --http http://127.0.0.1:13370/mcp/
 """
 import asyncio
 import os
@@ -15,6 +20,17 @@ from mcp.client.stdio import stdio_client
 async def main(binary, env):
     params = StdioServerParameters(command=binary, args=[], env=env)
     async with stdio_client(params) as (r, w):
+        await exercise(r, w)
+
+async def main_http(url):
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+    headers = {"X-MCP-Token": os.environ["MEM0_TOKEN"], "X-MCP-UserID": os.environ["MEM0_USER_ID"]}
+    async with create_mcp_http_client(headers=headers) as http:
+        async with streamable_http_client(url, http_client=http) as streams:
+            await exercise(streams[0], streams[1])
+
+async def exercise(r, w):
         async with ClientSession(r, w) as s:
             init = await s.initialize()
             tools = await s.list_tools()
@@ -44,6 +60,9 @@ async def main(binary, env):
             assert bad.is_error
             print("ok:", init.server_info.name, init.server_info.version, init.protocol_version)
 
+if sys.argv[1] == "--http":
+    asyncio.run(main_http(sys.argv[2]))
+    sys.exit(0)
 binary = os.path.abspath(sys.argv[1])
 base = {"PATH": os.environ["PATH"], "HOME": tempfile.mkdtemp(), "MEM0_DATA_DIR": tempfile.mkdtemp(),
         "PROJECT_ID_MODE": "manual", "PROJECT_ID": "py", "MEM0_LOG": "warn"}

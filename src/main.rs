@@ -57,7 +57,12 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
         tracing::warn!("{warning}");
     }
     let settings = &loaded.settings;
-    runtime()?.block_on(async {
+    // The team server answers many clients at once: give it every core.
+    let runtime = match &cli.command {
+        Some(Command::Serve(args)) if args.http => multi_thread_runtime()?,
+        _ => runtime()?,
+    };
+    runtime.block_on(async {
         match &cli.command {
             None => cli::serve::run(&Default::default(), settings).await,
             Some(Command::Serve(args)) => cli::serve::run(args, settings).await,
@@ -79,6 +84,18 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                ExitCode::Other,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
+}
+
+fn multi_thread_runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| {

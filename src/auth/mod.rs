@@ -11,6 +11,7 @@
 pub mod acting;
 pub mod audit;
 pub mod jwt;
+pub mod request;
 pub mod revocation;
 pub mod token;
 pub mod tokens;

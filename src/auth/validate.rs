@@ -260,11 +260,13 @@ impl AuthError {
 }
 
 /// Why the credentials are being checked: `serve` records a `success` row, `token mint` a
-/// `token_minted` row of its own instead.
+/// `token_minted` row of its own instead. `Request` is one HTTP request to the team server: the
+/// user id is optional (the token's owner), and the caller writes the audit rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     Serve,
     Mint,
+    Request,
 }
 
 /// A successful authentication.
@@ -296,13 +298,8 @@ pub async fn authenticate(
                 .user(auth.principal.user_id.clone())
                 .token(auth.principal.token_display_id.clone()),
         ),
-        Ok(_) | Err(AuthError::Store(_)) => None,
-        Err(error) => Some(AuditEntry {
-            user_id: credentials.user_id.map(str::to_owned),
-            token_prefix: error.display_id().map(str::to_owned),
-            message: Some(error.audit_reason()),
-            ..AuditEntry::new(AuditEvent::AuthFailed)
-        }),
+        Ok(_) => None,
+        Err(error) => failure_entry(error, credentials.user_id),
     };
     if let Some(entry) = entry
         && let Err(e) = store.append_audit(&entry).await
@@ -323,6 +320,37 @@ pub async fn authenticate(
         }
     }
     result
+}
+
+/// The `auth_failed` audit row of a refusal (none for a database failure): the claimed user,
+/// the token's display id when known, and the reason; never the token.
+pub fn failure_entry(error: &AuthError, claimed_user: Option<&str>) -> Option<AuditEntry> {
+    if matches!(error, AuthError::Store(_)) {
+        return None;
+    }
+    Some(AuditEntry {
+        user_id: claimed_user.map(str::to_owned),
+        token_prefix: error.display_id().map(str::to_owned),
+        message: Some(error.audit_reason()),
+        ..AuditEntry::new(AuditEvent::AuthFailed)
+    })
+}
+
+/// Checks the credentials of one HTTP request, recording nothing (the caller audits, at most
+/// once an hour per token for successes). Without a user id the user is the token's owner.
+pub async fn check_request(
+    store: &dyn TokenStore,
+    credentials: Credentials<'_>,
+    global_mode: bool,
+) -> Result<Authenticated, AuthError> {
+    check(
+        store,
+        credentials,
+        Purpose::Request,
+        global_mode,
+        crate::memory::now(),
+    )
+    .await
 }
 
 /// Checks the credentials exactly as [`authenticate`] does for `serve`, but records nothing:
@@ -354,7 +382,7 @@ async fn check(
     let user_id = match (credentials.user_id, purpose) {
         (Some(user), _) => Some(user),
         (None, Purpose::Serve) => return Err(AuthError::MissingUser),
-        (None, Purpose::Mint) => None,
+        (None, Purpose::Mint | Purpose::Request) => None,
     };
     if jwt::looks_like_jwt(raw) {
         if purpose == Purpose::Mint {

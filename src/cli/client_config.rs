@@ -10,6 +10,7 @@ use clap::Args;
 
 use super::{ExitCode, Failure};
 use crate::clients::config_file;
+use crate::clients::team::{self, TeamServer};
 use crate::clients::{
     Client, DEFAULT_SERVER_NAME, Dirs, Launch, claude_add_command, current_binary,
 };
@@ -23,6 +24,7 @@ Examples:
   mem0-mcp client-config --client vscode --write           merge it into VS Code's user mcp.json
   mem0-mcp client-config --client vscode --write --path .vscode/mcp.json   a workspace instead
   mem0-mcp client-config --client claude-code             print the `claude mcp add` command
+  mem0-mcp client-config --client vscode --server https://mem0.example.com/mcp/   a team server
 
 Files: Claude Desktop claude_desktop_config.json and VS Code Code/User/mcp.json in the
 platform config directory (~/.config on Linux, ~/Library/Application Support on macOS,
@@ -44,12 +46,29 @@ pub struct ClientConfigArgs {
     /// Paste secrets that only the environment holds in clear (the file is then made owner-only)
     #[arg(long)]
     pub show_secrets: bool,
+    /// Connect to a team server (`mem0-mcp serve --http`) at this MCP URL instead of a
+    /// database: an http entry with the token by reference (Claude Desktop: the stdio bridge)
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
 }
 
 pub fn run(args: &ClientConfigArgs, loaded: &Loaded) -> Result<(), Failure> {
     let client = Client::from_name(&args.client)
         .ok_or_else(|| Failure::new(ExitCode::Usage, "unknown client"))?;
     let (launch, notes) = Launch::carrying(loaded, current_binary(), args.show_secrets);
+    if let Some(url) = &args.server {
+        let server = TeamServer {
+            url: team_url(url)?,
+            user_id: loaded.settings.user_id.clone(),
+        };
+        return run_team(
+            args,
+            client,
+            &server,
+            &team::bridge_launch(&launch, &server),
+            &notes,
+        );
+    }
     let path = match &args.path {
         Some(path) => std::path::absolute(path).unwrap_or_else(|_| path.clone()),
         None => default_path(client)?,
@@ -90,6 +109,96 @@ pub fn run(args: &ClientConfigArgs, loaded: &Loaded) -> Result<(), Failure> {
         );
     }
     eprintln!("{}", client.project_note());
+    Ok(())
+}
+
+/// A team server's URL as given, checked for a scheme.
+fn team_url(url: &str) -> Result<String, Failure> {
+    let url = url.trim();
+    let lower = url.to_ascii_lowercase();
+    if (lower.starts_with("https://") || lower.starts_with("http://"))
+        && !url.contains(char::is_whitespace)
+    {
+        Ok(url.to_owned())
+    } else {
+        Err(Failure::new(
+            ExitCode::Usage,
+            format!(
+                "--server '{url}' is not an http:// or https:// URL: give the team server's MCP endpoint, e.g. https://mem0.example.com/mcp/"
+            ),
+        ))
+    }
+}
+
+/// `--server`: the entry that connects `client` to the team server.
+fn run_team(
+    args: &ClientConfigArgs,
+    client: Client,
+    server: &TeamServer,
+    bridge: &Launch,
+    notes: &[String],
+) -> Result<(), Failure> {
+    let path = match &args.path {
+        Some(path) => std::path::absolute(path).unwrap_or_else(|_| path.clone()),
+        None => default_path(client)?,
+    };
+    let mut out = std::io::stdout().lock();
+    if client == Client::ClaudeDesktop {
+        for note in notes {
+            eprintln!("Note: {note}");
+        }
+    }
+    let token_note = match client {
+        Client::ClaudeCode => {
+            "Claude Code reads the token from MEM0_TOKEN in its environment (export it in your shell profile, or use a secret manager that sets it)."
+        }
+        Client::VsCode => {
+            "VS Code asks for the token once (input mem0-token) and keeps it in its secret storage."
+        }
+        Client::Cursor => "Cursor reads the token from MEM0_TOKEN in its environment.",
+        Client::ClaudeDesktop => {
+            "Claude Desktop starts this binary as a bridge to the team server; it needs MEM0_TOKEN (or MEM0_TOKEN_FILE, or the keychain entry) and no database settings."
+        }
+    };
+    if args.write {
+        let access = if bridge.has_clear_secret() && client == Client::ClaudeDesktop {
+            Access::Private
+        } else {
+            Access::Keep
+        };
+        let outcome = config_file::write_entry(
+            &path,
+            client,
+            &args.name,
+            &server.entry(client, bridge),
+            access,
+        )
+        .map_err(|message| Failure::new(ExitCode::Other, message))?;
+        if client == Client::VsCode {
+            config_file::ensure_input(&path, &team::vscode_input())
+                .map_err(|message| Failure::new(ExitCode::Other, message))?;
+        }
+        let _ = writeln!(out, "{}", outcome.describe(&args.name, &path));
+        eprintln!("{token_note}");
+        eprintln!("Then {} to start it.", client.restart_hint());
+        return Ok(());
+    }
+    let text = if client == Client::ClaudeCode && args.path.is_none() {
+        server.claude_add_command(&args.name)
+    } else {
+        serde_json::to_string_pretty(&server.snippet(client, &args.name, bridge))
+            .unwrap_or_default()
+    };
+    let _ = writeln!(out, "{text}");
+    if client == Client::ClaudeCode && args.path.is_none() {
+        eprintln!("Run that command (or this one again with --write).");
+    } else {
+        eprintln!(
+            "Merge it into {} (or run this command again with --write).",
+            path.display()
+        );
+    }
+    eprintln!("{token_note}");
     Ok(())
 }
 

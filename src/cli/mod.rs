@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each with its clap arguments and a `run`.
 //! Failures carry the documented exit code and one line for stderr.
 
+pub mod bridge;
 pub mod client_config;
 pub mod completions;
 pub mod config;
@@ -12,6 +13,7 @@ mod prompt;
 pub mod reindex;
 pub mod secret;
 pub mod serve;
+pub mod serve_http;
 mod style;
 mod table;
 pub mod token;

@@ -1,7 +1,9 @@
 //! `mem0-mcp serve` (and plain `mem0-mcp`): open the store, make sure its schema is current,
 //! authenticate (always on PostgreSQL; on the embedded database when a token is given), and
 //! serve MCP over stdin/stdout until the client closes stdin or a signal arrives. Nothing here
-//! writes to stdout except the MCP transport.
+//! writes to stdout except the MCP transport. With `--http` the team server runs instead
+//! ([`super::serve_http`]); with `MEM0_SERVER_URL` set, stdio is forwarded to a team server
+//! ([`super::bridge`]).
 
 use std::sync::Arc;
 
@@ -17,9 +19,23 @@ use crate::settings::Settings;
 use crate::store;
 
 #[derive(Debug, Args, Default)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// Serve MCP over Streamable HTTP at /mcp (the team server) instead of stdio; every
+    /// request authenticates with X-MCP-Token / Authorization: Bearer
+    #[arg(long)]
+    pub http: bool,
+    /// The address to listen on with --http [default: server.host:server.port, 127.0.0.1:13370]
+    #[arg(long, value_name = "HOST:PORT", requires = "http")]
+    pub listen: Option<String>,
+}
 
-pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
+pub async fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
+    if args.http {
+        return super::serve_http::run(args.listen.as_deref(), settings).await;
+    }
+    if settings.server_url.is_some() {
+        return super::bridge::run(settings).await;
+    }
     // Read once at startup like every other setting; tests shorten it.
     let recheck_every =
         auth::revocation::recheck_interval(std::env::var("MEM0_AUTH_RECHECK_SECS").ok().as_deref())
@@ -101,7 +117,8 @@ pub async fn run(_args: &ServeArgs, settings: &Settings) -> Result<(), Failure> 
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Completes at the first SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

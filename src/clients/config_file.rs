@@ -133,6 +133,27 @@ pub fn write_entry(
     })
 }
 
+/// Adds `input` to the file's top-level `inputs` (VS Code's prompts) unless one with its id is
+/// there; the file must exist (written by [`write_entry`] first). Keeps the file's access.
+pub fn ensure_input(path: &Path, input: &Value) -> Result<(), String> {
+    let text = read(path)?.unwrap_or_else(|| "{}".into());
+    let mut root = parse_object(&text, path)?;
+    let inputs = root
+        .entry("inputs")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Value::Array(inputs) = inputs else {
+        return Err(unreadable(path, "its \"inputs\" is not a list"));
+    };
+    if inputs.iter().any(|i| i.get("id") == input.get("id")) {
+        return Ok(());
+    }
+    inputs.push(input.clone());
+    let text = serde_json::to_string_pretty(&Value::Object(root)).unwrap_or_default() + "\n";
+    files::write(path, text.as_bytes(), Access::Keep)
+        .map(drop)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
 fn read(path: &Path) -> Result<Option<String>, String> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),

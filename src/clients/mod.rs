@@ -6,6 +6,7 @@
 
 pub mod config_file;
 pub mod launch;
+pub mod team;
 
 pub use launch::Launch;
 

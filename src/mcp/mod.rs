@@ -3,7 +3,9 @@
 //! list by permission, refuses calls once the session's token is revoked, resolves the scope at
 //! the first call and bounds every call in time.
 
+pub mod bridge;
 mod envelope;
+pub mod http;
 mod params;
 mod scope;
 pub mod stdio;
@@ -140,6 +142,17 @@ impl MemoryServer {
             guard: None,
             audit: None,
         }
+    }
+
+    /// This server acting for another caller on a scope known in advance: the HTTP transport
+    /// makes one per request from a prototype with the caller's permissions, so the tool
+    /// routers are built once.
+    pub fn for_request(&self, principal: Principal, scope: Scope) -> MemoryServer {
+        let mut server = self.clone();
+        server.plan.user_id = principal.user_id.clone();
+        server.principal = principal;
+        server.scope = Arc::new(OnceCell::new_with(Some(scope)));
+        server
     }
 
     /// Refuse every call once the token behind this session stops working.

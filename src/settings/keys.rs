@@ -149,6 +149,19 @@ pub const KEYS: &[Key] = &[
         with_config(key("MEM0_HTTP_PORT", Number), "server.port"),
         "13370",
     ),
+    with_config(
+        key("MEM0_HTTP_ALLOWED_ORIGINS", Text),
+        "server.allowed_origins",
+    ),
+    with_config(key("MEM0_HTTP_ALLOWED_HOSTS", Text), "server.allowed_hosts"),
+    with_config(key("MEM0_HTTP_TLS_CERT", Text), "server.tls_cert"),
+    with_config(key("MEM0_HTTP_TLS_KEY", Text), "server.tls_key"),
+    with_default(
+        with_config(key("MEM0_HTTP_POOL_SIZE", Number), "server.pool_size"),
+        "10",
+    ),
+    with_config(key("MEM0_SERVER_URL", Text), "server.url"),
+    with_config(key("MEM0_SERVER_CA", Text), "server.ca"),
     with_config(key("MEM0_STORAGE_TYPE", Text), "storage.type"),
     with_default(
         with_config(key("MEM0_DB_SECRET_SOURCE", Text), "storage.auth_method"),

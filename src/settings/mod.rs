@@ -11,7 +11,9 @@
 //! `MEM0_DB_USER`, `MEM0_DB_PASSWORD`, `MEM0_DB_SSLMODE`, `MEM0_DB_SSLCERT`, `MEM0_DB_SSLKEY`,
 //! `MEM0_DB_SSLROOTCERT`, `MEM0_JWT_SECRET`, `MEM0_TOKEN`, `MEM0_USER_ID`, `PROJECT_ID_MODE`,
 //! `PROJECT_ID`, `PROJECT_DIR`, `MEM0_CONFIG`, `MEM0_DATA_DIR`, `MEM0_LOG`, `MEM0_TIMEOUT`,
-//! `MEM0_HTTP_HOST`, `MEM0_HTTP_PORT`, `MEM0_STORAGE_TYPE`, `MEM0_DB_SECRET_SOURCE`,
+//! `MEM0_HTTP_HOST`, `MEM0_HTTP_PORT`, `MEM0_HTTP_ALLOWED_ORIGINS`, `MEM0_HTTP_ALLOWED_HOSTS`,
+//! `MEM0_HTTP_TLS_CERT`, `MEM0_HTTP_TLS_KEY`, `MEM0_HTTP_POOL_SIZE`, `MEM0_SERVER_URL`,
+//! `MEM0_SERVER_CA`, `MEM0_STORAGE_TYPE`, `MEM0_DB_SECRET_SOURCE`,
 //! `MEM0_BACKUP_ENABLED`, `MEM0_MAX_MEMORIES_PER_CONTEXT`, `MEM0_JWT_SECRET_SOURCE`,
 //! `MEM0_DATABASE_AUTH_METHOD`, `MEM0_EMBEDDING_PROVIDER`, `MEM0_EMBEDDING_MODEL`,
 //! `MEM0_EMBEDDING_URL`, and `NAME_FILE` for each secret.
@@ -58,8 +60,23 @@ pub struct Settings {
     pub timeout: Duration,
     pub backup_enabled: bool,
     pub log_filter: String,
+    /// `server.host` / `MEM0_HTTP_HOST`: the address `serve --http` listens on.
     pub http_host: String,
+    /// `server.port` / `MEM0_HTTP_PORT`.
     pub http_port: u16,
+    /// `MEM0_HTTP_ALLOWED_ORIGINS`: browser origins accepted besides the server's own.
+    pub http_allowed_origins: Vec<String>,
+    /// `MEM0_HTTP_ALLOWED_HOSTS`: `Host` names accepted besides loopback ones (a reverse
+    /// proxy's public name).
+    pub http_allowed_hosts: Vec<String>,
+    /// `MEM0_HTTP_TLS_CERT` and `MEM0_HTTP_TLS_KEY`: PEM files; both or neither.
+    pub http_tls: Option<(PathBuf, PathBuf)>,
+    /// `MEM0_HTTP_POOL_SIZE`: database connections `serve --http` shares among all requests.
+    pub http_pool_size: u32,
+    /// `MEM0_SERVER_URL`: a team server that stdio sessions forward to (the bridge).
+    pub server_url: Option<String>,
+    /// `MEM0_SERVER_CA`: a PEM file of extra roots trusted for the team server.
+    pub server_ca: Option<PathBuf>,
     /// Semantic search: which embedding provider, and its model.
     pub embeddings: EmbeddingSettings,
 }
@@ -355,7 +372,67 @@ fn typed(resolved: &Resolved, cwd: &Path) -> Result<Settings, SettingsError> {
             .unwrap_or("127.0.0.1")
             .to_owned(),
         http_port: number(resolved, "MEM0_HTTP_PORT", 1..=65535)? as u16,
+        http_allowed_origins: list(resolved, "MEM0_HTTP_ALLOWED_ORIGINS"),
+        http_allowed_hosts: list(resolved, "MEM0_HTTP_ALLOWED_HOSTS"),
+        http_tls: tls_files(resolved, cwd)?,
+        http_pool_size: number(resolved, "MEM0_HTTP_POOL_SIZE", 1..=1000)? as u32,
+        server_url: server_url(resolved)?,
+        server_ca: non_empty(resolved, "MEM0_SERVER_CA").map(|p| cwd.join(p)),
     })
+}
+
+/// A value that is set and not blank (the example config lists optional keys as "").
+fn non_empty<'a>(resolved: &'a Resolved, name: &str) -> Option<&'a str> {
+    resolved.get(name).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A comma-separated list, without empty items.
+fn list(resolved: &Resolved, name: &str) -> Vec<String> {
+    resolved
+        .get(name)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn tls_files(resolved: &Resolved, cwd: &Path) -> Result<Option<(PathBuf, PathBuf)>, SettingsError> {
+    match (
+        non_empty(resolved, "MEM0_HTTP_TLS_CERT"),
+        non_empty(resolved, "MEM0_HTTP_TLS_KEY"),
+    ) {
+        (Some(cert), Some(key)) => Ok(Some((cwd.join(cert), cwd.join(key)))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(SettingsError::new(
+            "MEM0_HTTP_TLS_CERT is set but MEM0_HTTP_TLS_KEY is not",
+            "set MEM0_HTTP_TLS_KEY to the PEM file of the certificate's private key",
+        )),
+        (None, Some(_)) => Err(SettingsError::new(
+            "MEM0_HTTP_TLS_KEY is set but MEM0_HTTP_TLS_CERT is not",
+            "set MEM0_HTTP_TLS_CERT to the PEM file of the certificate (chain)",
+        )),
+    }
+}
+
+fn server_url(resolved: &Resolved) -> Result<Option<String>, SettingsError> {
+    let Some(url) = non_empty(resolved, "MEM0_SERVER_URL") else {
+        return Ok(None);
+    };
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://"))
+        || url.contains(char::is_whitespace)
+    {
+        return Err(SettingsError::new(
+            format!(
+                "{} is '{url}', not an http:// or https:// URL",
+                labelled(resolved, "MEM0_SERVER_URL")
+            ),
+            "set it to the team server's MCP endpoint, e.g. https://mem0.example.com/mcp/",
+        ));
+    }
+    Ok(Some(url.to_owned()))
 }
 
 pub fn validate_user_id(user: &str) -> Result<(), SettingsError> {

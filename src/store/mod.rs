@@ -322,12 +322,27 @@ pub async fn open_all_lazy(
     target: &DatabaseTarget,
     statement_timeout: std::time::Duration,
 ) -> Result<Stores, StoreError> {
+    open_all_pooled(target, statement_timeout, None).await
+}
+
+/// [`open_all_lazy`] for the shared HTTP server: on PostgreSQL one pool of `pool_size`
+/// connections (kept for a minute when idle) serves every request.
+pub async fn open_all_pooled(
+    target: &DatabaseTarget,
+    statement_timeout: std::time::Duration,
+    pool_size: Option<u32>,
+) -> Result<Stores, StoreError> {
     match target {
         DatabaseTarget::Postgres(url) => {
-            let store = Arc::new(PostgresStore::open(
-                url.connection_string(),
-                statement_timeout,
-            )?);
+            let store = Arc::new(match pool_size {
+                Some(size) => PostgresStore::open_pool(
+                    url.connection_string(),
+                    statement_timeout,
+                    size,
+                    std::time::Duration::from_secs(60),
+                )?,
+                None => PostgresStore::open(url.connection_string(), statement_timeout)?,
+            });
             Ok(Stores {
                 memories: store.clone(),
                 tokens: store,

@@ -18,6 +18,8 @@ mod support;
 mod auth;
 // Every tool and scope rule on both backends, process lifecycle and exit codes.
 mod behaviour;
+// The team server (`serve --http`), its replicas, and the stdio bridge to it.
+mod http;
 // The command line outside an MCP session: exit codes and built-in texts.
 mod cli;
 // The database failing under a running server (a full disk).

@@ -2,8 +2,9 @@
 //! each (✓ passed, ⚠ works but deserves a look, ✗ broken, with the fix): the `_FILE` secrets,
 //! where each setting came from, the database and its latency, the schema, the token, the
 //! keychain, the embedding provider and how many memories lack a vector, the project `auto`
-//! resolves here, and each client configuration file, including
-//! whether the server it launches would start. Exit code 0 when nothing is ✗, else 1.
+//! resolves here, and each client configuration file, including whether the server it
+//! launches would start. With `MEM0_SERVER_URL` the database checks give way to the team
+//! server's ([`server`]). Exit code 0 when nothing is ✗, else 1.
 //!
 //! Checks never change anything: no migration, no audit row, no `last_used_at`, and an embedded
 //! database that does not exist yet is not created. `check` is one line of the report, `probe`
@@ -14,6 +15,7 @@ mod check;
 mod clients;
 mod embeddings;
 mod probe;
+mod server;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -110,7 +112,11 @@ pub async fn run(args: &DoctorArgs, flags: &Flags, keychain: &Keychain) -> Resul
     let clients_with_mem0 = client_files
         .iter()
         .any(|c| c.entries.as_ref().is_ok_and(|e| !e.is_empty()));
-    if let Some(loaded) = &loaded {
+    let server_url = loaded.as_ref().and_then(|l| l.settings.server_url.clone());
+    if let (Some(loaded), Some(url)) = (&loaded, &server_url) {
+        // A bridge to a team server: the server holds the database.
+        checks.extend(server::server_checks(&loaded.settings, url).await);
+    } else if let Some(loaded) = &loaded {
         let probe = probe(loaded).await;
         checks.push(probe.database.clone());
         checks.extend(probe.schema.clone());

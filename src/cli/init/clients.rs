@@ -78,7 +78,11 @@ pub(super) async fn verify_launch(
     Ok(())
 }
 
-fn choose_clients(args: &InitArgs, ask: &Prompter, dirs: &Dirs) -> Result<Vec<Client>, Failure> {
+pub(super) fn choose_clients(
+    args: &InitArgs,
+    ask: &Prompter,
+    dirs: &Dirs,
+) -> Result<Vec<Client>, Failure> {
     if args.no_client {
         return Ok(Vec::new());
     }

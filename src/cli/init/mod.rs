@@ -9,6 +9,8 @@
 //! that still works is kept, migrations are idempotent, and a file is only replaced (after a
 //! backup next to it) when its content changes.
 //!
+//! With `--server URL` it joins a team server instead (`team`).
+//!
 //! The steps live in `database` (the connection, migrations, mem0.config.json), `secrets` (the
 //! password and token, and where they are kept), `clients` (the launch check and each
 //! client's configuration) and `report` (what is printed); this file runs them in order.
@@ -17,6 +19,7 @@ mod clients;
 mod database;
 mod report;
 mod secrets;
+mod team;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -42,6 +45,8 @@ Examples:
   mem0-mcp init --yes --database postgres --database-url postgresql://me@db:5432/mem0 \\
       --client claude-desktop --user-id me@example.com
   printf %s \"$PW\" | mem0-mcp init --yes --database-url postgresql://me@db/mem0 --db-password-stdin
+  printf %s \"$TOKEN\" | mem0-mcp init --yes --server https://mem0.example.com/mcp/ --token-stdin \\
+      --user-id me@example.com                    join a team server
 
 Secrets (the token, a database password) go to the OS keychain when one is usable, else to
 owner-only files in the config directory (~/.config/mem0/token, ~/.config/mem0/db-password)
@@ -86,6 +91,13 @@ pub struct InitArgs {
     /// Where to store secrets: the OS keychain, owner-only files, or the keychain when usable
     #[arg(long, value_name = "WHERE", value_parser = ["auto", "keychain", "file"], default_value = "auto")]
     pub secrets: String,
+    /// Join a team server at this MCP URL instead of setting up a database: your token is
+    /// checked with it and the clients connect to it
+    #[arg(long, value_name = "URL", conflicts_with_all = ["database", "database_url", "db_host", "db_port", "db_name", "db_user", "db_password_stdin", "write_config"])]
+    pub server: Option<String>,
+    /// With --server: read your token from stdin (never give it on the command line)
+    #[arg(long, requires = "server")]
+    pub token_stdin: bool,
 }
 
 impl InitArgs {
@@ -152,6 +164,9 @@ pub async fn run(args: &InitArgs, flags: &Flags, keychain: &Keychain) -> Result<
         keychain,
     };
 
+    if let Some(url) = &args.server {
+        return team::run(&setup, &dirs, url.trim()).await;
+    }
     // 1. The database.
     let connection = database::connect(&setup).await?;
     // 2. The user.

@@ -51,6 +51,17 @@ impl PostgresStore {
     ///
     /// Errors: [`StoreError::InvalidUrl`], naming the kind of mistake without quoting the URL.
     pub fn open(url: &Secret, statement_timeout: Duration) -> Result<Self, StoreError> {
+        Self::open_pool(url, statement_timeout, 4, Duration::from_secs(2))
+    }
+
+    /// Like [`PostgresStore::open`] for a long-running shared server: up to `max_connections`
+    /// connections, each kept for `idle_timeout` when unused.
+    pub fn open_pool(
+        url: &Secret,
+        statement_timeout: Duration,
+        max_connections: u32,
+        idle_timeout: Duration,
+    ) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url.expose())
             .map_err(|e| {
                 StoreError::InvalidUrl(format!(
@@ -65,11 +76,11 @@ impl PostgresStore {
         // PgBouncer refuses (or silently drops when told to ignore it).
         let timeout_ms = statement_timeout.as_millis().clamp(1, i32::MAX as u128);
         let pool = PgPoolOptions::new()
-            .max_connections(4)
+            .max_connections(max_connections)
             .min_connections(0)
-            // Idle connections go back quickly: many client windows share one server's
-            // connection limit. Waiting for a free slot may take a while in a burst.
-            .idle_timeout(Duration::from_secs(2))
+            // By default idle connections go back quickly: many client windows share one
+            // server's connection limit. Waiting for a free slot may take a while in a burst.
+            .idle_timeout(idle_timeout)
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |connection, _| {
                 Box::pin(async move {

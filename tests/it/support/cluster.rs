@@ -136,7 +136,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// Generates the CA, server and client certificates into `dir`.
-fn make_certs(dir: &Path) {
+pub fn make_certs(dir: &Path) {
     let ca = |name: &str, cn: &str| {
         openssl(
             dir,

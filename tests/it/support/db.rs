@@ -159,6 +159,16 @@ impl TestDb {
         self.transcript.lock().expect("transcript").join("\n")
     }
 
+    /// The sandbox's HOME (where clients keep their configuration files).
+    pub fn home(&self) -> PathBuf {
+        self.sandbox.home()
+    }
+
+    /// A new file in the sandbox's `logs/` for one server's stderr.
+    pub fn log_path(&self, label: &str) -> PathBuf {
+        self.sandbox.log_path(label)
+    }
+
     /// Everything servers wrote to stderr so far.
     pub fn server_logs(&self) -> String {
         self.sandbox.server_logs()

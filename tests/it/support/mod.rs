@@ -6,6 +6,7 @@
 //! - [`pg`]: the machine's PostgreSQL as an administrator, and the one throw-away database type
 //!   [`PgDatabase`];
 //! - [`mcp`]: the MCP client over the real binary, and the raw JSON-RPC line client;
+//! - [`http`]: the team server (`serve --http`) and a JSON-RPC over HTTP client;
 //! - [`cluster`]: a private PostgreSQL cluster (TLS, peer / cert / scram / trust) and
 //!   PgBouncer, shared by the tests that need it;
 //! - [`model`]: the embedding model of the semantic-search tests, built once and cached;
@@ -18,6 +19,7 @@ mod macros;
 pub mod binary;
 pub mod cluster;
 pub mod db;
+pub mod http;
 pub mod mcp;
 pub mod model;
 pub mod pg;

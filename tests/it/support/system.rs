@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// What to tell someone whose machine lacks a test prerequisite.
-pub const DEPS_HINT: &str = "run `.ci/install-test-deps.sh` as root (it installs pgbouncer, gnome-keyring, dbus-daemon and openssl from Debian; PostgreSQL itself comes with the machine)";
+pub const DEPS_HINT: &str = "run `.ci/install-test-deps.sh` as root (it installs pgbouncer, gnome-keyring, dbus-daemon, openssl and haproxy from Debian; PostgreSQL itself comes with the machine)";
 
 /// Finds a program in PATH or in the sbin directories root has.
 pub fn find_program(name: &str) -> Option<PathBuf> {
