@@ -243,6 +243,16 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
         tags: &[String],
         limit: u32,
     ) -> Result<Vec<ScoredMemory>, StoreError>;
+    /// The plan the database chooses for [`MemoryStore::search_memories`] with these arguments,
+    /// one step a line (PostgreSQL's `EXPLAIN`, SQLite's `EXPLAIN QUERY PLAN`), for diagnosis
+    /// and for tests that hold each query shape to the index. Nothing is run.
+    async fn explain_search(
+        &self,
+        scope: &Scope,
+        terms: &SearchTerms,
+        tags: &[String],
+        limit: u32,
+    ) -> Result<String, StoreError>;
     /// The history of a memory of the scope (also after it was deleted), oldest first; empty if
     /// the scope never held it.
     async fn memory_history(

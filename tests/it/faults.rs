@@ -1,7 +1,8 @@
 //! The database failing or waiting under a running server. A full disk: a failed write changes
 //! nothing and is a clear tool error, and the next write after the cause is gone succeeds in
 //! the same process. A call cancelled by the client (`notifications/cancelled`) while it waits
-//! on a lock stops: nothing of it is committed or audited once the lock is released.
+//! on a lock stops: its statement stops waiting while the lock is still held (PostgreSQL), and
+//! nothing of it is committed or audited once the lock is released.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -186,6 +187,30 @@ impl LockHolder {
         }
     }
 
+    /// Waits until the server's statement no longer waits on the lock, which is still held:
+    /// the cancelled call interrupted its statement (PostgreSQL) instead of leaving it queued
+    /// until the lock is released. SQLite's wait is inside the server process: nothing to see.
+    async fn until_abandoned(&mut self, db: &TestDb) {
+        if let LockHolder::Postgres(_) = self {
+            let mut admin = sqlx::PgConnection::connect(&db.pg().url).await.unwrap();
+            // A generous bound for a slow machine (the cancel is sent as soon as the call
+            // drops), well under the server's statement timeout.
+            for _ in 0..600 {
+                let running: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'mem0-mcp' AND state = 'active' AND wait_event_type = 'Lock'",
+                )
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+                if running == 0 {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("the cancelled call's statement still waits on the lock");
+        }
+    }
+
     async fn release(self) {
         match self {
             LockHolder::Sqlite(mut conn) => {
@@ -214,6 +239,8 @@ async fn cancelled_calls_change_nothing(backend: Backend) {
         ("MEM0_USER_ID", "alice"),
         ("PROJECT_ID_MODE", "manual"),
         ("PROJECT_ID", "proj-cancel"),
+        // Far beyond the test's own bounds: the statement timeout cannot be what stops a call.
+        ("MEM0_TIMEOUT", "600"),
     ]);
     server.initialize().await;
     server
@@ -238,6 +265,7 @@ async fn cancelled_calls_change_nothing(backend: Backend) {
         server.send(tool_call(id, tool, arguments)).await;
         lock.until_waited_on(&db).await;
         server.send(cancel(id)).await;
+        lock.until_abandoned(&db).await;
         lock.release().await;
         // The session goes on; the cancelled call gets no answer (MCP: the client stopped
         // waiting for it).

@@ -38,6 +38,8 @@ mod secrets_never_leak;
 mod semantic;
 // Hostile working directories, forged minted tokens, foreign data directories, error text.
 mod security;
+// The plan of every search shape, on both backends (EXPLAIN).
+mod search_plans;
 // `init`, `client-config`, `doctor` and completions, each in a home of its own.
 mod setup;
 // The store traits in process: one story, both backends.

@@ -3,7 +3,9 @@
 //! transaction-scoped advisory lock so dedup and the scope limit hold across processes. The
 //! token tables are in [`tokens`], the row mapping in [`rows`].
 
+mod cancel;
 mod rows;
+mod search;
 mod tokens;
 mod vectors;
 
@@ -14,10 +16,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::QueryAs;
-use sqlx::{FromRow, Postgres, Row, Transaction};
+use sqlx::{Connection, FromRow, Postgres, Row, Transaction};
 use tracing::instrument;
 use uuid::Uuid;
 
+use self::cancel::Running;
 use self::rows::{AppliedRow, HistoryRow, MEMORY_COLUMNS, MemoryRow, ScoredRow};
 use super::migrations::{AppliedMigration, BOOKKEEPING_TABLE, POSTGRES};
 use super::{
@@ -306,9 +309,12 @@ impl MemoryStore for PostgresStore {
         actor: &Principal,
         scope_limit: u64,
     ) -> Result<InsertOutcome, StoreError> {
+        let mut running = Running::start(&self.pool).await?;
+        let conn = running.conn();
+        let result: Result<InsertOutcome, StoreError> = async {
         // Five round trips: begin, lock, look up (duplicate and count together), insert (the
         // memory and its history event in one statement), commit.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = conn.begin().await?;
         lock_scope(&mut tx, scope).await?;
         let sql = format!(
             "SELECT (SELECT memories FROM memory_scope_counts WHERE scope_user = $1 AND project_id = $2) AS scope_count,
@@ -363,7 +369,7 @@ impl MemoryStore for PostgresStore {
             if is_unique_violation(&error) {
                 // Only reachable if a writer bypassed the scope lock; the row is there either way.
                 drop(tx);
-                let existing = find_by_hash(&self.pool, scope, &new.content_hash).await?;
+                let existing = find_by_hash(&mut *conn, scope, &new.content_hash).await?;
                 return existing
                     .map(InsertOutcome::Duplicate)
                     .ok_or(StoreError::Query(error));
@@ -372,6 +378,10 @@ impl MemoryStore for PostgresStore {
         }
         tx.commit().await?;
         Ok(InsertOutcome::Inserted(memory))
+        }
+        .await;
+        running.done();
+        result
     }
 
     #[instrument(skip_all)]
@@ -397,7 +407,10 @@ impl MemoryStore for PostgresStore {
         at: DateTime<Utc>,
         actor: &Principal,
     ) -> Result<UpdateOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut running = Running::start(&self.pool).await?;
+        let conn = running.conn();
+        let result: Result<UpdateOutcome, StoreError> = async {
+        let mut tx = conn.begin().await?;
         lock_scope(&mut tx, scope).await?;
         let sql = with_history(
             "UPDATE memories SET content = COALESCE($7, content), content_hash = COALESCE($8, content_hash),
@@ -430,7 +443,7 @@ impl MemoryStore for PostgresStore {
             Err(error) if is_unique_violation(&error) => {
                 drop(tx);
                 let other = match hash {
-                    Some(hash) => find_by_hash(&self.pool, scope, hash).await?,
+                    Some(hash) => find_by_hash(&mut *conn, scope, hash).await?,
                     None => None,
                 };
                 other
@@ -439,6 +452,10 @@ impl MemoryStore for PostgresStore {
             }
             Err(error) => Err(error.into()),
         }
+        }
+        .await;
+        running.done();
+        result
     }
 
     #[instrument(skip_all)]
@@ -448,19 +465,26 @@ impl MemoryStore for PostgresStore {
         ids: &[Uuid],
         actor: &Principal,
     ) -> Result<u64, StoreError> {
-        // One statement: the rows go and their DELETE events are written, or neither.
-        let sql = with_history(
-            "DELETE FROM memories WHERE scope_user = $4 AND project_id = $5 AND id = ANY($6)",
-            HistoryKind::Delete,
-            "count(*)",
-        );
-        let (deleted,) = bind_actor::<(i64,)>(sql, actor, crate::memory::now())
-            .bind(scope.owner_key())
-            .bind(&scope.project_id)
-            .bind(ids)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(deleted as u64)
+        let mut running = Running::start(&self.pool).await?;
+        let conn = running.conn();
+        let result: Result<u64, StoreError> = async {
+            // One statement: the rows go and their DELETE events are written, or neither.
+            let sql = with_history(
+                "DELETE FROM memories WHERE scope_user = $4 AND project_id = $5 AND id = ANY($6)",
+                HistoryKind::Delete,
+                "count(*)",
+            );
+            let (deleted,) = bind_actor::<(i64,)>(sql, actor, crate::memory::now())
+                .bind(scope.owner_key())
+                .bind(&scope.project_id)
+                .bind(ids)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(deleted as u64)
+        }
+        .await;
+        running.done();
+        result
     }
 
     #[instrument(skip_all)]
@@ -522,53 +546,30 @@ impl MemoryStore for PostgresStore {
         tags: &[String],
         limit: u32,
     ) -> Result<Vec<ScoredMemory>, StoreError> {
-        // Plain words: the full-text rank (0..1, english stemming, prefix terms), found through
-        // the scope + text GIN index. With punctuated fragments (identifiers, file names,
-        // versions) each one found as a substring adds to the score; that form scans the scope.
-        let rows: Vec<ScoredRow> = if terms.fragments.is_empty() {
-            let sql = format!(
-                "SELECT {MEMORY_COLUMNS},
-                        ts_rank_cd(search_vector, to_tsquery('english', $3), 32)::float8 AS score
-                 FROM memories
-                 WHERE scope_user = $1 AND project_id = $2
-                   AND search_vector @@ to_tsquery('english', $3)
-                   AND ($4::jsonb = '[]'::jsonb OR tags @> $4)
-                 ORDER BY score DESC, created_at DESC, id DESC
-                 LIMIT $5"
-            );
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(scope.owner_key())
-                .bind(&scope.project_id)
-                .bind(terms.tsquery())
-                .bind(serde_json::json!(tags))
-                .bind(i64::from(limit))
+        let (sql, args) = search::statement(scope, terms, tags, limit)?;
+        let mut running = Running::start(&self.pool).await?;
+        let rows: Result<Vec<ScoredRow>, sqlx::Error> =
+            sqlx::query_as_with(sqlx::AssertSqlSafe(sql), args)
+                .fetch_all(running.conn())
+                .await;
+        running.done();
+        Ok(rows?.into_iter().map(|r| r.0).collect())
+    }
+
+    #[instrument(skip_all)]
+    async fn explain_search(
+        &self,
+        scope: &Scope,
+        terms: &SearchTerms,
+        tags: &[String],
+        limit: u32,
+    ) -> Result<String, StoreError> {
+        let (sql, args) = search::statement(scope, terms, tags, limit)?;
+        let lines: Vec<String> =
+            sqlx::query_scalar_with(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")), args)
                 .fetch_all(&self.pool)
-                .await?
-        } else {
-            let sql = format!(
-                "WITH q AS (SELECT CASE WHEN $3 = '' THEN NULL ELSE to_tsquery('english', $3) END AS query)
-                 SELECT {MEMORY_COLUMNS},
-                        (COALESCE(ts_rank_cd(search_vector, q.query, 32), 0)
-                         + 0.5 * (SELECT count(*) FROM unnest($4::text[]) AS p(pattern) WHERE content ILIKE p.pattern)
-                               / GREATEST(cardinality($4::text[]), 1))::float8 AS score
-                 FROM memories, q
-                 WHERE scope_user = $1 AND project_id = $2
-                   AND ($5::jsonb = '[]'::jsonb OR tags @> $5)
-                   AND ((q.query IS NOT NULL AND search_vector @@ q.query) OR content ILIKE ANY($4::text[]))
-                 ORDER BY score DESC, created_at DESC, id DESC
-                 LIMIT $6"
-            );
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(scope.owner_key())
-                .bind(&scope.project_id)
-                .bind(terms.tsquery())
-                .bind(terms.like_patterns())
-                .bind(serde_json::json!(tags))
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?
-        };
-        Ok(rows.into_iter().map(|r| r.0).collect())
+                .await?;
+        Ok(lines.join("\n"))
     }
 
     #[instrument(skip_all)]

@@ -4,6 +4,7 @@
 //! exact. The token tables are in [`tokens`], the row mapping in [`rows`].
 
 mod rows;
+mod search;
 mod tokens;
 mod vectors;
 
@@ -549,73 +550,35 @@ impl MemoryStore for SqliteStore {
         tags: &[String],
         limit: u32,
     ) -> Result<Vec<ScoredMemory>, StoreError> {
+        let (sql, args) = search::statement(scope, terms, tags, limit)?;
         let (mut conn, interrupt) = self.armed().await?;
-        // bm25 is negative, lower is better: -rank/(1-rank) maps it to 0..1 like PostgreSQL's
-        // normalized rank; each literal fragment found adds a share of 0.5.
-        if terms.fragments.is_empty() {
-            // Plain words only: the full-text index finds the rows, the scope filters them.
-            // CROSS JOIN fixes that order (SQLite never reorders it): left to itself, the planner
-            // may walk the whole scope and probe the matches instead, 25× slower at 10k memories.
-            let sql = format!(
-                "WITH fts AS MATERIALIZED (
-                     SELECT rowid AS seq, bm25(memories_fts) AS rank FROM memories_fts WHERE memories_fts MATCH ?
-                 )
-                 SELECT {MEMORY_COLUMNS}, (-f.rank) / (1.0 - f.rank) AS score
-                 FROM fts f CROSS JOIN memories m ON m.seq = f.seq
-                 WHERE m.scope_user = ? AND m.project_id = ? AND {HAS_ALL_TAGS}
-                 ORDER BY score DESC, m.created_at DESC, m.id DESC
-                 LIMIT ?"
-            );
-            let rows: Vec<ScoredRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(terms.fts5_query())
-                .bind(scope.owner_key())
-                .bind(&scope.project_id)
-                .bind(tags_json(tags))
-                .bind(i64::from(limit))
-                .fetch_all(&mut *conn)
-                .await?;
-            interrupt.done();
-            return Ok(rows.into_iter().map(|r| r.0).collect());
-        }
-        // With punctuated fragments, each one found as a substring adds to the score; that form
-        // scans the scope. Both CTEs are MATERIALIZED: left to itself, SQLite may fold the
-        // full-text match into the join and run it again for every row of the scope, which
-        // made a query such as `file-17.yaml` quadratic in the scope's size.
-        let fts = if terms.words.is_empty() {
-            "SELECT NULL AS seq, NULL AS rank WHERE 0".to_string()
-        } else {
-            "SELECT rowid AS seq, bm25(memories_fts) AS rank FROM memories_fts WHERE memories_fts MATCH ?"
-                .to_string()
-        };
-        let sql = format!(
-            "WITH fts AS MATERIALIZED ({fts}),
-                  patterns AS MATERIALIZED (SELECT value AS pattern FROM json_each(?))
-             SELECT {MEMORY_COLUMNS},
-                    (CASE WHEN f.rank IS NULL THEN 0.0 ELSE (-f.rank) / (1.0 - f.rank) END
-                     + 0.5 * (SELECT count(*) FROM patterns p WHERE m.content LIKE p.pattern ESCAPE '\\')
-                           / MAX((SELECT count(*) FROM patterns), 1)) AS score
-             FROM memories m LEFT JOIN fts f ON f.seq = m.seq
-             WHERE m.scope_user = ? AND m.project_id = ?
-               AND {HAS_ALL_TAGS}
-               AND (f.seq IS NOT NULL OR EXISTS (SELECT 1 FROM patterns p WHERE m.content LIKE p.pattern ESCAPE '\\'))
-             ORDER BY score DESC, m.created_at DESC, m.id DESC
-             LIMIT ?"
-        );
-        let mut query = sqlx::query_as::<_, ScoredRow>(sqlx::AssertSqlSafe(sql));
-        if !terms.words.is_empty() {
-            query = query.bind(terms.fts5_query());
-        }
-        let patterns = serde_json::Value::from(terms.like_patterns()).to_string();
-        let rows = query
-            .bind(patterns)
-            .bind(scope.owner_key())
-            .bind(&scope.project_id)
-            .bind(tags_json(tags))
-            .bind(i64::from(limit))
+        let rows: Vec<ScoredRow> = sqlx::query_as_with(sqlx::AssertSqlSafe(sql), args)
             .fetch_all(&mut *conn)
             .await?;
         interrupt.done();
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    #[instrument(skip_all)]
+    async fn explain_search(
+        &self,
+        scope: &Scope,
+        terms: &SearchTerms,
+        tags: &[String],
+        limit: u32,
+    ) -> Result<String, StoreError> {
+        let (sql, args) = search::statement(scope, terms, tags, limit)?;
+        let steps: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(
+            sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")),
+            args,
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(steps
+            .into_iter()
+            .map(|(_, _, _, detail)| detail)
+            .collect::<Vec<_>>()
+            .join("\n"))
     }
 
     #[instrument(skip_all)]
