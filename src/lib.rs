@@ -13,6 +13,7 @@ pub mod access;
 pub mod auth;
 pub mod cli;
 pub mod clients;
+pub mod embedding;
 pub mod files;
 pub mod identifier;
 pub mod mcp;

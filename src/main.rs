@@ -71,6 +71,7 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
             Some(Command::Token(args)) => cli::token::run(args, settings).await,
             Some(Command::Export(args)) => cli::portable::export(args, settings).await,
             Some(Command::Import(args)) => cli::portable::import(args, settings).await,
+            Some(Command::Reindex(args)) => cli::reindex::run(args, settings).await,
             Some(
                 Command::Secret(_)
                 | Command::Config(_)

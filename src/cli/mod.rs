@@ -11,6 +11,7 @@ pub mod init;
 pub mod migrate;
 pub mod portable;
 mod prompt;
+pub mod reindex;
 pub mod secret;
 pub mod serve;
 pub mod serve_http;
@@ -136,6 +137,8 @@ pub enum Command {
     Export(portable::ExportArgs),
     /// Read memories from an export (or a mem0 dump): all or nothing, idempotent
     Import(portable::ImportArgs),
+    /// Embed the memories that lack a vector of the configured model (semantic search)
+    Reindex(reindex::ReindexArgs),
 }
 
 #[cfg(test)]

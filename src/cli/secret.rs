@@ -15,12 +15,12 @@ use crate::settings::{Keychain, Secret, SecretName};
 pub enum SecretCommand {
     /// Store a secret (read from a hidden prompt, or from stdin when piped)
     Set {
-        /// jwt-secret, db-password, database-url or token
+        /// jwt-secret, db-password, database-url, token or embedding-api-key
         name: String,
     },
     /// Delete a secret from the keychain
     Delete {
-        /// jwt-secret, db-password, database-url or token
+        /// jwt-secret, db-password, database-url, token or embedding-api-key
         name: String,
     },
     /// Which secrets the keychain holds (never their values)

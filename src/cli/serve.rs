@@ -14,7 +14,7 @@ use super::{ExitCode, Failure};
 use crate::auth::acting::acting_principal;
 use crate::auth::{self, AuditLog, Credentials};
 use crate::mcp::{MemoryServer, ScopePlan};
-use crate::service::{MemoryService, ServiceLimits};
+use crate::service::{MemoryService, Semantic, ServiceLimits};
 use crate::settings::Settings;
 use crate::store;
 
@@ -51,15 +51,19 @@ pub async fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
     .await?;
     let (mode, project_id) = acting.project(settings.project_mode, settings.project_id.clone());
     let principal = acting.principal;
-    let service = Arc::new(MemoryService::new(
-        stores.memories.clone(),
-        ServiceLimits {
-            max_memories_per_scope: settings.max_memories_per_context,
-            backup_dir: settings
-                .backup_enabled
-                .then(|| settings.data_dir.join("backups")),
-        },
-    ));
+    let semantic = Arc::new(Semantic::new(settings.embeddings.provider.clone()));
+    let service = Arc::new(
+        MemoryService::new(
+            stores.memories.clone(),
+            ServiceLimits {
+                max_memories_per_scope: settings.max_memories_per_context,
+                backup_dir: settings
+                    .backup_enabled
+                    .then(|| settings.data_dir.join("backups")),
+            },
+        )
+        .with_semantic(semantic.clone()),
+    );
     let plan = ScopePlan {
         mode,
         user_id: principal.user_id.clone(),
@@ -95,6 +99,8 @@ pub async fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
             ));
         }
     };
+    // The handshake is answered: now the embedding model may take its time to load.
+    semantic.warm();
     let cancel = running.cancellation_token();
     tokio::spawn(async move {
         shutdown_signal().await;

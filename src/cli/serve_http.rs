@@ -29,15 +29,23 @@ pub async fn run(listen: Option<&str>, settings: &Settings) -> Result<(), Failur
     )
     .await?;
     store::ensure_current(stores.memories.as_ref()).await?;
-    let service = Arc::new(MemoryService::new(
-        stores.memories.clone(),
-        ServiceLimits {
-            max_memories_per_scope: settings.max_memories_per_context,
-            backup_dir: settings
-                .backup_enabled
-                .then(|| settings.data_dir.join("backups")),
-        },
+    let semantic = Arc::new(crate::service::Semantic::new(
+        settings.embeddings.provider.clone(),
     ));
+    // No handshake to wait for here: the model loads while the listener starts.
+    semantic.warm();
+    let service = Arc::new(
+        MemoryService::new(
+            stores.memories.clone(),
+            ServiceLimits {
+                max_memories_per_scope: settings.max_memories_per_context,
+                backup_dir: settings
+                    .backup_enabled
+                    .then(|| settings.data_dir.join("backups")),
+            },
+        )
+        .with_semantic(semantic),
+    );
     let prototype = |permissions| {
         let principal = Principal {
             user_id: String::new(),

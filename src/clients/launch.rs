@@ -88,6 +88,7 @@ impl Launch {
         }
         carry.user();
         carry.token();
+        carry.embedding_key();
         carry.config_file();
         carry.the_rest();
         (carry.launch, carry.notes)
@@ -228,6 +229,16 @@ impl Carry<'_> {
         }
     }
 
+    /// The embedding endpoint's API key, like every other secret.
+    fn embedding_key(&mut self) {
+        if let crate::settings::EmbeddingProvider::OpenAi {
+            api_key: Some(key), ..
+        } = &self.loaded.settings.embeddings.provider
+        {
+            self.secret(SecretName::EmbeddingApiKey, key.expose());
+        }
+    }
+
     /// A config file found in the current directory is not found by a client started
     /// elsewhere.
     fn config_file(&mut self) {
@@ -258,6 +269,13 @@ impl Carry<'_> {
                         .as_ref()
                         .map(|d| d.display().to_string())
                         .unwrap_or_else(|| value.to_owned())
+                } else if let (
+                    "MEM0_EMBEDDING_MODEL",
+                    crate::settings::EmbeddingProvider::Builtin { model_dir },
+                ) = (key.env, &settings.embeddings.provider)
+                {
+                    // A directory relative to here means nothing where the client starts.
+                    model_dir.display().to_string()
                 } else {
                     value.to_owned()
                 };

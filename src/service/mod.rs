@@ -10,7 +10,12 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 mod backup;
+mod fusion;
 pub mod portable;
+pub mod reindex;
+pub mod semantic;
+
+pub use semantic::{ProviderState, Semantic};
 
 use crate::access::Principal;
 use crate::memory::{
@@ -62,6 +67,7 @@ pub enum MemoryError {
 pub struct MemoryService {
     store: Arc<dyn MemoryStore>,
     limits: ServiceLimits,
+    semantic: Arc<Semantic>,
 }
 
 /// What a caller asks to change in a memory, unvalidated; `None` keeps the field.
@@ -84,7 +90,22 @@ pub struct MemoryPage {
 
 impl MemoryService {
     pub fn new(store: Arc<dyn MemoryStore>, limits: ServiceLimits) -> Self {
-        MemoryService { store, limits }
+        MemoryService {
+            store,
+            limits,
+            semantic: Arc::new(Semantic::off()),
+        }
+    }
+
+    /// The same service with semantic search through `semantic`.
+    pub fn with_semantic(mut self, semantic: Arc<Semantic>) -> Self {
+        self.semantic = semantic;
+        self
+    }
+
+    /// The semantic-search side: provider state, and loading it.
+    pub fn semantic(&self) -> &Arc<Semantic> {
+        &self.semantic
     }
 
     pub fn store(&self) -> &Arc<dyn MemoryStore> {
@@ -133,7 +154,14 @@ impl MemoryService {
             .await
             .map_err(|e| store_failure(e, "store the memory"))?
         {
-            InsertOutcome::Inserted(memory) => Ok((memory, false)),
+            InsertOutcome::Inserted(memory) => {
+                if self.semantic.is_enabled() {
+                    self.semantic
+                        .index(self.store.as_ref(), memory.id, &memory.content)
+                        .await;
+                }
+                Ok((memory, false))
+            }
             InsertOutcome::Duplicate(memory) => Ok((memory, true)),
             InsertOutcome::ScopeFull { count } => Err(MemoryError::ScopeFull {
                 project: scope.project_id.clone(),
@@ -158,10 +186,84 @@ impl MemoryService {
         if terms.is_empty() {
             return Ok(Vec::new());
         }
-        self.store
-            .search_memories(scope, &terms, &tags, limit)
+        if !self.semantic.is_enabled() {
+            return self
+                .store
+                .search_memories(scope, &terms, &tags, limit)
+                .await
+                .map_err(|e| store_failure(e, "search memories"));
+        }
+        // Both sides bring more candidates than asked, so that fusion can choose among them.
+        let candidates = (limit * 2).clamp(20, 100);
+        let lexical = self
+            .store
+            .search_memories(scope, &terms, &tags, candidates)
             .await
-            .map_err(|e| store_failure(e, "search memories"))
+            .map_err(|e| store_failure(e, "search memories"))?;
+        let nearest = match self
+            .semantic
+            .nearest(self.store.as_ref(), scope, &query, candidates as usize)
+            .await
+        {
+            Ok(nearest) => nearest.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the scope's vectors; this search is lexical only");
+                Vec::new()
+            }
+        };
+        self.fuse(scope, lexical, &nearest, &tags, limit as usize)
+            .await
+    }
+
+    /// The lexical results and the nearest memories by meaning, fused by reciprocal rank;
+    /// memories found only by meaning are read from the store (and must carry `tags`).
+    async fn fuse(
+        &self,
+        scope: &Scope,
+        lexical: Vec<ScoredMemory>,
+        nearest: &[(Uuid, f32)],
+        tags: &[String],
+        limit: usize,
+    ) -> Result<Vec<ScoredMemory>, MemoryError> {
+        let lexical_ids: Vec<Uuid> = lexical.iter().map(|m| m.memory.id).collect();
+        let nearest_ids: Vec<Uuid> = nearest.iter().map(|(id, _)| *id).collect();
+        let mut found: std::collections::HashMap<Uuid, crate::memory::Memory> = lexical
+            .into_iter()
+            .map(|m| (m.memory.id, m.memory))
+            .collect();
+        let fused = fusion::fuse(&lexical_ids, &nearest_ids);
+        // Memories found by meaning only, among those that can make the cut, in one read.
+        let missing: Vec<Uuid> = fused
+            .iter()
+            .take(limit + nearest.len().min(limit))
+            .map(|(id, _)| *id)
+            .filter(|id| !found.contains_key(id))
+            .collect();
+        if !missing.is_empty() {
+            let read = self
+                .store
+                .memories_by_ids(scope, &missing)
+                .await
+                .map_err(|e| store_failure(e, "search memories"))?;
+            // Without a tag asked for: not a result (the lexical side filtered in SQL).
+            found.extend(
+                read.into_iter()
+                    .filter(|m| tags.iter().all(|t| m.tags.contains(t)))
+                    .map(|m| (m.id, m)),
+            );
+        }
+        let mut results = Vec::with_capacity(limit);
+        for (id, score) in fused {
+            if results.len() == limit {
+                break;
+            }
+            // Deleted since its vector was read, or without a tag asked for.
+            let Some(memory) = found.remove(&id) else {
+                continue;
+            };
+            results.push(ScoredMemory { memory, score });
+        }
+        Ok(results)
     }
 
     pub async fn list(
@@ -284,7 +386,14 @@ impl MemoryService {
             .await
             .map_err(|e| store_failure(e, "update the memory"))?
         {
-            UpdateOutcome::Updated(memory) => Ok(memory),
+            UpdateOutcome::Updated(memory) => {
+                if self.semantic.is_enabled() && changes.content.is_some() {
+                    self.semantic
+                        .index(self.store.as_ref(), memory.id, &memory.content)
+                        .await;
+                }
+                Ok(memory)
+            }
             UpdateOutcome::NotFound => Err(MemoryError::NotFound(id)),
             UpdateOutcome::ContentTaken(other) => Err(MemoryError::ContentTaken(other)),
         }

@@ -8,14 +8,16 @@ pub enum SecretName {
     DbPassword,
     DatabaseUrl,
     Token,
+    EmbeddingApiKey,
 }
 
 impl SecretName {
-    pub const ALL: [SecretName; 4] = [
+    pub const ALL: [SecretName; 5] = [
         SecretName::JwtSecret,
         SecretName::DbPassword,
         SecretName::DatabaseUrl,
         SecretName::Token,
+        SecretName::EmbeddingApiKey,
     ];
 
     /// The keychain service; the account is always [`KEYCHAIN_ACCOUNT`].
@@ -25,6 +27,7 @@ impl SecretName {
             SecretName::DbPassword => "mem0-db-password",
             SecretName::DatabaseUrl => "mem0-database-url",
             SecretName::Token => "mem0-token",
+            SecretName::EmbeddingApiKey => "mem0-embedding-key",
         }
     }
 
@@ -35,6 +38,7 @@ impl SecretName {
             SecretName::DbPassword => "db-password",
             SecretName::DatabaseUrl => "database-url",
             SecretName::Token => "token",
+            SecretName::EmbeddingApiKey => "embedding-api-key",
         }
     }
 
@@ -48,6 +52,7 @@ impl SecretName {
             SecretName::DbPassword => "MEM0_DB_PASSWORD",
             SecretName::DatabaseUrl => "MEM0_DATABASE_URL",
             SecretName::Token => "MEM0_TOKEN",
+            SecretName::EmbeddingApiKey => "MEM0_EMBEDDING_API_KEY",
         }
     }
 }
@@ -186,6 +191,16 @@ pub const KEYS: &[Key] = &[
             "security.database_auth_method",
         ),
         "auto",
+    ),
+    with_default(
+        with_config(key("MEM0_EMBEDDING_PROVIDER", Text), "embeddings.provider"),
+        "none",
+    ),
+    with_config(key("MEM0_EMBEDDING_MODEL", Text), "embeddings.model"),
+    with_config(key("MEM0_EMBEDDING_URL", Text), "embeddings.url"),
+    key(
+        "MEM0_EMBEDDING_API_KEY",
+        Secret(SecretName::EmbeddingApiKey),
     ),
 ];
 

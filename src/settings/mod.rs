@@ -15,11 +15,13 @@
 //! `MEM0_HTTP_TLS_CERT`, `MEM0_HTTP_TLS_KEY`, `MEM0_HTTP_POOL_SIZE`, `MEM0_SERVER_URL`,
 //! `MEM0_SERVER_CA`, `MEM0_STORAGE_TYPE`, `MEM0_DB_SECRET_SOURCE`,
 //! `MEM0_BACKUP_ENABLED`, `MEM0_MAX_MEMORIES_PER_CONTEXT`, `MEM0_JWT_SECRET_SOURCE`,
-//! `MEM0_DATABASE_AUTH_METHOD`, and `NAME_FILE` for each secret.
+//! `MEM0_DATABASE_AUTH_METHOD`, `MEM0_EMBEDDING_PROVIDER`, `MEM0_EMBEDDING_MODEL`,
+//! `MEM0_EMBEDDING_URL`, and `NAME_FILE` for each secret.
 
 pub mod config_file;
 pub mod database;
 pub mod dotenv;
+pub mod embeddings;
 pub mod keychain;
 pub mod keys;
 pub mod pg_url;
@@ -30,6 +32,7 @@ pub mod sources;
 pub mod trust;
 
 pub use database::{DatabaseTarget, SQLITE_FILE};
+pub use embeddings::{EmbeddingProvider, EmbeddingSettings};
 pub use keychain::Keychain;
 pub use keys::SecretName;
 pub use pg_url::PgUrl;
@@ -74,6 +77,8 @@ pub struct Settings {
     pub server_url: Option<String>,
     /// `MEM0_SERVER_CA`: a PEM file of extra roots trusted for the team server.
     pub server_ca: Option<PathBuf>,
+    /// Semantic search: which embedding provider, and its model.
+    pub embeddings: EmbeddingSettings,
 }
 
 /// A setting that cannot be used: what is wrong, naming the variable and the value (never a
@@ -343,9 +348,11 @@ fn typed(resolved: &Resolved, cwd: &Path) -> Result<Settings, SettingsError> {
             "generate one with `openssl rand -base64 48`",
         ));
     }
+    let embeddings = embeddings::from_resolved(resolved, cwd, &data_dir)?;
     Ok(Settings {
         database,
         data_dir,
+        embeddings,
         user_id,
         token: resolved.secret(SecretName::Token),
         jwt_secret,

@@ -215,7 +215,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Resolved, SettingsError> {
                 jwt_rule,
                 "security.jwt_secret_source (MEM0_JWT_SECRET_SOURCE)",
             ),
-            SecretName::Token => (SecretSource::Auto, ""),
+            SecretName::Token | SecretName::EmbeddingApiKey => (SecretSource::Auto, ""),
         };
         if let Some((secret, source)) =
             secret_value(name, rule, rule_name, inputs, &mut resolved.warnings)?

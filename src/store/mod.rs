@@ -12,6 +12,7 @@ mod postgres;
 mod search_terms;
 mod sqlite;
 mod tokens;
+mod vectors;
 
 pub use migrations::{Migration, MigrationState, SchemaStatus, ensure_current};
 pub use portable::{ExportCursor, ExportFilter, ImportCommit, ImportOutcome, PortableMemory};
@@ -22,6 +23,7 @@ pub use tokens::{
     AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenHash, TokenRecord, TokenStatus,
     TokenStore, new_public_id,
 };
+pub use vectors::{StoredVector, Unembedded, UnembeddedFilter, VectorRecord, VectorStamp};
 
 use std::fmt;
 use std::sync::Arc;
@@ -309,6 +311,35 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
         scope: &Scope,
         id: Uuid,
     ) -> Result<Vec<HistoryEvent>, StoreError>;
+
+    // Vectors (see [`vectors`])
+    /// Stores the vector of a memory in place of any earlier one. Returns false, storing
+    /// nothing, when the memory is gone or no longer has `record.content_hash`.
+    async fn put_vector(&self, record: &VectorRecord<'_>) -> Result<bool, StoreError>;
+    /// The memories of the scope with these ids, in no particular order (ids outside the
+    /// scope, or gone, are left out): the memories search found by meaning only.
+    async fn memories_by_ids(&self, scope: &Scope, ids: &[Uuid])
+    -> Result<Vec<Memory>, StoreError>;
+    /// The stamp of the scope's vectors of `model`: equal stamps, equal vectors.
+    async fn vector_stamp(&self, scope: &Scope, model: &str) -> Result<VectorStamp, StoreError>;
+    /// Every vector of `model` in the scope.
+    async fn scope_vectors(
+        &self,
+        scope: &Scope,
+        model: &str,
+    ) -> Result<Vec<StoredVector>, StoreError>;
+    /// Memories without a vector of `filter.model`, by id.
+    async fn unembedded(
+        &self,
+        filter: &UnembeddedFilter<'_>,
+    ) -> Result<Vec<Unembedded>, StoreError>;
+    /// How many memories (of the project, or all) lack a vector of `model`, and how many
+    /// there are.
+    async fn count_unembedded(
+        &self,
+        project: Option<&str>,
+        model: &str,
+    ) -> Result<(u64, u64), StoreError>;
 }
 
 /// Opens the store the settings point at. PostgreSQL connections are made lazily by the pool;

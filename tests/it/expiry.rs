@@ -21,7 +21,7 @@ fn id_of(added: &Value) -> String {
 }
 
 /// SQL that makes the memory `id` expired a minute ago.
-fn expire_sql(backend: Backend, id: &str) -> String {
+pub(crate) fn expire_sql(backend: Backend, id: &str) -> String {
     match backend {
         Backend::Postgres => format!(
             "UPDATE memories SET expires_at = now() - interval '1 minute' WHERE id = '{id}'"

@@ -40,6 +40,8 @@ mod portable;
 mod resources;
 // Known secrets given to every command; none may appear in any output.
 mod secrets_never_leak;
+// Semantic search with the builtin embedding model.
+mod semantic;
 // Hostile working directories, forged minted tokens, foreign data directories, error text.
 mod security;
 // The plan of every search shape, on both backends (EXPLAIN).

@@ -1,9 +1,10 @@
 //! `mem0-mcp doctor [--json] [--client NAME]`: checks everything a working setup needs, one line
 //! each (✓ passed, ⚠ works but deserves a look, ✗ broken, with the fix): the `_FILE` secrets,
 //! where each setting came from, the database and its latency, the schema, the token, the
-//! keychain, the project `auto` resolves here, and each client configuration file, including
-//! whether the server it launches would start. With `MEM0_SERVER_URL` the database checks give
-//! way to the team server's ([`server`]). Exit code 0 when nothing is ✗, else 1.
+//! keychain, the embedding provider and how many memories lack a vector, the project `auto`
+//! resolves here, and each client configuration file, including whether the server it
+//! launches would start. With `MEM0_SERVER_URL` the database checks give way to the team
+//! server's ([`server`]). Exit code 0 when nothing is ✗, else 1.
 //!
 //! Checks never change anything: no migration, no audit row, no `last_used_at`, and an embedded
 //! database that does not exist yet is not created. `check` is one line of the report, `probe`
@@ -12,6 +13,7 @@
 
 mod check;
 mod clients;
+mod embeddings;
 mod probe;
 mod server;
 
@@ -126,6 +128,7 @@ pub async fn run(args: &DoctorArgs, flags: &Flags, keychain: &Keychain) -> Resul
             )),
             None => {}
         }
+        checks.push(embeddings::embeddings_check(&loaded.settings, probe.stores.as_ref()).await);
     }
     if let Some(check) = loaded.as_ref().and_then(direct_access_check) {
         checks.push(check);

@@ -8,6 +8,7 @@ mod portable;
 mod rows;
 mod search;
 mod tokens;
+mod vectors;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -25,8 +26,8 @@ use self::rows::{AppliedRow, HistoryRow, MEMORY_COLUMNS, MemoryRow, NOT_EXPIRED,
 use super::migrations::{AppliedMigration, BOOKKEEPING_TABLE, POSTGRES};
 use super::{
     Backend, ExportCursor, ExportFilter, ImportCommit, ImportOutcome, InsertOutcome, ListFilter,
-    MemoryStore, Migration, PortableMemory, SchemaStatus, SearchTerms, StoreError, UpdateOutcome,
-    expiry_actor,
+    MemoryStore, Migration, PortableMemory, SchemaStatus, SearchTerms, StoreError, StoredVector,
+    Unembedded, UnembeddedFilter, UpdateOutcome, VectorRecord, VectorStamp, expiry_actor,
 };
 use crate::access::Principal;
 use crate::memory::search_text::index_extra;
@@ -679,5 +680,50 @@ impl MemoryStore for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    #[instrument(skip_all)]
+    async fn put_vector(&self, record: &VectorRecord<'_>) -> Result<bool, StoreError> {
+        vectors::put(&self.pool, record).await
+    }
+
+    #[instrument(skip_all)]
+    async fn memories_by_ids(
+        &self,
+        scope: &Scope,
+        ids: &[Uuid],
+    ) -> Result<Vec<Memory>, StoreError> {
+        vectors::memories_by_ids(&self.pool, scope, ids).await
+    }
+
+    #[instrument(skip_all)]
+    async fn vector_stamp(&self, scope: &Scope, model: &str) -> Result<VectorStamp, StoreError> {
+        vectors::stamp(&self.pool, scope, model).await
+    }
+
+    #[instrument(skip_all)]
+    async fn scope_vectors(
+        &self,
+        scope: &Scope,
+        model: &str,
+    ) -> Result<Vec<StoredVector>, StoreError> {
+        vectors::of_scope(&self.pool, scope, model).await
+    }
+
+    #[instrument(skip_all)]
+    async fn unembedded(
+        &self,
+        filter: &UnembeddedFilter<'_>,
+    ) -> Result<Vec<Unembedded>, StoreError> {
+        vectors::unembedded(&self.pool, filter).await
+    }
+
+    #[instrument(skip_all)]
+    async fn count_unembedded(
+        &self,
+        project: Option<&str>,
+        model: &str,
+    ) -> Result<(u64, u64), StoreError> {
+        vectors::count_unembedded(&self.pool, project, model).await
     }
 }

@@ -7,6 +7,7 @@ mod portable;
 mod rows;
 mod search;
 mod tokens;
+mod vectors;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,7 +31,8 @@ use self::rows::{
 use super::migrations::{AppliedMigration, SQLITE};
 use super::{
     Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
-    StoreError, UpdateOutcome, expiry_actor,
+    StoreError, StoredVector, Unembedded, UnembeddedFilter, UpdateOutcome, VectorRecord,
+    VectorStamp, expiry_actor,
 };
 use super::{ExportCursor, ExportFilter, ImportCommit, ImportOutcome, PortableMemory};
 use crate::access::Principal;
@@ -699,5 +701,50 @@ impl MemoryStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    #[instrument(skip_all)]
+    async fn put_vector(&self, record: &VectorRecord<'_>) -> Result<bool, StoreError> {
+        vectors::put(self, record).await
+    }
+
+    #[instrument(skip_all)]
+    async fn memories_by_ids(
+        &self,
+        scope: &Scope,
+        ids: &[Uuid],
+    ) -> Result<Vec<Memory>, StoreError> {
+        vectors::memories_by_ids(self.pool(), scope, ids).await
+    }
+
+    #[instrument(skip_all)]
+    async fn vector_stamp(&self, scope: &Scope, model: &str) -> Result<VectorStamp, StoreError> {
+        vectors::stamp(self.pool(), scope, model).await
+    }
+
+    #[instrument(skip_all)]
+    async fn scope_vectors(
+        &self,
+        scope: &Scope,
+        model: &str,
+    ) -> Result<Vec<StoredVector>, StoreError> {
+        vectors::of_scope(self.pool(), scope, model).await
+    }
+
+    #[instrument(skip_all)]
+    async fn unembedded(
+        &self,
+        filter: &UnembeddedFilter<'_>,
+    ) -> Result<Vec<Unembedded>, StoreError> {
+        vectors::unembedded(self.pool(), filter).await
+    }
+
+    #[instrument(skip_all)]
+    async fn count_unembedded(
+        &self,
+        project: Option<&str>,
+        model: &str,
+    ) -> Result<(u64, u64), StoreError> {
+        vectors::count_unembedded(self.pool(), project, model).await
     }
 }

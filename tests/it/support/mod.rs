@@ -9,6 +9,7 @@
 //! - [`http`]: the team server (`serve --http`) and a JSON-RPC over HTTP client;
 //! - [`cluster`]: a private PostgreSQL cluster (TLS, peer / cert / scram / trust) and
 //!   PgBouncer, shared by the tests that need it;
+//! - [`model`]: the embedding model of the semantic-search tests, built once and cached;
 //! - [`schema`]: the JSON Schema check of tool results; [`secrets`]: looking for leaked
 //!   secrets; [`system`]: programs, ports and root;
 //! - `macros`: [`on_both_backends!`], one test per backend for a scenario.
@@ -20,6 +21,7 @@ pub mod cluster;
 pub mod db;
 pub mod http;
 pub mod mcp;
+pub mod model;
 pub mod pg;
 pub mod schema;
 pub mod secrets;

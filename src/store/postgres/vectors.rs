@@ -1,0 +1,162 @@
+//! The `memory_vectors` SQL of PostgreSQL (see [`crate::store::vectors`]).
+
+use sqlx::Row;
+use sqlx::postgres::PgPool;
+
+use uuid::Uuid;
+
+use super::rows::{MEMORY_COLUMNS, MemoryRow, NOT_EXPIRED};
+use crate::memory::{Memory, Scope};
+use crate::store::{
+    StoreError, StoredVector, Unembedded, UnembeddedFilter, VectorRecord, VectorStamp,
+};
+
+pub(super) async fn put(pool: &PgPool, record: &VectorRecord<'_>) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM memory_vectors WHERE memory_id = $1")
+        .bind(record.memory_id)
+        .execute(&mut *tx)
+        .await?;
+    let stored = sqlx::query(
+        "INSERT INTO memory_vectors (memory_id, scope_user, project_id, model, content_hash, vector)
+         SELECT id, scope_user, project_id, $1, content_hash, $2 FROM memories WHERE id = $3 AND content_hash = $4
+         ON CONFLICT (memory_id) DO NOTHING",
+    )
+    .bind(record.model)
+    .bind(record.vector)
+    .bind(record.memory_id)
+    .bind(record.content_hash)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(stored == 1)
+}
+
+pub(super) async fn stamp(
+    pool: &PgPool,
+    scope: &Scope,
+    model: &str,
+) -> Result<VectorStamp, StoreError> {
+    let row = sqlx::query(
+        "SELECT count(*), coalesce(max(seq), 0)::bigint FROM memory_vectors
+         WHERE scope_user = $1 AND project_id = $2 AND model = $3",
+    )
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .bind(model)
+    .fetch_one(pool)
+    .await?;
+    Ok(VectorStamp {
+        count: row.try_get(0)?,
+        last_seq: row.try_get(1)?,
+    })
+}
+
+pub(super) async fn of_scope(
+    pool: &PgPool,
+    scope: &Scope,
+    model: &str,
+) -> Result<Vec<StoredVector>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT memory_id, vector FROM memory_vectors
+         WHERE scope_user = $1 AND project_id = $2 AND model = $3",
+    )
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .bind(model)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(StoredVector {
+                memory_id: row.try_get(0)?,
+                vector: row.try_get(1)?,
+            })
+        })
+        .collect()
+}
+
+/// `memories m` rows without a vector of the model bound as $1, and in the project bound as $2
+/// when `scoped`.
+fn lacking(scoped: bool) -> String {
+    format!(
+        "FROM memories m WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.memory_id = m.id AND v.model = $1){}",
+        if scoped { " AND m.project_id = $2" } else { "" }
+    )
+}
+
+pub(super) async fn unembedded(
+    pool: &PgPool,
+    filter: &UnembeddedFilter<'_>,
+) -> Result<Vec<Unembedded>, StoreError> {
+    let next = if filter.project.is_some() { 3 } else { 2 };
+    let sql = format!(
+        "SELECT m.id, m.content, m.content_hash {} AND (${next}::uuid IS NULL OR m.id > ${next}::uuid) ORDER BY m.id LIMIT ${}",
+        lacking(filter.project.is_some()),
+        next + 1
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(filter.model);
+    if let Some(project) = filter.project {
+        query = query.bind(project);
+    }
+    let rows = query
+        .bind(filter.after)
+        .bind(i64::from(filter.limit))
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Unembedded {
+                memory_id: row.try_get(0)?,
+                content: row.try_get(1)?,
+                content_hash: row.try_get(2)?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn count_unembedded(
+    pool: &PgPool,
+    project: Option<&str>,
+    model: &str,
+) -> Result<(u64, u64), StoreError> {
+    let sql = format!("SELECT count(*) {}", lacking(project.is_some()));
+    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(model);
+    if let Some(project) = project {
+        query = query.bind(project);
+    }
+    let missing: i64 = query.fetch_one(pool).await?;
+    let total: i64 = match project {
+        Some(project) => {
+            sqlx::query_scalar("SELECT count(*) FROM memories WHERE project_id = $1")
+                .bind(project)
+                .fetch_one(pool)
+                .await?
+        }
+        None => {
+            sqlx::query_scalar("SELECT count(*) FROM memories")
+                .fetch_one(pool)
+                .await?
+        }
+    };
+    Ok((missing as u64, total as u64))
+}
+
+pub(super) async fn memories_by_ids(
+    pool: &PgPool,
+    scope: &Scope,
+    ids: &[Uuid],
+) -> Result<Vec<Memory>, StoreError> {
+    let sql = format!(
+        "SELECT {MEMORY_COLUMNS} FROM memories m
+         WHERE {NOT_EXPIRED} AND m.scope_user = $1 AND m.project_id = $2 AND m.id = ANY($3)"
+    );
+    let rows: Vec<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(ids)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}

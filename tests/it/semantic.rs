@@ -1,0 +1,474 @@
+//! Semantic search through the real binary with the `builtin` provider and the test model
+//! (see `support::model`), on both backends: paraphrases are found, vectors follow updates
+//! and deletes, and a provider that cannot load leaves search lexical, never failing a call.
+
+use serde_json::{Value, json};
+
+use crate::support::model::{EmbeddingServer, test_model_dir};
+use crate::support::{Backend, McpClient, Sandbox, TestDb};
+
+on_both_backends!(
+    paraphrases_are_found,
+    vectors_follow_the_memory,
+    an_expired_memory_is_not_found_by_meaning,
+    a_missing_model_leaves_search_lexical,
+    reindex_embeds_what_lacks_a_vector,
+    an_openai_compatible_endpoint_serves_the_vectors,
+    doctor_reports_the_provider
+);
+
+/// Memories of a coding project, and a question for the first that shares no word with it.
+const MEMORIES: &[&str] = &[
+    "Deploys go through Fly.io from the main branch",
+    "The office cat is called Miso and sleeps on the server rack",
+    "Use tabs, not spaces, in the Makefile",
+    "Database migrations live in migrations/postgres and migrations/sqlite",
+];
+const QUESTION: &str = "how do we ship a release?";
+
+async fn builtin_server(db: &TestDb) -> McpClient {
+    let model = test_model_dir();
+    db.server()
+        .env("MEM0_EMBEDDING_PROVIDER", "builtin")
+        .env("MEM0_EMBEDDING_MODEL", model.to_str().unwrap())
+        .start()
+        .await
+}
+
+async fn add_all(server: &McpClient) -> Vec<String> {
+    let mut ids = Vec::new();
+    for content in MEMORIES {
+        let added = server.ok("add_memory", json!({ "content": content })).await;
+        ids.push(added["memory"]["id"].as_str().expect("id").to_string());
+    }
+    ids
+}
+
+async fn contents(server: &McpClient, query: &str) -> Vec<String> {
+    let found: Value = server
+        .ok("search_memories", json!({ "query": query, "limit": 3 }))
+        .await;
+    found["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["content"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn vector_count(db: &TestDb) -> String {
+    db.query_text("SELECT CAST(count(*) AS TEXT) FROM memory_vectors")
+        .await
+        .unwrap()
+}
+
+async fn paraphrases_are_found(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    // Without a provider the question shares no word with the memory: nothing is found.
+    let lexical = db.server().start().await;
+    add_all(&lexical).await;
+    assert!(
+        contents(&lexical, QUESTION).await.is_empty(),
+        "lexical search found words the question does not share"
+    );
+    lexical.shutdown().await;
+    // Memories added without a provider have no vector: found by words only until reindexed.
+    assert_eq!(vector_count(&db).await, "0");
+
+    let db = TestDb::migrated(backend);
+    let server = builtin_server(&db).await;
+    add_all(&server).await;
+    assert_eq!(vector_count(&db).await, MEMORIES.len().to_string());
+    let found = contents(&server, QUESTION).await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some(MEMORIES[0]),
+        "{found:?}"
+    );
+    // Words still count: an exact term finds its memory first.
+    let found = contents(&server, "Makefile tabs").await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some(MEMORIES[2]),
+        "{found:?}"
+    );
+    // Scores stay numbers from best to worst.
+    let results = server
+        .ok("search_memories", json!({ "query": QUESTION }))
+        .await;
+    let scores: Vec<f64> = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    // A tag filter holds for memories found by meaning too.
+    let tagged = server
+        .ok(
+            "search_memories",
+            json!({ "query": QUESTION, "tags": ["ops"] }),
+        )
+        .await;
+    assert_eq!(tagged["results"], json!([]), "{tagged:#}");
+    server.shutdown().await;
+}
+
+async fn vectors_follow_the_memory(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    let server = builtin_server(&db).await;
+    let ids = add_all(&server).await;
+    // A second process on the same database sees the first one's vectors (and their changes).
+    let other = builtin_server(&db).await;
+    assert_eq!(
+        contents(&other, QUESTION).await.first().map(String::as_str),
+        Some(MEMORIES[0])
+    );
+
+    // New content, new vector: the old meaning is gone, the new one is found.
+    server
+        .ok(
+            "update_memory",
+            json!({ "id": ids[0], "content": "Lunch is at noon in the kitchen" }),
+        )
+        .await;
+    assert_eq!(vector_count(&db).await, MEMORIES.len().to_string());
+    let found = contents(&other, QUESTION).await;
+    assert!(!found.iter().any(|c| c.contains("Fly.io")), "{found:?}");
+    let found = contents(&other, "when do we eat?").await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some("Lunch is at noon in the kitchen"),
+        "{found:?}"
+    );
+
+    // A deleted memory takes its vector along and is no longer found by meaning.
+    server.ok("delete_memory", json!({ "id": ids[0] })).await;
+    assert_eq!(vector_count(&db).await, (MEMORIES.len() - 1).to_string());
+    let found = contents(&other, "when do we eat?").await;
+    assert!(!found.iter().any(|c| c.contains("Lunch")), "{found:?}");
+    server
+        .ok("delete_all_memories", json!({ "confirm": true }))
+        .await;
+    assert_eq!(vector_count(&db).await, "0");
+    assert!(contents(&other, "pets").await.is_empty());
+    server.shutdown().await;
+    other.shutdown().await;
+}
+
+async fn an_expired_memory_is_not_found_by_meaning(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    let server = builtin_server(&db).await;
+    let ids = add_all(&server).await;
+    assert_eq!(
+        contents(&server, QUESTION)
+            .await
+            .first()
+            .map(String::as_str),
+        Some(MEMORIES[0])
+    );
+    // Expired behind the server's back, its vector still stored: the read must leave it out.
+    db.execute(&crate::expiry::expire_sql(backend, &ids[0]))
+        .await;
+    assert_eq!(vector_count(&db).await, MEMORIES.len().to_string());
+    let found = contents(&server, QUESTION).await;
+    assert!(!found.iter().any(|c| c.contains("Fly.io")), "{found:?}");
+    server.shutdown().await;
+}
+
+async fn a_missing_model_leaves_search_lexical(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    let missing = db.data_dir().join("no-such-model");
+    let server = db
+        .server()
+        .env("MEM0_EMBEDDING_PROVIDER", "builtin")
+        .env("MEM0_EMBEDDING_MODEL", missing.to_str().unwrap())
+        .start()
+        .await;
+    add_all(&server).await;
+    assert!(contents(&server, QUESTION).await.is_empty());
+    let found = contents(&server, "Makefile").await;
+    assert_eq!(found, vec![MEMORIES[2].to_string()]);
+    contents(&server, "cat").await;
+    server.shutdown().await;
+    let logs = db.server_logs();
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("lexical only"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one warning, naming the directory:\n{logs}"
+    );
+    assert!(
+        warnings[0].contains("no-such-model") && warnings[0].contains("model install"),
+        "{}",
+        warnings[0]
+    );
+}
+
+async fn reindex_embeds_what_lacks_a_vector(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    // Memories added while no provider was set, in two projects.
+    let lexical = db.server().start().await;
+    add_all(&lexical).await;
+    lexical.shutdown().await;
+    let other_project = db.server().manual("proj-other").start().await;
+    other_project
+        .ok(
+            "add_memory",
+            json!({ "content": "Releases are tagged vX.Y.Z" }),
+        )
+        .await;
+    other_project.shutdown().await;
+
+    let model = test_model_dir();
+    let model = model.to_str().unwrap();
+    let builtin = [
+        ("MEM0_EMBEDDING_PROVIDER", "builtin"),
+        ("MEM0_EMBEDDING_MODEL", model),
+        ("PROJECT_ID_MODE", "manual"),
+        ("PROJECT_ID", "proj-main"),
+    ];
+    // No provider: nothing to embed with, said as a usage error.
+    db.run(&["reindex"], &[])
+        .fails_with(2, "MEM0_EMBEDDING_PROVIDER");
+
+    let out = db.run(&["reindex"], &builtin);
+    out.ok();
+    assert!(
+        out.stdout.contains("project 'proj-main'") && out.stdout.contains("4 embedded, 0 already"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(vector_count(&db).await, "4");
+    let server = builtin_server(&db).await;
+    let found = contents(&server, QUESTION).await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some(MEMORIES[0]),
+        "{found:?}"
+    );
+
+    // A vector of another model is not compared, and the next run replaces it.
+    db.execute("UPDATE memory_vectors SET model = 'builtin:000000000000' WHERE vector IS NOT NULL AND memory_id IN (SELECT id FROM memories WHERE content LIKE 'Deploys%')")
+        .await;
+    let found = contents(&server, QUESTION).await;
+    assert!(!found.iter().any(|c| c.contains("Fly.io")), "{found:?}");
+    let out = db.run(&["reindex", "--all-projects"], &builtin);
+    out.ok();
+    assert!(
+        out.stdout.contains("all projects") && out.stdout.contains("2 embedded, 3 already"),
+        "{}",
+        out.describe()
+    );
+    let found = contents(&server, QUESTION).await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some(MEMORIES[0]),
+        "{found:?}"
+    );
+    // Nothing left: a rerun embeds nothing.
+    let out = db.run(&["reindex", "--all-projects"], &builtin);
+    assert!(
+        out.stdout.contains("0 embedded, 5 already"),
+        "{}",
+        out.describe()
+    );
+    server.shutdown().await;
+}
+
+async fn an_openai_compatible_endpoint_serves_the_vectors(backend: Backend) {
+    const KEY: &str = "sk-test-embedding-key-5d1f0c";
+    let endpoint = EmbeddingServer::start(Some(KEY));
+    let db = TestDb::migrated(backend);
+    let server = db
+        .server()
+        .env("MEM0_EMBEDDING_PROVIDER", "openai")
+        .env("MEM0_EMBEDDING_URL", &endpoint.url)
+        .env("MEM0_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+        .env("MEM0_EMBEDDING_API_KEY", KEY)
+        .start()
+        .await;
+    add_all(&server).await;
+    assert_eq!(vector_count(&db).await, MEMORIES.len().to_string());
+    let found = contents(&server, QUESTION).await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some(MEMORIES[0]),
+        "{found:?}"
+    );
+    server.shutdown().await;
+
+    // A wrong key: every call still answers, lexically, and the log says why once, without
+    // the key.
+    let db_wrong = TestDb::migrated(backend);
+    let wrong = db_wrong
+        .server()
+        .env("MEM0_EMBEDDING_PROVIDER", "openai")
+        .env("MEM0_EMBEDDING_URL", &endpoint.url)
+        .env("MEM0_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+        .env("MEM0_EMBEDDING_API_KEY", "sk-wrong-key-77aa")
+        .start()
+        .await;
+    add_all(&wrong).await;
+    assert_eq!(vector_count(&db_wrong).await, "0");
+    assert!(contents(&wrong, QUESTION).await.is_empty());
+    assert_eq!(
+        contents(&wrong, "Makefile").await,
+        vec![MEMORIES[2].to_string()]
+    );
+    wrong.shutdown().await;
+    let logs = db_wrong.server_logs();
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("falls back to lexical"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{logs}");
+    assert!(
+        warnings[0].contains("MEM0_EMBEDDING_API_KEY"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        !logs.contains("sk-wrong-key-77aa") && !logs.contains(KEY),
+        "{logs}"
+    );
+
+    // Reindex sends batches to the endpoint: the memories added with the wrong key get theirs.
+    let out = db_wrong.run(
+        &["reindex", "--all-projects"],
+        &[
+            ("MEM0_EMBEDDING_PROVIDER", "openai"),
+            ("MEM0_EMBEDDING_URL", &endpoint.url),
+            ("MEM0_EMBEDDING_MODEL", "all-MiniLM-L6-v2"),
+            ("MEM0_EMBEDDING_API_KEY", KEY),
+        ],
+    );
+    assert!(out.stdout.contains("4 embedded"), "{}", out.describe());
+    assert!(!out.all_output().contains(KEY));
+    assert_eq!(vector_count(&db_wrong).await, "4");
+}
+
+/// The doctor's "semantic search" line, from `doctor --json` with `env`.
+fn doctor_line(db: &TestDb, env: &[(&str, &str)]) -> Value {
+    let out = db.run(&["doctor", "--json"], env);
+    let report: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("doctor --json: {e}\n{}", out.describe()));
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "semantic search")
+        .unwrap_or_else(|| panic!("no semantic search check:\n{}", out.describe()))
+        .clone()
+}
+
+async fn doctor_reports_the_provider(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    let lexical = db.server().start().await;
+    add_all(&lexical).await;
+    lexical.shutdown().await;
+
+    let line = doctor_line(&db, &[]);
+    assert!(line["ok"] == true && line["warning"] == false, "{line:#}");
+    assert!(
+        line["detail"].as_str().unwrap().contains("lexical only"),
+        "{line:#}"
+    );
+
+    let model = test_model_dir();
+    let builtin = [
+        ("MEM0_EMBEDDING_PROVIDER", "builtin"),
+        ("MEM0_EMBEDDING_MODEL", model.to_str().unwrap()),
+    ];
+    let line = doctor_line(&db, &builtin);
+    assert_eq!(line["warning"], true, "{line:#}");
+    let detail = line["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("256 dimensions") && detail.contains("4 of 4 memories have no vector"),
+        "{line:#}"
+    );
+    assert!(
+        line["fix"].as_str().unwrap().contains("reindex"),
+        "{line:#}"
+    );
+    db.run(&["reindex", "--all-projects"], &builtin).ok();
+    let line = doctor_line(&db, &builtin);
+    assert!(line["ok"] == true && line["warning"] == false, "{line:#}");
+    assert!(
+        line["detail"]
+            .as_str()
+            .unwrap()
+            .contains("all 4 memories have a vector"),
+        "{line:#}"
+    );
+
+    let missing = [
+        ("MEM0_EMBEDDING_PROVIDER", "builtin"),
+        ("MEM0_EMBEDDING_MODEL", "/nonexistent/model"),
+    ];
+    let line = doctor_line(&db, &missing);
+    assert!(line["ok"] == true && line["warning"] == true, "{line:#}");
+    assert!(
+        line["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/model"),
+        "{line:#}"
+    );
+}
+
+/// `client-config` carries the embedding settings to the client: the API key as a file
+/// reference (never its value), a relative model directory made absolute.
+#[test]
+fn client_config_carries_the_embedding_settings() {
+    let sandbox = Sandbox::new();
+    let key = sandbox.write_file("embedding.key", "sk-carried-key-31c9", 0o600);
+    let key = key.to_str().unwrap();
+    let out = sandbox.run(
+        &["client-config", "--client", "claude-desktop"],
+        &[
+            ("MEM0_EMBEDDING_PROVIDER", "openai"),
+            ("MEM0_EMBEDDING_URL", "http://127.0.0.1:9/v1"),
+            ("MEM0_EMBEDDING_MODEL", "all-minilm"),
+            ("MEM0_EMBEDDING_API_KEY_FILE", key),
+        ],
+    );
+    out.ok();
+    assert!(
+        out.stdout
+            .contains(&format!("\"MEM0_EMBEDDING_API_KEY_FILE\": \"{key}\"")),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        out.stdout
+            .contains("\"MEM0_EMBEDDING_URL\": \"http://127.0.0.1:9/v1\""),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        !out.all_output().contains("sk-carried-key-31c9"),
+        "{}",
+        out.describe()
+    );
+
+    let out = sandbox.run(
+        &["client-config", "--client", "claude-desktop"],
+        &[
+            ("MEM0_EMBEDDING_PROVIDER", "builtin"),
+            ("MEM0_EMBEDDING_MODEL", "models/mine"),
+        ],
+    );
+    let absolute = sandbox.cwd().join("models/mine");
+    assert!(
+        out.stdout.contains(&format!(
+            "\"MEM0_EMBEDDING_MODEL\": \"{}\"",
+            absolute.display()
+        )),
+        "{}",
+        out.describe()
+    );
+}
