@@ -599,6 +599,55 @@ async fn the_bridge_forwards_a_desktop_client() {
     assert!(!env.server_logs().contains(&token), "a token is in a log");
 }
 
+/// In `auto` mode the bridge derives the project as a local server does: from the first root
+/// of a client that declares roots, else from the working directory, and the server files the
+/// memories under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridge_derives_the_project_from_the_client_roots() {
+    use crate::roots::{WorkspaceClient, fake_checkout};
+    let env = TestDb::migrated(Backend::Postgres);
+    let server = HttpServer::start(&env, &[]);
+    let token = env.create_token("alice", &[]);
+    let tmp = env.data_dir();
+    let repo = tmp.join("my checkout");
+    fake_checkout(&repo, "git@github.com:acme/widgets.git");
+    let elsewhere = tmp.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let uri = format!("file://{}", repo.join("src/deep").display()).replace(' ', "%20");
+
+    let mut seen = Vec::new();
+    for root_uri in [Some(uri), None] {
+        let mut cmd = bridge_command(&env, &server.url(), &token, &[]);
+        cmd.current_dir(&elsewhere);
+        let client = McpClient::start_with(
+            WorkspaceClient { root_uri },
+            cmd,
+            env.log_path("bridge-roots"),
+        )
+        .await;
+        let added = client
+            .ok(
+                "add_memory",
+                json!({"content": "filed under the derived project"}),
+            )
+            .await;
+        let project = added["scope"]["project_id"].as_str().unwrap().to_string();
+        let status = client.ok("memory_status", Value::Null).await;
+        assert_eq!(status["project_id"], project.as_str());
+        client.shutdown().await;
+        let direct = HttpClient::new(&server.url())
+            .signed_in(&token, "alice")
+            .with("X-MCP-Project", &project);
+        assert_eq!(direct.ok("list_memories", json!({})).await["total"], 1);
+        seen.push(project);
+    }
+    assert!(seen[0].starts_with("widgets-"), "from the root: {seen:?}");
+    assert!(
+        seen[1].starts_with("elsewhere-"),
+        "from the working directory: {seen:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bridge_checks_the_token_at_startup() {
     let env = TestDb::migrated(Backend::Sqlite);
