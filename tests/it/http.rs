@@ -454,6 +454,59 @@ async fn health_readiness_and_graceful_shutdown() {
     );
 }
 
+/// `/readyz` follows the database: 503 while PostgreSQL refuses every connection to it (the
+/// pooled ones terminated), 200 again once connections are allowed; `/healthz` stays 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database() {
+    use crate::support::pg::{admin_execute, admin_scalar};
+    let env = TestDb::migrated(Backend::Postgres);
+    let server = HttpServer::start(&env, &[]);
+    let client = HttpClient::new(&server.url());
+    let (status, body) = client.get(&server.at("/readyz")).await;
+    assert_eq!(status, 200, "{body}");
+
+    let name = env.pg().name.clone();
+    admin_execute(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false")).await;
+    let mut left = 1;
+    for _ in 0..600 {
+        left = admin_scalar(format!(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()) AS t"
+        ))
+        .await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        left, 0,
+        "the server's connections to {name} did not go away"
+    );
+    let (status, body) = client.get(&server.at("/readyz")).await;
+    let (health, _) = client.get(&server.at("/healthz")).await;
+    admin_execute(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true")).await;
+    assert_eq!(status, 503, "{body}\n{}", server.log());
+    assert_eq!(body["status"], "database unavailable", "{body}");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(health, 200, "the process still serves");
+
+    let mut ready = (0, Value::Null);
+    for _ in 0..60 {
+        ready = client.get(&server.at("/readyz")).await;
+        if ready.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(ready.0, 200, "ready again: {}\n{}", ready.1, server.log());
+    assert!(
+        server.log().contains("readiness check"),
+        "the failed check is logged\n{}",
+        server.log()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_streamable_http_client() {
     let python = std::process::Command::new("bash")
