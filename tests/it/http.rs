@@ -400,6 +400,87 @@ async fn refusals_403_413_429() {
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
 }
 
+/// Behind a trusted reverse proxy the client address is the right-most untrusted
+/// `X-Forwarded-For` entry: refusals are limited per forwarded address and audited under it.
+/// From a peer that is not trusted the header is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_addresses_behind_a_trusted_proxy() {
+    let env = TestDb::migrated(Backend::Sqlite);
+    let token = env.create_token("alice", &[]);
+    let wrong = format!("mcp_{}", "C".repeat(43));
+    let from = |server: &HttpServer, token: &str, forwarded: &str| {
+        HttpClient::new(&server.url())
+            .bearer(token)
+            .with("X-Forwarded-For", forwarded)
+    };
+
+    let proxied = HttpServer::start(
+        &env,
+        &[("MEM0_HTTP_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")],
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..21 {
+        // The client-supplied left part cannot choose the address.
+        let spoofing = format!("203.0.113.{}, 198.51.100.1, 10.1.2.3", statuses.len());
+        let reply = from(&proxied, &wrong, &spoofing)
+            .request("tools/list", json!({}))
+            .await;
+        statuses.push(reply.status);
+    }
+    assert_eq!(statuses[..20], [401; 20], "{statuses:?}");
+    assert_eq!(statuses[20], 429, "{statuses:?}");
+    let limited = from(&proxied, &token, "198.51.100.1")
+        .request("tools/list", json!({}))
+        .await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    assert!(limited.text.contains("198.51.100.1"), "{}", limited.text);
+    // Another forwarded address is not limited, with a wrong token or a valid one.
+    let other = from(&proxied, &wrong, "198.51.100.2")
+        .request("tools/list", json!({}))
+        .await;
+    assert_eq!(other.status, 401, "{}", other.text);
+    from(&proxied, &token, "198.51.100.3")
+        .ok("memory_status", json!({}))
+        .await;
+    let audited: Vec<String> = audit_rows(&env)
+        .await
+        .iter()
+        .filter(|r| r["event_type"] == "auth_failed")
+        .map(Value::to_string)
+        .collect();
+    assert_eq!(audited.len(), 21, "{audited:#?}");
+    assert_eq!(
+        audited
+            .iter()
+            .filter(|r| r.contains("from 198.51.100.1"))
+            .count(),
+        20,
+        "{audited:#?}"
+    );
+    assert!(audited.iter().any(|r| r.contains("from 198.51.100.2")));
+    assert!(
+        !audited.iter().any(|r| r.contains("203.0.113.")),
+        "{audited:#?}"
+    );
+
+    // Without trusted proxies the header is ignored: the loopback peer is the client.
+    let direct = HttpServer::start(&env, &[]);
+    let mut statuses = Vec::new();
+    for _ in 0..21 {
+        let forwarded = format!("198.51.100.{}", 100 + statuses.len());
+        let reply = from(&direct, &wrong, &forwarded)
+            .request("tools/list", json!({}))
+            .await;
+        statuses.push(reply.status);
+    }
+    assert_eq!(statuses[..20], [401; 20], "{statuses:?}");
+    assert_eq!(statuses[20], 429, "{statuses:?}");
+    let limited = from(&direct, &wrong, "198.51.100.250")
+        .request("tools/list", json!({}))
+        .await;
+    assert!(limited.text.contains("127.0.0.1"), "{}", limited.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_reaches_a_live_client() {
     let env = TestDb::migrated(Backend::Postgres);
