@@ -6,7 +6,8 @@
 #      @modelcontextprotocol/server-memory and a do-nothing Rust server, repetitions
 #      interleaved in one run, with the ratios (the "side-by-side" section);
 #   3. scripts/bench-http.sh: the team server over HTTP, 1 / 10 / 100 clients, two replicas,
-#      against stdio in the same run (the "http" section).
+#      against stdio in the same run (the "http" section);
+#   4. scripts/bench_portable.py: export and import of 100k memories (time, peak RSS).
 # Needs PostgreSQL on 127.0.0.1:5432 (MEM0_BENCH_ADMIN_URL), Node and Python for mcpbench.
 # Timings are never pass/fail: compare within one run.
 set -euo pipefail
@@ -54,3 +55,14 @@ JSON
 python3 scripts/bench_side_by_side.py "$out" BENCHMARKS.md
 scripts/bench-http.sh
 echo "wrote BENCHMARKS.md"
+
+# Export and import of 100k memories (time and peak RSS), appended as its own section.
+python3 scripts/bench_portable.py target/bench/mem0-mcp 100000 >target/bench/portable.md
+python3 - <<'PY'
+import re
+path, section = "BENCHMARKS.md", open("target/bench/portable.md").read()
+text = open(path).read()
+text = re.sub(r"\n## Export and import\n.*?(?=\n## |\Z)", "", text, flags=re.S)
+open(path, "w").write(text.rstrip("\n") + "\n\n" + section)
+PY
+echo "wrote the export and import section of BENCHMARKS.md"

@@ -69,6 +69,8 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
             Some(Command::Migrate(args)) => cli::migrate::run(args, settings).await,
             Some(Command::ClientConfig(args)) => cli::client_config::run(args, &loaded),
             Some(Command::Token(args)) => cli::token::run(args, settings).await,
+            Some(Command::Export(args)) => cli::portable::export(args, settings).await,
+            Some(Command::Import(args)) => cli::portable::import(args, settings).await,
             Some(
                 Command::Secret(_)
                 | Command::Config(_)

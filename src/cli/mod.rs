@@ -9,6 +9,7 @@ pub mod doctor;
 mod failure;
 pub mod init;
 pub mod migrate;
+pub mod portable;
 mod prompt;
 pub mod secret;
 pub mod serve;
@@ -131,6 +132,10 @@ pub enum Command {
     Token(token::TokenArgs),
     /// Trust the working directory's .env / mem0.config.json (or list, or revoke trust)
     Trust(trust::TrustArgs),
+    /// Write memories (with their history) as JSON Lines, to a file or stdout
+    Export(portable::ExportArgs),
+    /// Read memories from an export (or a mem0 dump): all or nothing, idempotent
+    Import(portable::ImportArgs),
 }
 
 #[cfg(test)]

@@ -7,10 +7,12 @@ pub mod bridge;
 mod envelope;
 pub mod http;
 mod params;
+mod resources;
 mod scope;
 pub mod stdio;
 mod views;
 
+pub use resources::{MEMORY_TEMPLATE, STATUS_URI};
 pub use scope::{ScopePlan, path_of_file_uri};
 
 use std::sync::Arc;
@@ -21,9 +23,10 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
-    Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_router};
@@ -33,7 +36,7 @@ use tokio::sync::OnceCell;
 use crate::access::Principal;
 use crate::auth::{AuditLog, SessionGuard};
 use crate::memory::Scope;
-use crate::service::{MemoryError, MemoryService};
+use crate::service::{Edit, MemoryError, MemoryService};
 use params::*;
 use views::*;
 
@@ -167,6 +170,37 @@ impl MemoryServer {
         self
     }
 
+    /// Refuses a request once the session's token stopped working, and resolves the scope, as
+    /// before every tool call.
+    async fn admit(&self, context: &RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        if let Some(guard) = &self.guard
+            && let Err(message) = guard.check(chrono::Utc::now())
+        {
+            return Err(ErrorData::invalid_request(message, None));
+        }
+        self.resolve_scope(context).await;
+        Ok(())
+    }
+
+    /// Runs `work` within the session's time limit.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        work: impl std::future::Future<Output = Result<T, ErrorData>>,
+    ) -> Result<T, ErrorData> {
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ErrorData::internal_error(
+                    format!(
+                        "{what} took longer than {} seconds and was stopped; try again (server.timeout / MEM0_TIMEOUT sets the limit)",
+                        self.timeout.as_secs()
+                    ),
+                    None,
+                ))
+            })
+    }
+
     fn scope(&self) -> Result<&Scope, ToolFailure> {
         self.scope.get().ok_or_else(|| {
             ToolFailure("the project is not resolved yet; call the tool again".into())
@@ -218,7 +252,7 @@ impl MemoryServer {
 #[tool_router(router = tool_router)]
 impl MemoryServer {
     #[tool(
-        description = "Remember one fact for later sessions in this project: a convention, preference, decision, working command or pitfall. Use it when you learn something worth keeping; search_memories first if it may already be stored. Content is 1 byte to 32 KiB; up to 20 tags of at most 64 characters; metadata is a JSON object of at most 8 KiB. Storing the same content again returns the existing memory with deduplicated: true. Fails when the scope is at its limit. Never store secrets.",
+        description = "Remember one fact for later sessions in this project: a convention, preference, decision, working command or pitfall. Use it when you learn something worth keeping; search_memories first if it may already be stored. Content is 1 byte to 32 KiB; up to 20 tags of at most 64 characters; metadata is a JSON object of at most 8 KiB; expires_at (RFC 3339, in the future) makes a temporary fact forget itself. Storing the same content again returns the existing memory with deduplicated: true. Fails when the scope is at its limit. Never store secrets.",
         annotations(title = "Add memory", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<AddMemoryResult>()
     )]
@@ -235,6 +269,7 @@ impl MemoryServer {
                 &p.content,
                 p.tags.as_deref(),
                 p.metadata.as_ref(),
+                p.expires_at.as_deref(),
             )
             .await?;
         Ok(Reply(AddMemoryResult {
@@ -305,7 +340,7 @@ impl MemoryServer {
     }
 
     #[tool(
-        description = "Correct a remembered fact that changed: replace its content, tags or metadata (each optional; give at least one). Prefer this to adding a contradicting memory. In global mode only the author or an admin may change a memory.",
+        description = "Correct a remembered fact that changed: replace its content, tags, metadata or expires_at (each optional; give at least one; expires_at null makes it last). Prefer this to adding a contradicting memory. In global mode only the author or an admin may change a memory.",
         annotations(title = "Update memory", read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<MemoryResult>()
     )]
@@ -320,9 +355,12 @@ impl MemoryServer {
                 &self.principal,
                 scope,
                 &p.id,
-                p.content.as_deref(),
-                p.tags.as_deref(),
-                p.metadata.as_ref(),
+                Edit {
+                    content: p.content.as_deref(),
+                    tags: p.tags.as_deref(),
+                    metadata: p.metadata.as_ref(),
+                    expires_at: p.expires_at.as_ref().map(Option::as_deref),
+                },
             )
             .await?;
         Ok(outcome("Updated", &memory, scope))
@@ -393,20 +431,32 @@ impl MemoryServer {
     }
 
     #[tool(
-        description = "Show where memories go and what this session may do: user, project, mode, database backend, how many memories the scope holds and its limit, permissions and server version. Use it when unsure which project memories land in.",
+        description = "Show where memories go and what this session may do: user, project, mode, database backend, how many memories the scope holds, its limit and how many expire within 7 days, permissions and server version. Use it when unsure which project memories land in.",
         annotations(title = "Memory status", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<MemoryStatusResult>()
     )]
     async fn memory_status(&self) -> ToolResult<MemoryStatusResult> {
+        Ok(Reply(self.status().await?))
+    }
+}
+
+impl MemoryServer {
+    /// What `memory_status` and the `mem0://status` resource show.
+    async fn status(&self) -> Result<MemoryStatusResult, ToolFailure> {
         let scope = self.scope()?;
         let count = self.service.count(scope).await?;
-        Ok(Reply(MemoryStatusResult {
+        let expiring_within_7_days = self
+            .service
+            .count_expiring(scope, chrono::TimeDelta::days(7))
+            .await?;
+        Ok(MemoryStatusResult {
             user_id: scope.user_id.clone(),
             project_id: scope.project_id.clone(),
             mode: scope.mode,
             backend: self.service.store().backend().as_str().into(),
             count,
             limit: self.service.limits().max_memories_per_scope,
+            expiring_within_7_days,
             permissions: self
                 .principal
                 .permissions
@@ -416,7 +466,7 @@ impl MemoryServer {
                 .collect(),
             version: env!("CARGO_PKG_VERSION").into(),
             scope: scope.into(),
-        }))
+        })
     }
 }
 
@@ -447,6 +497,7 @@ impl MemoryServer {
             content: p.text,
             tags: None,
             metadata: None,
+            expires_at: None,
         }))
         .await
     }
@@ -492,9 +543,15 @@ impl MemoryServer {
 
 impl ServerHandler for MemoryServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("mem0-mcp", env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS.to_string())
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(Implementation::new("mem0-mcp", env!("CARGO_PKG_VERSION")))
+        .with_instructions(INSTRUCTIONS.to_string())
     }
 
     async fn list_tools(
@@ -506,6 +563,53 @@ impl ServerHandler for MemoryServer {
             tools: self.tools.list_all(),
             ..Default::default()
         })
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        self.admit(&context).await?;
+        self.bounded("resources/list", self.resources_page(request))
+            .await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(self.resource_templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        self.admit(&context).await?;
+        self.bounded("resources/read", self.read(&request.uri))
+            .await
+            .map(Into::into)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(self.prompts())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        self.admit(&context).await?;
+        self.prompt(&request.name, request.arguments.as_ref())
+            .map(Into::into)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

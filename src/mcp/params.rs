@@ -16,6 +16,9 @@ pub struct AddMemoryParams {
     /// A JSON object (at most 8 KiB) of extra structured facts, e.g. {"source": "review"}.
     #[serde(default)]
     pub metadata: Option<serde_json::Value>,
+    /// When the fact stops being true, as an RFC 3339 time in the future, e.g. "2026-12-31T17:00:00Z"; the memory is then forgotten. Omit for a lasting fact.
+    #[serde(default)]
+    pub expires_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -66,6 +69,25 @@ pub struct UpdateMemoryParams {
     /// New metadata object, replacing the old one; omit to keep it.
     #[serde(default)]
     pub metadata: Option<serde_json::Value>,
+    /// New expiry, an RFC 3339 time in the future (e.g. "2026-12-31T17:00:00Z"); null makes the memory last; omit to keep it.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(transform = without_default)]
+    pub expires_at: Option<Option<String>>,
+}
+
+/// Drops the `default: null` serde's `default` implies: for `expires_at` on update, null clears
+/// and leaving it out keeps, so null is not what an absent value means.
+fn without_default(schema: &mut schemars::Schema) {
+    schema.remove("default");
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`, by `default`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -49,6 +49,8 @@ pub struct MemoryView {
     pub created_at: String,
     /// RFC 3339 UTC.
     pub updated_at: String,
+    /// RFC 3339 UTC: when the memory is forgotten; null when it does not expire.
+    pub expires_at: Option<String>,
     /// The author (global mode only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
@@ -66,6 +68,7 @@ impl MemoryView {
             metadata: memory.metadata.clone(),
             created_at: rfc3339(memory.created_at),
             updated_at: rfc3339(memory.updated_at),
+            expires_at: memory.expires_at.map(rfc3339),
             user_id: scope.is_shared().then(|| memory.user_id.clone()),
             score: None,
         }
@@ -82,6 +85,9 @@ impl MemoryView {
         let mut line = format!("[{}] {}", self.id, self.content);
         if !self.tags.is_empty() {
             line.push_str(&format!(" (tags: {})", self.tags.join(", ")));
+        }
+        if let Some(expires) = &self.expires_at {
+            line.push_str(&format!(" (expires {expires})"));
         }
         if let Some(author) = &self.user_id {
             line.push_str(&format!(" (by {author})"));
@@ -288,6 +294,8 @@ pub struct MemoryStatusResult {
     pub count: u64,
     /// Most memories this scope may hold.
     pub limit: u64,
+    /// Memories of this scope that expire within the next 7 days.
+    pub expiring_within_7_days: u64,
     /// What this session may do: read, write, admin.
     pub permissions: Vec<String>,
     /// Server version.
@@ -298,12 +306,13 @@ pub struct MemoryStatusResult {
 impl Render for MemoryStatusResult {
     fn render(&self) -> String {
         format!(
-            "mem0-mcp {} on {}: {} of {} memories in {}; permissions: {}",
+            "mem0-mcp {} on {}: {} of {} memories in {} ({} expiring within 7 days); permissions: {}",
             self.version,
             self.backend,
             self.count,
             self.limit,
             self.scope.label(),
+            self.expiring_within_7_days,
             self.permissions.join(", ")
         )
     }

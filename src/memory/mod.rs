@@ -17,8 +17,8 @@ pub mod validate;
 
 pub use validate::{
     MAX_CONTENT_BYTES, MAX_METADATA_BYTES, MAX_QUERY_CHARS, MAX_TAG_CHARS, MAX_TAGS, content_hash,
-    parse_memory_id, validate_content, validate_limit, validate_metadata, validate_query,
-    validate_tags,
+    parse_memory_id, validate_content, validate_expires_at, validate_limit, validate_metadata,
+    validate_query, validate_tags,
 };
 
 use chrono::{DateTime, Utc};
@@ -69,6 +69,15 @@ pub struct Memory {
     pub metadata: Metadata,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When it stops being returned and is purged; `None`: never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Memory {
+    /// True once its expiry time has come (it then behaves as deleted).
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
 }
 
 /// A validated memory about to be stored.
@@ -80,6 +89,8 @@ pub struct NewMemory {
     pub tags: Vec<String>,
     pub metadata: Metadata,
     pub at: DateTime<Utc>,
+    /// When it expires (`None`: never).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Validated changes to a memory; `None` keeps the field.
@@ -88,6 +99,18 @@ pub struct MemoryChanges {
     pub content: Option<(String, String)>,
     pub tags: Option<Vec<String>>,
     pub metadata: Option<Metadata>,
+    /// `Some(None)` clears the expiry, `Some(Some(t))` sets it.
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+}
+
+impl MemoryChanges {
+    /// True when nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.content.is_none()
+            && self.tags.is_none()
+            && self.metadata.is_none()
+            && self.expires_at.is_none()
+    }
 }
 
 /// A memory found by search, with its relevance (higher is better).
@@ -107,7 +130,9 @@ pub struct HistoryEvent {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HistoryKind {
     Add,

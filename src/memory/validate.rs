@@ -1,6 +1,7 @@
 //! The limits on what a caller may send, checked before anything reaches the database, so bad
 //! input fails with a message the model can act on and changes nothing.
 
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
@@ -195,6 +196,28 @@ pub fn validate_limit(limit: Option<i64>, default: u32, max: u32) -> Result<u32,
     }
 }
 
+/// An expiry time: RFC 3339 with a time zone (`2026-12-31T17:00:00Z`,
+/// `2026-12-31T18:00:00+01:00`), strictly after `now`; returned in UTC at the microsecond
+/// precision both databases keep.
+pub fn validate_expires_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let trimmed = text.trim();
+    let shown: String = trimmed.chars().take(60).collect();
+    let at = DateTime::parse_from_rfc3339(trimmed).map_err(|_| {
+        format!(
+            "expires_at '{shown}' is not an RFC 3339 time: give a date, time and time zone such as 2026-12-31T17:00:00Z"
+        )
+    })?;
+    let at = at.with_timezone(&Utc);
+    let at = DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at);
+    if at <= now {
+        return Err(format!(
+            "expires_at '{shown}' is not in the future (it is now {}): give a later time, or omit expires_at for a memory that does not expire",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+    }
+    Ok(at)
+}
+
 /// Ids are UUIDs; anything else is refused with the form expected.
 pub fn parse_memory_id(id: &str) -> Result<Uuid, String> {
     let trimmed = id.trim();
@@ -322,6 +345,31 @@ mod tests {
         );
         let id = Uuid::now_v7();
         assert_eq!(parse_memory_id(&format!(" {id} ")), Ok(id));
+    }
+
+    #[test]
+    fn expiry_cases() {
+        let now = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let ok = validate_expires_at(" 2026-06-01T13:00:00+01:00 ", now);
+        assert!(ok.is_err(), "equal to now is not in the future: {ok:?}");
+        assert_eq!(
+            validate_expires_at("2026-06-01T14:00:00.1234567+01:00", now)
+                .unwrap()
+                .to_rfc3339(),
+            "2026-06-01T13:00:00.123456+00:00"
+        );
+        for (bad, why) in [
+            ("2026-05-31T12:00:00Z", "not in the future"),
+            ("tomorrow", "not an RFC 3339 time"),
+            ("2026-07-01", "not an RFC 3339 time"),
+            ("2026-07-01T10:00:00", "not an RFC 3339 time"),
+            ("", "not an RFC 3339 time"),
+        ] {
+            let error = validate_expires_at(bad, now).unwrap_err();
+            assert!(error.contains(why), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub(super) fn write(dir: &Path, scope: &Scope, memories: &[Memory]) -> std::io::
             "metadata": memory.metadata,
             "created_at": memory.created_at,
             "updated_at": memory.updated_at,
+            "expires_at": memory.expires_at,
         });
         serde_json::to_writer(&mut file, &line)?;
         file.write_all(b"\n")?;

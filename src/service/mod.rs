@@ -10,6 +10,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 mod backup;
+pub mod portable;
 
 use crate::access::Principal;
 use crate::memory::{
@@ -63,6 +64,16 @@ pub struct MemoryService {
     limits: ServiceLimits,
 }
 
+/// What a caller asks to change in a memory, unvalidated; `None` keeps the field.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Edit<'a> {
+    pub content: Option<&'a str>,
+    pub tags: Option<&'a [String]>,
+    pub metadata: Option<&'a serde_json::Value>,
+    /// `Some(None)` clears the expiry.
+    pub expires_at: Option<Option<&'a str>>,
+}
+
 /// A page of a listing.
 #[derive(Debug)]
 pub struct MemoryPage {
@@ -91,8 +102,14 @@ impl MemoryService {
         content: &str,
         tags: Option<&[String]>,
         metadata: Option<&serde_json::Value>,
+        expires_at: Option<&str>,
     ) -> Result<(Memory, bool), MemoryError> {
         require_write(principal)?;
+        let at = crate::memory::now();
+        let expires_at = expires_at
+            .map(|text| validate::validate_expires_at(text, at))
+            .transpose()
+            .map_err(MemoryError::Invalid)?;
         let content = validate::validate_content(content).map_err(MemoryError::Invalid)?;
         let tags =
             validate::validate_tags(tags.unwrap_or_default()).map_err(MemoryError::Invalid)?;
@@ -106,7 +123,8 @@ impl MemoryService {
             content,
             tags,
             metadata,
-            at: crate::memory::now(),
+            at,
+            expires_at,
         };
         let limit = self.limits.max_memories_per_scope;
         match self
@@ -165,6 +183,7 @@ impl MemoryService {
             })?),
         };
         // One row more than asked says whether there is a next page.
+        self.purge_expired(scope).await?;
         let filter = ListFilter {
             tags: &tags,
             author: None,
@@ -212,12 +231,17 @@ impl MemoryService {
         principal: &Principal,
         scope: &Scope,
         id: &str,
-        content: Option<&str>,
-        tags: Option<&[String]>,
-        metadata: Option<&serde_json::Value>,
+        edit: Edit<'_>,
     ) -> Result<Memory, MemoryError> {
+        let Edit {
+            content,
+            tags,
+            metadata,
+            expires_at,
+        } = edit;
         require_write(principal)?;
         let id = validate::parse_memory_id(id).map_err(MemoryError::Invalid)?;
+        let now = crate::memory::now();
         let changes = MemoryChanges {
             content: content
                 .map(|c| {
@@ -236,17 +260,24 @@ impl MemoryService {
                 .map(validate::validate_metadata)
                 .transpose()
                 .map_err(MemoryError::Invalid)?,
+            expires_at: expires_at
+                .map(|e| {
+                    e.map(|text| validate::validate_expires_at(text, now))
+                        .transpose()
+                })
+                .transpose()
+                .map_err(MemoryError::Invalid)?,
         };
-        if changes.content.is_none() && changes.tags.is_none() && changes.metadata.is_none() {
+        if changes.is_empty() {
             return Err(MemoryError::Invalid(
-                "nothing to update: give content, tags or metadata".into(),
+                "nothing to update: give content, tags, metadata or expires_at".into(),
             ));
         }
         let current = self.find(scope, id).await?;
         require_owner_or_admin(principal, scope, &current, "change")?;
         // The change happens now, and never before the memory's last change (a clock that
         // stepped back must not make updated_at go back).
-        let at = crate::memory::now().max(current.updated_at);
+        let at = now.max(current.updated_at);
         match self
             .store
             .update_memory(scope, id, &changes, at, principal)
@@ -290,6 +321,7 @@ impl MemoryService {
         dry_run: bool,
     ) -> Result<u64, MemoryError> {
         require_write(principal)?;
+        self.purge_expired(scope).await?;
         let author = (scope.is_shared() && !principal.permissions.admin)
             .then_some(principal.user_id.as_str());
         if dry_run {
@@ -341,11 +373,40 @@ impl MemoryService {
         Ok(events)
     }
 
+    /// How many memories the scope holds (expired ones purged first).
     pub async fn count(&self, scope: &Scope) -> Result<u64, MemoryError> {
+        self.purge_expired(scope).await?;
         self.store
             .count_memories(scope, &[], None)
             .await
             .map_err(|e| store_failure(e, "count memories"))
+    }
+
+    /// How many of the scope's memories expire within the next `within`.
+    pub async fn count_expiring(
+        &self,
+        scope: &Scope,
+        within: chrono::TimeDelta,
+    ) -> Result<u64, MemoryError> {
+        let now = crate::memory::now();
+        self.store
+            .count_expiring(scope, now, now + within)
+            .await
+            .map_err(|e| store_failure(e, "count expiring memories"))
+    }
+
+    /// Purges the scope's expired memories (their history keeps the record), so that counts
+    /// and the scope limit see only the live ones.
+    pub async fn purge_expired(&self, scope: &Scope) -> Result<u64, MemoryError> {
+        let purged = self
+            .store
+            .purge_expired(scope, crate::memory::now())
+            .await
+            .map_err(|e| store_failure(e, "purge expired memories"))?;
+        if purged > 0 {
+            tracing::info!(purged, project = %scope.project_id, "purged expired memories");
+        }
+        Ok(purged)
     }
 }
 

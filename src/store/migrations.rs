@@ -57,6 +57,7 @@ pub static POSTGRES: &[Migration] = &[
     migration!("postgres", 20261126000002, "gin_direct_updates"),
     migration!("postgres", 20261201000001, "token_public_id"),
     migration!("postgres", 20261202000001, "search_extra"),
+    migration!("postgres", 20261205000001, "memory_expiry"),
 ];
 pub static SQLITE: &[Migration] = &[
     migration!("sqlite", 20261123000001, "memories"),
@@ -66,6 +67,7 @@ pub static SQLITE: &[Migration] = &[
     migration!("sqlite", 20261126000002, "gin_direct_updates"),
     migration!("sqlite", 20261201000001, "token_public_id"),
     migration!("sqlite", 20261202000001, "search_extra"),
+    migration!("sqlite", 20261205000001, "memory_expiry"),
 ];
 
 /// The table that records applied migrations, the same on both backends.

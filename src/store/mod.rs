@@ -7,12 +7,14 @@
 
 mod diagnosis;
 mod migrations;
+mod portable;
 mod postgres;
 mod search_terms;
 mod sqlite;
 mod tokens;
 
 pub use migrations::{Migration, MigrationState, SchemaStatus, ensure_current};
+pub use portable::{ExportCursor, ExportFilter, ImportCommit, ImportOutcome, PortableMemory};
 pub use postgres::PostgresStore;
 pub use search_terms::SearchTerms;
 pub use sqlite::{SqliteStore, check_private as check_embedded_private};
@@ -32,6 +34,18 @@ use crate::memory::{
     Cursor, HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory,
 };
 use crate::settings::DatabaseTarget;
+
+/// The actor history names for a memory purged because it expired.
+pub const EXPIRY_ACTOR: &str = "mem0-mcp (expired)";
+
+/// Who purges expired memories, as history records it.
+fn expiry_actor() -> Principal {
+    Principal {
+        user_id: EXPIRY_ACTOR.into(),
+        permissions: Permissions::NONE,
+        token_display_id: None,
+    }
+}
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,6 +265,43 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
         tags: &[String],
         limit: u32,
     ) -> Result<String, StoreError>;
+    /// Deletes the scope's memories whose expiry time is at or before `now`, writing a DELETE
+    /// history event for each (actor [`EXPIRY_ACTOR`]), and returns how many went. Reads never
+    /// return an expired memory whether or not it was purged yet; purging keeps the scope's
+    /// count, the scope limit and dedup exact.
+    async fn purge_expired(
+        &self,
+        scope: &Scope,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError>;
+    /// How many memories of the scope expire after `from` and at or before `until`.
+    async fn count_expiring(
+        &self,
+        scope: &Scope,
+        from: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError>;
+    /// Up to `limit` unexpired memories that `filter` selects, in id order after `after`, each
+    /// with its history: one page of an export.
+    async fn export_page(
+        &self,
+        filter: &ExportFilter,
+        after: ExportCursor,
+        limit: u32,
+    ) -> Result<Vec<PortableMemory>, StoreError>;
+    /// Imports `records` in one transaction, in order: a record whose id is already stored, or
+    /// whose content its scope already holds, is unchanged; one whose scope holds
+    /// `scope_limit` memories is not stored; any other is stored with its history (an ADD
+    /// event at its creation when it has none). Expired memories of the touched scopes are
+    /// purged first. Commits as `commit` says, else rolls everything back. `progress` is told
+    /// how many records are done, now and then.
+    async fn import_memories(
+        &self,
+        records: &[PortableMemory],
+        scope_limit: u64,
+        commit: ImportCommit,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> Result<Vec<ImportOutcome>, StoreError>;
     /// The history of a memory of the scope (also after it was deleted), oldest first; empty if
     /// the scope never held it.
     async fn memory_history(

@@ -64,12 +64,13 @@ fn timestamp(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
         .unwrap_or_else(|e| panic!("not RFC 3339: {text}: {e}"))
 }
 
-/// `{id, content, tags, metadata, created_at, updated_at}` (+ `user_id` in global mode, +
+/// `{id, content, tags, metadata, created_at, updated_at, expires_at}` (+ `user_id` in global mode, +
 /// `score` in search results).
 fn assert_memory_shape(memory: &Value, global: bool, scored: bool) {
     let mut expected = vec![
         "content",
         "created_at",
+        "expires_at",
         "id",
         "metadata",
         "tags",
@@ -176,6 +177,7 @@ async fn every_tool(backend: Backend) {
         [
             "backend",
             "count",
+            "expiring_within_7_days",
             "limit",
             "mode",
             "permissions",
@@ -191,6 +193,7 @@ async fn every_tool(backend: Backend) {
     assert_eq!(status["backend"], backend.name());
     assert_eq!(status["count"], 0);
     assert_eq!(status["limit"], 1000);
+    assert_eq!(status["expiring_within_7_days"], 0);
     assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
     let permissions = match backend {
         // The embedded file belongs to its owner: everything.

@@ -32,6 +32,12 @@ mod connections;
 mod keychain;
 // `auto` mode and the client's MCP roots.
 mod roots;
+// Expiry of memories, through every tool.
+mod expiry;
+// export and import, round trips on both backends.
+mod portable;
+// MCP resources and prompts.
+mod resources;
 // Known secrets given to every command; none may appear in any output.
 mod secrets_never_leak;
 // Hostile working directories, forged minted tokens, foreign data directories, error text.

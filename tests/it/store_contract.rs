@@ -22,15 +22,15 @@ use mem0_mcp::memory::{
 use mem0_mcp::project::ProjectMode;
 use mem0_mcp::settings::Secret;
 use mem0_mcp::store::{
-    AuditEntry, AuditEvent, InsertOutcome, ListFilter, MemoryStore, NewToken, PostgresStore,
-    SearchTerms, SqliteStore, TokenRecord, TokenStatus, TokenStore, UpdateOutcome,
+    AuditEntry, AuditEvent, EXPIRY_ACTOR, InsertOutcome, ListFilter, MemoryStore, NewToken,
+    PostgresStore, SearchTerms, SqliteStore, TokenRecord, TokenStatus, TokenStore, UpdateOutcome,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::support::{Backend, PgDatabase};
 
-on_both_backends!(memories, tokens);
+on_both_backends!(memories, tokens, expiry);
 
 /// A migrated store of one backend, seen through both traits, and what keeps its database.
 struct Fixture {
@@ -120,6 +120,7 @@ fn new_memory(content: &str, tags: &[&str], at: DateTime<Utc>) -> NewMemory {
         tags: tags.iter().map(|t| t.to_string()).collect(),
         metadata: metadata(json!({"source": "contract", "n": 1})),
         at,
+        expires_at: None,
     }
 }
 
@@ -133,6 +134,7 @@ fn stored(new: &NewMemory, user: &str) -> Memory {
         metadata: new.metadata.clone(),
         created_at: new.at,
         updated_at: new.at,
+        expires_at: new.expires_at,
     }
 }
 
@@ -294,6 +296,7 @@ async fn memories(backend: Backend) {
         content: Some((new_content.into(), content_hash(new_content))),
         tags: Some(tags(&["deploy", "prod"])),
         metadata: None,
+        expires_at: None,
     };
     let updated = match store
         .update_memory(&alice, m2.id, &changes, now(), &actor("alice"))
@@ -597,6 +600,150 @@ fn audit(event: AuditEvent, user: &str, token: Option<&str>, at: DateTime<Utc>) 
         at,
         ..AuditEntry::new(event).user(user).token(token)
     }
+}
+
+/// Expiry: an expired memory is invisible to every read, does not block its content or count
+/// against the limit, and is purged with a DELETE event in its history.
+async fn expiry(backend: Backend) {
+    let fixture = Fixture::open(backend).await;
+    let store = fixture.memories.as_ref();
+    let alice = manual("alice", "expiry");
+    let at = now();
+    let expiring = |content: &str, expires_at: Option<DateTime<Utc>>| NewMemory {
+        expires_at,
+        ..new_memory(content, &["t"], at)
+    };
+    let live = insert_new(store, &alice, &expiring("lasting fact", None)).await;
+    let soon = expiring("freeze until friday", Some(at + TimeDelta::days(3)));
+    let soon = insert_new(store, &alice, &soon).await;
+    let later = expiring("quarterly freeze", Some(at + TimeDelta::days(30)));
+    let later = insert_new(store, &alice, &later).await;
+    let gone = expiring("the old freeze of v1.2", Some(at - TimeDelta::minutes(1)));
+    let gone = insert_new(store, &alice, &gone).await;
+
+    assert_eq!(store.get_memory(&alice, gone.id).await.unwrap(), None);
+    assert_eq!(
+        store.get_memory(&alice, soon.id).await.unwrap(),
+        Some(soon.clone())
+    );
+    let all = ListFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(&list(store, &alice, &all).await),
+        [later.id, soon.id, live.id]
+    );
+    assert_eq!(
+        search(store, &alice, "freeze", &[], 10).await.len(),
+        2,
+        "the expired memory is not found"
+    );
+    assert_eq!(
+        search(store, &alice, "old", &[], 10).await,
+        Vec::<Uuid>::new()
+    );
+    assert_eq!(
+        search(store, &alice, "v1.2", &[], 10).await,
+        Vec::<Uuid>::new()
+    );
+    assert_eq!(
+        store
+            .count_memories(&alice, &tags(&["t"]), None)
+            .await
+            .unwrap(),
+        3
+    );
+    let week = store
+        .count_expiring(&alice, now(), now() + TimeDelta::days(7))
+        .await
+        .unwrap();
+    assert_eq!(week, 1, "only the memory due in 3 days expires within 7");
+    let stale = MemoryChanges {
+        tags: Some(tags(&["x"])),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .update_memory(&alice, gone.id, &stale, now(), &actor("alice"))
+            .await
+            .unwrap(),
+        UpdateOutcome::NotFound,
+        "an expired memory cannot be updated"
+    );
+
+    // Purging removes it for good and records why.
+    assert_eq!(count(store, &alice).await, 4, "not purged yet");
+    assert_eq!(store.purge_expired(&alice, now()).await.unwrap(), 1);
+    assert_eq!(store.purge_expired(&alice, now()).await.unwrap(), 0);
+    assert_eq!(count(store, &alice).await, 3);
+    let history = store.memory_history(&alice, gone.id).await.unwrap();
+    let events: Vec<(HistoryKind, &str)> = history
+        .iter()
+        .map(|e| (e.event, e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (HistoryKind::Add, "alice"),
+            (HistoryKind::Delete, EXPIRY_ACTOR)
+        ]
+    );
+
+    // Clearing and setting an expiry.
+    let clear = MemoryChanges {
+        expires_at: Some(None),
+        ..Default::default()
+    };
+    let UpdateOutcome::Updated(cleared) = store
+        .update_memory(&alice, soon.id, &clear, now(), &actor("alice"))
+        .await
+        .unwrap()
+    else {
+        panic!("update clears the expiry")
+    };
+    assert_eq!(cleared.expires_at, None);
+    let until = now() + TimeDelta::hours(5);
+    let set = MemoryChanges {
+        expires_at: Some(Some(until)),
+        ..Default::default()
+    };
+    let UpdateOutcome::Updated(set) = store
+        .update_memory(&alice, live.id, &set, now(), &actor("alice"))
+        .await
+        .unwrap()
+    else {
+        panic!("update sets the expiry")
+    };
+    assert_eq!(set.expires_at, Some(until));
+    assert_eq!(
+        store
+            .get_memory(&alice, live.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .expires_at,
+        Some(until)
+    );
+
+    // An expired memory neither blocks its content nor counts against the limit.
+    let short = expiring("temporary workaround", Some(now() - TimeDelta::seconds(1)));
+    insert_new(store, &alice, &short).await;
+    assert_eq!(count(store, &alice).await, 4);
+    let again = expiring("temporary workaround", None);
+    let again = insert(store, &alice, &again, 4).await;
+    assert!(
+        matches!(again, InsertOutcome::Inserted(_)),
+        "the expired twin was purged first: {again:?}"
+    );
+    assert_eq!(count(store, &alice).await, 4);
+
+    // Other scopes are untouched by alice's purge.
+    let bob = manual("bob", "expiry");
+    let bobs = expiring("bob's freeze", Some(now() - TimeDelta::seconds(1)));
+    insert_new(store, &bob, &bobs).await;
+    assert_eq!(store.purge_expired(&alice, now()).await.unwrap(), 0);
+    assert_eq!(count(store, &bob).await, 1);
 }
 
 async fn tokens(backend: Backend) {

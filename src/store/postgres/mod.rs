@@ -4,6 +4,7 @@
 //! token tables are in [`tokens`], the row mapping in [`rows`].
 
 mod cancel;
+mod portable;
 mod rows;
 mod search;
 mod tokens;
@@ -20,11 +21,12 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use self::cancel::Running;
-use self::rows::{AppliedRow, HistoryRow, MEMORY_COLUMNS, MemoryRow, ScoredRow};
+use self::rows::{AppliedRow, HistoryRow, MEMORY_COLUMNS, MemoryRow, NOT_EXPIRED, ScoredRow};
 use super::migrations::{AppliedMigration, BOOKKEEPING_TABLE, POSTGRES};
 use super::{
-    Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
-    StoreError, UpdateOutcome,
+    Backend, ExportCursor, ExportFilter, ImportCommit, ImportOutcome, InsertOutcome, ListFilter,
+    MemoryStore, Migration, PortableMemory, SchemaStatus, SearchTerms, StoreError, UpdateOutcome,
+    expiry_actor,
 };
 use crate::access::Principal;
 use crate::memory::search_text::index_extra;
@@ -145,7 +147,7 @@ async fn find_by_hash<'c>(
     hash: &str,
 ) -> Result<Option<Memory>, StoreError> {
     let sql = format!(
-        "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND content_hash = $3"
+        "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND content_hash = $3 AND {NOT_EXPIRED}"
     );
     let row: Option<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(scope.owner_key())
@@ -164,7 +166,7 @@ async fn find_by_hash<'c>(
 /// change (for a DELETE: as they were).
 fn with_history(change: &str, event: HistoryKind, result: &str) -> String {
     format!(
-        "WITH changed AS ({change} RETURNING id, user_id, scope_user, project_id, content, tags, metadata, created_at, updated_at),
+        "WITH changed AS ({change} RETURNING id, user_id, scope_user, project_id, content, tags, metadata, created_at, updated_at, expires_at),
               history AS (
                   INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
                   SELECT id, $1, scope_user, project_id, '{event}', content, tags, metadata, $2, $3 FROM changed
@@ -187,6 +189,27 @@ where
         .bind(&actor.user_id)
         .bind(actor.token_display_id.as_deref())
         .bind(at)
+}
+
+/// Deletes the scope's memories that expired at or before `now`, with their DELETE history
+/// events, in one statement.
+async fn purge_expired_rows<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let sql = with_history(
+        "DELETE FROM memories WHERE scope_user = $4 AND project_id = $5 AND expires_at <= $3",
+        HistoryKind::Delete,
+        "count(*)",
+    );
+    let actor = expiry_actor();
+    let (purged,) = bind_actor::<(i64,)>(sql, &actor, now)
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .fetch_one(executor)
+        .await?;
+    Ok(purged as u64)
 }
 
 /// How many memories the scope holds, from the counter row the triggers keep (no row: none).
@@ -314,6 +337,8 @@ impl MemoryStore for PostgresStore {
         // memory and its history event in one statement), commit.
         let mut tx = conn.begin().await?;
         lock_scope(&mut tx, scope).await?;
+        // Expired memories neither count against the limit nor make a duplicate.
+        purge_expired_rows(&mut *tx, scope, new.at).await?;
         let sql = format!(
             "SELECT (SELECT memories FROM memory_scope_counts WHERE scope_user = $1 AND project_id = $2) AS scope_count,
                     found.*
@@ -345,10 +370,11 @@ impl MemoryStore for PostgresStore {
             metadata: new.metadata.clone(),
             created_at: new.at,
             updated_at: new.at,
+            expires_at: new.expires_at,
         };
         let sql = with_history(
-            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, search_extra)
-             VALUES ($4, $1, $5, $6, $7, $8, $9, $10, $3, $3, $11)",
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, search_extra, expires_at)
+             VALUES ($4, $1, $5, $6, $7, $8, $9, $10, $3, $3, $11, $12)",
             HistoryKind::Add,
             "count(*)",
         );
@@ -361,6 +387,7 @@ impl MemoryStore for PostgresStore {
             .bind(serde_json::json!(memory.tags))
             .bind(serde_json::Value::Object(memory.metadata.clone()))
             .bind(index_extra(&memory.content))
+            .bind(memory.expires_at)
             .fetch_one(&mut *tx)
             .await;
         if let Err(error) = inserted {
@@ -385,7 +412,7 @@ impl MemoryStore for PostgresStore {
     #[instrument(skip_all)]
     async fn get_memory(&self, scope: &Scope, id: Uuid) -> Result<Option<Memory>, StoreError> {
         let sql = format!(
-            "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND id = $3"
+            "SELECT {MEMORY_COLUMNS} FROM memories WHERE scope_user = $1 AND project_id = $2 AND id = $3 AND {NOT_EXPIRED}"
         );
         let row: Option<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(scope.owner_key())
@@ -410,15 +437,15 @@ impl MemoryStore for PostgresStore {
         let result: Result<UpdateOutcome, StoreError> = async {
         let mut tx = conn.begin().await?;
         lock_scope(&mut tx, scope).await?;
-        let sql = with_history(
+        let change = format!(
             "UPDATE memories SET content = COALESCE($7, content), content_hash = COALESCE($8, content_hash),
                                  tags = COALESCE($9, tags), metadata = COALESCE($10, metadata),
                                  updated_at = GREATEST($3, updated_at),
-                                 search_extra = COALESCE($11, search_extra)
-             WHERE scope_user = $4 AND project_id = $5 AND id = $6",
-            HistoryKind::Update,
-            MEMORY_COLUMNS,
+                                 search_extra = COALESCE($11, search_extra),
+                                 expires_at = CASE WHEN $12 THEN $13 ELSE expires_at END
+             WHERE scope_user = $4 AND project_id = $5 AND id = $6 AND {NOT_EXPIRED}"
         );
+        let sql = with_history(&change, HistoryKind::Update, MEMORY_COLUMNS);
         let (content, hash) = changes.content.as_ref().map(|(c, h)| (c, h)).unzip();
         let updated = bind_actor::<MemoryRow>(sql, actor, at)
             .bind(scope.owner_key())
@@ -429,6 +456,8 @@ impl MemoryStore for PostgresStore {
             .bind(changes.tags.as_ref().map(|t| serde_json::json!(t)))
             .bind(changes.metadata.clone().map(serde_json::Value::Object))
             .bind(content.map(|c| index_extra(c)))
+            .bind(changes.expires_at.is_some())
+            .bind(changes.expires_at.flatten())
             .fetch_optional(&mut *tx)
             .await;
         match updated {
@@ -493,7 +522,7 @@ impl MemoryStore for PostgresStore {
     ) -> Result<Vec<Memory>, StoreError> {
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories
-             WHERE scope_user = $1 AND project_id = $2
+             WHERE scope_user = $1 AND project_id = $2 AND {NOT_EXPIRED}
                AND ($3::jsonb = '[]'::jsonb OR tags @> $3)
                AND ($4::text IS NULL OR user_id = $4)
                AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
@@ -523,16 +552,17 @@ impl MemoryStore for PostgresStore {
         if tags.is_empty() && author.is_none() {
             return scope_count(&self.pool, scope).await;
         }
-        let count: i64 = sqlx::query_scalar(
+        let sql = format!(
             "SELECT count(*) FROM memories
-             WHERE scope_user = $1 AND project_id = $2 AND ($3::jsonb = '[]'::jsonb OR tags @> $3) AND ($4::text IS NULL OR user_id = $4)",
-        )
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .bind(serde_json::json!(tags))
-        .bind(author)
-        .fetch_one(&self.pool)
-        .await?;
+             WHERE scope_user = $1 AND project_id = $2 AND {NOT_EXPIRED} AND ($3::jsonb = '[]'::jsonb OR tags @> $3) AND ($4::text IS NULL OR user_id = $4)"
+        );
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(scope.owner_key())
+            .bind(&scope.project_id)
+            .bind(serde_json::json!(tags))
+            .bind(author)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(count as u64)
     }
 
@@ -568,6 +598,69 @@ impl MemoryStore for PostgresStore {
                 .fetch_all(&self.pool)
                 .await?;
         Ok(lines.join("\n"))
+    }
+
+    #[instrument(skip_all)]
+    async fn purge_expired(&self, scope: &Scope, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        // A read first: the common case (nothing expired) takes no lock that a writer holding
+        // the table would make it wait on.
+        let due: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM memories WHERE scope_user = $1 AND project_id = $2 AND expires_at <= $3)",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        if !due {
+            return Ok(0);
+        }
+        // Through the cancel guard like every other write: a cancelled call stops waiting.
+        let mut running = Running::start(&self.pool).await?;
+        let purged = purge_expired_rows(running.conn(), scope, now).await;
+        running.done();
+        purged
+    }
+
+    #[instrument(skip_all)]
+    async fn count_expiring(
+        &self,
+        scope: &Scope,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM memories
+             WHERE scope_user = $1 AND project_id = $2 AND expires_at > $3 AND expires_at <= $4",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(from)
+        .bind(until)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count as u64)
+    }
+
+    #[instrument(skip_all)]
+    async fn export_page(
+        &self,
+        filter: &ExportFilter,
+        after: ExportCursor,
+        limit: u32,
+    ) -> Result<Vec<PortableMemory>, StoreError> {
+        portable::export_page(&self.pool, filter, after, limit).await
+    }
+
+    #[instrument(skip_all)]
+    async fn import_memories(
+        &self,
+        records: &[PortableMemory],
+        scope_limit: u64,
+        commit: ImportCommit,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
+        portable::import(&self.pool, records, scope_limit, commit, progress).await
     }
 
     #[instrument(skip_all)]

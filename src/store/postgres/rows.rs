@@ -15,7 +15,11 @@ use crate::store::{
 
 /// The columns [`MemoryRow`] reads.
 pub(super) const MEMORY_COLUMNS: &str =
-    "id, user_id, content, tags, metadata, created_at, updated_at";
+    "id, user_id, content, tags, metadata, created_at, updated_at, expires_at";
+
+/// True for a row that has not expired (an expired memory behaves as deleted until it is
+/// purged).
+pub(super) const NOT_EXPIRED: &str = "(expires_at IS NULL OR expires_at > now())";
 
 /// The columns [`TokenRow`] reads.
 pub(super) const TOKEN_COLUMNS: &str = "id, public_id, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, last_used_at, created_by, permissions";
@@ -33,6 +37,7 @@ impl FromRow<'_, PgRow> for MemoryRow {
             metadata: metadata_from_json(row.try_get("metadata")?)?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            expires_at: row.try_get("expires_at")?,
         }))
     }
 }

@@ -6,7 +6,7 @@
 use sqlx::Arguments;
 use sqlx::postgres::PgArguments;
 
-use super::rows::MEMORY_COLUMNS;
+use super::rows::{MEMORY_COLUMNS, NOT_EXPIRED};
 use crate::memory::Scope;
 use crate::store::{SearchTerms, StoreError};
 
@@ -30,7 +30,7 @@ pub(super) fn statement(
             "SELECT {MEMORY_COLUMNS},
                     ts_rank_cd(search_vector, to_tsquery('english', $3), 32)::float8 AS score
              FROM memories
-             WHERE scope_user = $1 AND project_id = $2
+             WHERE scope_user = $1 AND project_id = $2 AND {NOT_EXPIRED}
                AND search_vector @@ to_tsquery('english', $3)
                AND ($4::jsonb = '[]'::jsonb OR tags @> $4)
              ORDER BY score DESC, created_at DESC, id DESC
@@ -45,7 +45,7 @@ pub(super) fn statement(
                      + 0.5 * (SELECT count(*) FROM unnest($4::text[]) AS p(pattern) WHERE content ILIKE p.pattern)
                            / GREATEST(cardinality($4::text[]), 1))::float8 AS score
              FROM memories, q
-             WHERE scope_user = $1 AND project_id = $2
+             WHERE scope_user = $1 AND project_id = $2 AND {NOT_EXPIRED}
                AND ($5::jsonb = '[]'::jsonb OR tags @> $5)
                AND ((q.query IS NOT NULL AND search_vector @@ q.query) OR content ILIKE ANY($4::text[]))
              ORDER BY score DESC, created_at DESC, id DESC

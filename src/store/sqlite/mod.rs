@@ -3,6 +3,7 @@
 //! transactions, which serializes them across processes and keeps dedup and the scope limit
 //! exact. The token tables are in [`tokens`], the row mapping in [`rows`].
 
+mod portable;
 mod rows;
 mod search;
 mod tokens;
@@ -23,14 +24,15 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use self::rows::{
-    AppliedRow, HistoryRow, MEMORY_COLUMNS, MEMORY_FIELDS, MemoryRow, ScoredRow, ids_json,
-    metadata_json, tags_json, time_to_text,
+    AppliedRow, HistoryRow, MEMORY_COLUMNS, MEMORY_FIELDS, MemoryRow, NOT_EXPIRED, ScoredRow,
+    ids_json, metadata_json, tags_json, time_to_text,
 };
 use super::migrations::{AppliedMigration, SQLITE};
 use super::{
     Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
-    StoreError, UpdateOutcome,
+    StoreError, UpdateOutcome, expiry_actor,
 };
+use super::{ExportCursor, ExportFilter, ImportCommit, ImportOutcome, PortableMemory};
 use crate::access::Principal;
 use crate::memory::search_text::index_extra;
 use crate::memory::{
@@ -230,7 +232,7 @@ async fn find_by_hash(
     hash: &str,
 ) -> Result<Option<Memory>, StoreError> {
     let sql = format!(
-        "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.content_hash = ?"
+        "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.content_hash = ? AND {NOT_EXPIRED}"
     );
     let row: Option<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(scope.owner_key())
@@ -267,6 +269,39 @@ async fn record_history(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Deletes the scope's memories that expired at or before `now`, with their DELETE history
+/// events (recorded first, as [`record_history`] does).
+async fn purge_expired_rows(
+    tx: &mut Transaction<'_, Sqlite>,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let now = time_to_text(now);
+    let actor = expiry_actor();
+    sqlx::query(
+        "INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
+         SELECT id, ?, scope_user, project_id, ?, content, tags, metadata, NULL, ?
+         FROM memories WHERE scope_user = ? AND project_id = ? AND expires_at <= ?",
+    )
+    .bind(&actor.user_id)
+    .bind(HistoryKind::Delete.as_str())
+    .bind(&now)
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .bind(&now)
+    .execute(&mut **tx)
+    .await?;
+    let result = sqlx::query(
+        "DELETE FROM memories WHERE scope_user = ? AND project_id = ? AND expires_at <= ?",
+    )
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .bind(&now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected())
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
@@ -343,6 +378,8 @@ impl MemoryStore for SqliteStore {
         scope_limit: u64,
     ) -> Result<InsertOutcome, StoreError> {
         let (mut tx, interrupt) = self.write_tx().await?;
+        // Expired memories neither count against the limit nor make a duplicate.
+        purge_expired_rows(&mut tx, scope, new.at).await?;
         if let Some(existing) = find_by_hash(&mut tx, scope, &new.content_hash).await? {
             tx.commit().await?;
             interrupt.done();
@@ -360,10 +397,11 @@ impl MemoryStore for SqliteStore {
             metadata: new.metadata.clone(),
             created_at: new.at,
             updated_at: new.at,
+            expires_at: new.expires_at,
         };
         sqlx::query(
-            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, search_extra)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, search_extra, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(memory.id.to_string())
         .bind(&memory.user_id)
@@ -376,6 +414,7 @@ impl MemoryStore for SqliteStore {
         .bind(time_to_text(new.at))
         .bind(time_to_text(new.at))
         .bind(index_extra(&memory.content))
+        .bind(new.expires_at.map(time_to_text))
         .execute(&mut *tx)
         .await?;
         let ids = ids_json(&[memory.id]);
@@ -388,7 +427,7 @@ impl MemoryStore for SqliteStore {
     #[instrument(skip_all)]
     async fn get_memory(&self, scope: &Scope, id: Uuid) -> Result<Option<Memory>, StoreError> {
         let sql = format!(
-            "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.id = ?"
+            "SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.scope_user = ? AND m.project_id = ? AND m.id = ? AND {NOT_EXPIRED}"
         );
         let row: Option<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(scope.owner_key())
@@ -410,11 +449,12 @@ impl MemoryStore for SqliteStore {
     ) -> Result<UpdateOutcome, StoreError> {
         let (mut tx, interrupt) = self.write_tx().await?;
         let sql = format!(
-            "UPDATE memories SET content = COALESCE(?, content), content_hash = COALESCE(?, content_hash),
+            "UPDATE memories AS m SET content = COALESCE(?, content), content_hash = COALESCE(?, content_hash),
                                  tags = COALESCE(?, tags), metadata = COALESCE(?, metadata),
+                                 expires_at = CASE WHEN ? THEN ? ELSE expires_at END,
                                  updated_at = MAX(?, updated_at),
                                  search_extra = COALESCE(?, search_extra)
-             WHERE scope_user = ? AND project_id = ? AND id = ?
+             WHERE scope_user = ? AND project_id = ? AND id = ? AND {NOT_EXPIRED}
              RETURNING {MEMORY_FIELDS}"
         );
         let (content, hash) = changes.content.as_ref().map(|(c, h)| (c, h)).unzip();
@@ -423,6 +463,8 @@ impl MemoryStore for SqliteStore {
             .bind(hash)
             .bind(changes.tags.as_deref().map(tags_json))
             .bind(changes.metadata.as_ref().map(metadata_json))
+            .bind(changes.expires_at.is_some())
+            .bind(changes.expires_at.flatten().map(time_to_text))
             .bind(time_to_text(at))
             .bind(content.map(|c| index_extra(c)))
             .bind(scope.owner_key())
@@ -491,7 +533,7 @@ impl MemoryStore for SqliteStore {
     ) -> Result<Vec<Memory>, StoreError> {
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories m
-             WHERE m.scope_user = ? AND m.project_id = ?
+             WHERE m.scope_user = ? AND m.project_id = ? AND {NOT_EXPIRED}
                AND {HAS_ALL_TAGS}
                AND (? IS NULL OR m.user_id = ?)
                AND (? IS NULL OR (m.created_at, m.id) < (?, ?))
@@ -527,7 +569,7 @@ impl MemoryStore for SqliteStore {
         }
         let sql = format!(
             "SELECT count(*) FROM memories m
-             WHERE m.scope_user = ? AND m.project_id = ? AND {HAS_ALL_TAGS} AND (? IS NULL OR m.user_id = ?)"
+             WHERE m.scope_user = ? AND m.project_id = ? AND {NOT_EXPIRED} AND {HAS_ALL_TAGS} AND (? IS NULL OR m.user_id = ?)"
         );
         let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(scope.owner_key())
@@ -577,6 +619,68 @@ impl MemoryStore for SqliteStore {
             .map(|(_, _, _, detail)| detail)
             .collect::<Vec<_>>()
             .join("\n"))
+    }
+
+    #[instrument(skip_all)]
+    async fn purge_expired(&self, scope: &Scope, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        // A read first: the common case (nothing expired) takes no write lock.
+        let due: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM memories WHERE scope_user = ? AND project_id = ? AND expires_at <= ?)",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(time_to_text(now))
+        .fetch_one(&self.pool)
+        .await?;
+        if !due {
+            return Ok(0);
+        }
+        let (mut tx, interrupt) = self.write_tx().await?;
+        let purged = purge_expired_rows(&mut tx, scope, now).await?;
+        tx.commit().await?;
+        interrupt.done();
+        Ok(purged)
+    }
+
+    #[instrument(skip_all)]
+    async fn count_expiring(
+        &self,
+        scope: &Scope,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM memories
+             WHERE scope_user = ? AND project_id = ? AND expires_at > ? AND expires_at <= ?",
+        )
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .bind(time_to_text(from))
+        .bind(time_to_text(until))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count as u64)
+    }
+
+    #[instrument(skip_all)]
+    async fn export_page(
+        &self,
+        filter: &ExportFilter,
+        after: ExportCursor,
+        limit: u32,
+    ) -> Result<Vec<PortableMemory>, StoreError> {
+        portable::export_page(&self.pool, filter, after, limit).await
+    }
+
+    #[instrument(skip_all)]
+    async fn import_memories(
+        &self,
+        records: &[PortableMemory],
+        scope_limit: u64,
+        commit: ImportCommit,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
+        portable::import(&self.pool, records, scope_limit, commit, progress).await
     }
 
     #[instrument(skip_all)]

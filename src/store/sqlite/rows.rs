@@ -19,11 +19,17 @@ use crate::store::{
 /// The columns [`MemoryRow`] reads, of `memories` under the alias `m` (the full-text table has
 /// a `content` column too).
 pub(super) const MEMORY_COLUMNS: &str =
-    "m.id, m.user_id, m.content, m.tags, m.metadata, m.created_at, m.updated_at";
+    "m.id, m.user_id, m.content, m.tags, m.metadata, m.created_at, m.updated_at, m.expires_at";
+
+/// True for a row of `memories m` that has not expired (an expired memory behaves as deleted
+/// until it is purged). SQLite's clock text has milliseconds, so a memory may count as expired
+/// up to a millisecond early.
+pub(super) const NOT_EXPIRED: &str =
+    "(m.expires_at IS NULL OR m.expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))";
 
 /// The same columns as `RETURNING` names them (it takes no table alias).
 pub(super) const MEMORY_FIELDS: &str =
-    "id, user_id, content, tags, metadata, created_at, updated_at";
+    "id, user_id, content, tags, metadata, created_at, updated_at, expires_at";
 
 /// The columns [`TokenRow`] reads.
 pub(super) const TOKEN_COLUMNS: &str = "id, public_id, token_prefix, user_id, name, email, created_at, expires_at, is_enabled, last_used_at, created_by, permissions";
@@ -84,6 +90,7 @@ impl FromRow<'_, SqliteRow> for MemoryRow {
             metadata: metadata_from_json(json_column(row, "metadata")?)?,
             created_at: time_column(row, "created_at")?,
             updated_at: time_column(row, "updated_at")?,
+            expires_at: optional_time_column(row, "expires_at")?,
         }))
     }
 }

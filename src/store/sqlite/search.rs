@@ -6,7 +6,7 @@ use sqlx::Arguments;
 use sqlx::sqlite::SqliteArguments;
 
 use super::HAS_ALL_TAGS;
-use super::rows::{MEMORY_COLUMNS, tags_json};
+use super::rows::{MEMORY_COLUMNS, NOT_EXPIRED, tags_json};
 use crate::memory::Scope;
 use crate::store::{SearchTerms, StoreError};
 
@@ -33,7 +33,7 @@ pub(super) fn statement(
              )
              SELECT {MEMORY_COLUMNS}, (-f.rank) / (1.0 - f.rank) AS score
              FROM fts f CROSS JOIN memories m ON m.seq = f.seq
-             WHERE m.scope_user = ? AND m.project_id = ? AND {HAS_ALL_TAGS}
+             WHERE m.scope_user = ? AND m.project_id = ? AND {NOT_EXPIRED} AND {HAS_ALL_TAGS}
              ORDER BY score DESC, m.created_at DESC, m.id DESC
              LIMIT ?"
         )
@@ -58,7 +58,7 @@ pub(super) fn statement(
                      + 0.5 * (SELECT count(*) FROM patterns p WHERE m.content LIKE p.pattern ESCAPE '\\')
                            / MAX((SELECT count(*) FROM patterns), 1)) AS score
              FROM memories m LEFT JOIN fts f ON f.seq = m.seq
-             WHERE m.scope_user = ? AND m.project_id = ?
+             WHERE m.scope_user = ? AND m.project_id = ? AND {NOT_EXPIRED}
                AND {HAS_ALL_TAGS}
                AND (f.seq IS NOT NULL OR EXISTS (SELECT 1 FROM patterns p WHERE m.content LIKE p.pattern ESCAPE '\\'))
              ORDER BY score DESC, m.created_at DESC, m.id DESC
