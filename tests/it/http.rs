@@ -1,8 +1,10 @@
 //! The team server (`serve --http`) on the real binary over real HTTP, on both backends: the
 //! seven authentication cases with headers and with Bearer, the user-isolation matrix,
 //! read-only tokens, the refusals (401, 403, 413, 429), revocation of a live client, health,
-//! graceful shutdown, the official Python SDK's Streamable HTTP client, two replicas answering
-//! one client alternately, and the stdio bridge launched as Claude Desktop launches a server.
+//! readiness following the database, client addresses behind a trusted proxy, graceful
+//! shutdown, the official Python SDK's Streamable HTTP client, two replicas answering one client
+//! alternately, and the stdio bridge launched as Claude Desktop launches a server (with the
+//! project from the client's roots).
 
 use std::time::{Duration, Instant};
 
