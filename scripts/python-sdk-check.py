@@ -30,8 +30,7 @@ async def main_http(url):
     headers = {"X-MCP-Token": os.environ["MEM0_TOKEN"], "X-MCP-UserID": os.environ["MEM0_USER_ID"]}
     async with create_mcp_http_client(headers=headers) as http:
         async with streamable_http_client(url, http_client=http) as streams:
-            # The team server does not serve resources and prompts yet.
-            await exercise(streams[0], streams[1], resources=False)
+            await exercise(streams[0], streams[1], resources=True)
 
 async def exercise(r, w, resources):
         async with ClientSession(r, w) as s:

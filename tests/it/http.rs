@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::http::{HttpClient, HttpServer};
+use crate::support::http::{HttpClient, HttpServer, Reply};
 use crate::support::{Backend, McpClient, TestDb};
 
 on_both_backends!(auth_cases, isolation_matrix, read_only_tokens);
@@ -290,11 +290,45 @@ async fn read_only_tokens(backend: Backend) {
         assert!(message.contains("write permission"), "{tool}: {message}");
     }
     // Requests alternate between the two users on one server: nothing carries over.
-    writer
+    let added = writer
         .ok("add_memory", json!({"content": "writer fact"}))
         .await;
     assert_eq!(reader.ok("list_memories", json!({})).await["total"], 0);
     assert_eq!(reader.tool_names().await, read_tools);
+
+    // Resources and prompts keep the same rules over HTTP: another user's memory is not found,
+    // and a session that cannot write is not offered the prompt that writes.
+    let uri = format!(
+        "mem0://memories/{}",
+        added["memory"]["id"].as_str().unwrap()
+    );
+    let own = writer.request("resources/read", json!({"uri": uri})).await;
+    assert!(own.text.contains("writer fact"), "{}", own.text);
+    let listed = writer.request("resources/list", json!({})).await;
+    assert!(listed.text.contains(&uri), "{}", listed.text);
+    let foreign = reader.request("resources/read", json!({"uri": uri})).await;
+    assert!(
+        foreign.error_message().contains("no memory with id"),
+        "{}",
+        foreign.text
+    );
+    assert!(!foreign.text.contains("writer fact"), "{}", foreign.text);
+    let prompts = |reply: Reply| -> Vec<String> {
+        reply.body["result"]["prompts"]
+            .as_array()
+            .expect("prompts")
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        prompts(reader.request("prompts/list", json!({})).await),
+        ["recall"]
+    );
+    assert_eq!(
+        prompts(writer.request("prompts/list", json!({})).await),
+        ["remember", "recall"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

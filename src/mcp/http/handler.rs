@@ -1,11 +1,13 @@
 //! The MCP handler behind `serve --http`: for each request, the memory server acting for the
 //! caller the gate authenticated, on the scope it resolved (both travel in the HTTP request's
 //! extensions, which rmcp hands to the handler). Two prototypes, with and without the write
-//! tools, are built once; a request only clones one.
+//! tools, are built once; a request only clones one. Tools, resources and prompts all go
+//! through that per-request server, so they keep the stdio server's scope and permission rules.
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ListToolsResult, PaginatedRequestParams, ServerConfig,
-    Tool,
+    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -66,5 +68,50 @@ impl ServerHandler for HttpHandler {
     ) -> Result<CallToolResponse, ErrorData> {
         let server = self.server_for(&context)?;
         server.call_tool(request, context).await
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let server = self.server_for(&context)?;
+        server.list_resources(request, context).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let server = self.server_for(&context)?;
+        server.list_resource_templates(request, context).await
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let server = self.server_for(&context)?;
+        server.read_resource(request, context).await
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let server = self.server_for(&context)?;
+        server.list_prompts(request, context).await
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let server = self.server_for(&context)?;
+        server.get_prompt(request, context).await
     }
 }
