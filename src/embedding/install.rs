@@ -41,9 +41,7 @@ pub struct Installed {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InstallError {
     /// A model is already in the directory and `force` was not given.
-    #[error(
-        "a model is already installed in {0}; pass --force to download and replace it"
-    )]
+    #[error("a model is already installed in {0}; pass --force to download and replace it")]
     AlreadyInstalled(PathBuf),
     /// The server could not be reached or answered with an error.
     #[error("{0}")]
@@ -69,9 +67,8 @@ pub fn install(
         return Err(InstallError::AlreadyInstalled(dir.to_owned()));
     }
     let parent = dir.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| {
-        InstallError::Install(format!("cannot create {}: {e}", parent.display()))
-    })?;
+    std::fs::create_dir_all(parent)
+        .map_err(|e| InstallError::Install(format!("cannot create {}: {e}", parent.display())))?;
     let staging = tempfile::Builder::new()
         .prefix(".model-download-")
         .tempdir_in(parent)
@@ -95,9 +92,8 @@ pub fn install(
         let body = fetch(&agent, &url, name, &mut progress)?;
         bytes += body.len() as u64;
         let path = staging.path().join(name);
-        std::fs::write(&path, &body).map_err(|e| {
-            InstallError::Install(format!("cannot write {}: {e}", path.display()))
-        })?;
+        std::fs::write(&path, &body)
+            .map_err(|e| InstallError::Install(format!("cannot write {}: {e}", path.display())))?;
     }
     let model = BuiltinModel::load(staging.path()).map_err(|e| {
         InstallError::Install(format!(
@@ -226,7 +222,11 @@ fn resolve(from: &str, location: &str) -> String {
         .map(|i| i + 3)
         .and_then(|start| from[start..].find('/').map(|i| start + i))
         .unwrap_or(from.len());
-    format!("{}/{}", &from[..origin_end], location.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        &from[..origin_end],
+        location.trim_start_matches('/')
+    )
 }
 
 /// Checks `body` against a published digest: 64 hex digits are a SHA-256, 40 a git blob SHA-1.
