@@ -15,7 +15,7 @@ use crate::settings::embeddings::default_model_dir;
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Download minishlab/potion-base-8M (MIT) into MEM0_DATA_DIR/models/potion-base-8M,
-    /// checksum verified [source: MEM0_MODEL_URL]
+    /// checksum verified; downloads from MEM0_MODEL_URL
     Install(InstallArgs),
 }
 
