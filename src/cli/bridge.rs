@@ -1,6 +1,7 @@
 //! Plain `mem0-mcp` / `serve` with `MEM0_SERVER_URL` set: the stdio bridge to a team server
-//! ([`crate::mcp::bridge`]). The project is derived here as a local session would (manual:
-//! `PROJECT_ID`; auto: `PROJECT_DIR`, else the working directory; global: none) and sent along.
+//! ([`crate::mcp::bridge`]). The project is derived as a local session would (manual:
+//! `PROJECT_ID`; auto: `PROJECT_DIR`, else the client's first root, else the working directory;
+//! global: none) and sent along.
 //! Exit 3 when the server refuses the token, 4 when it cannot be reached.
 
 use super::{ExitCode, Failure};
@@ -27,19 +28,20 @@ pub async fn run(settings: &Settings) -> Result<(), Failure> {
         project_id: settings.project_id.clone(),
         project_dir: settings.project_dir.clone(),
     };
-    let project = match settings.project_mode {
-        ProjectMode::Global => None,
-        ProjectMode::Manual => settings.project_id.clone(),
-        ProjectMode::Auto => Some(match &settings.project_dir {
-            Some(dir) => plan.from_dir(dir).project_id,
-            None => plan.from_working_dir().project_id,
-        }),
+    let (project, roots) = match settings.project_mode {
+        ProjectMode::Global => (None, None),
+        ProjectMode::Manual => (settings.project_id.clone(), None),
+        ProjectMode::Auto => match plan.without_client() {
+            Some(scope) => (Some(scope.project_id), None),
+            None => (None, Some(plan)),
+        },
     };
     let config = BridgeConfig {
         url,
         token,
         user_id: settings.user_id.clone(),
         project,
+        roots,
         ca: settings.server_ca.clone(),
         timeout: settings.timeout,
     };

@@ -21,7 +21,9 @@ use crate::store;
 #[derive(Debug, Args, Default)]
 pub struct ServeArgs {
     /// Serve MCP over Streamable HTTP at /mcp (the team server) instead of stdio; every
-    /// request authenticates with X-MCP-Token / Authorization: Bearer
+    /// request authenticates with X-MCP-Token / Authorization: Bearer. Behind a reverse proxy,
+    /// MEM0_HTTP_TRUSTED_PROXIES (addresses or CIDR networks) names the proxies whose
+    /// X-Forwarded-For gives the client address
     #[arg(long)]
     pub http: bool,
     /// The address to listen on with --http [default: server.host:server.port, 127.0.0.1:13370]

@@ -85,6 +85,7 @@ pub async fn run(listen: Option<&str>, settings: &Settings) -> Result<(), Failur
         ),
         loopback,
         allowed_hosts: lowercase(&settings.http_allowed_hosts),
+        trusted_proxies: settings.http_trusted_proxies.clone(),
         allowed_origins: lowercase(&settings.http_allowed_origins)
             .into_iter()
             .map(|o| o.trim_end_matches('/').to_owned())

@@ -9,16 +9,29 @@
 //! team server. A line that is not JSON is answered with a parse error, a request the server
 //! cannot answer with a JSON-RPC error naming the cause; a notification is forwarded and
 //! needs no answer.
+//!
+//! In `auto` mode without `PROJECT_DIR` the project is derived as a local session derives it:
+//! at the first tool call the bridge asks a client that declared MCP roots for them
+//! (`roots/list`, answered within 3 s) and uses the first `file://` root, else the working
+//! directory ([`ScopePlan`]).
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
+use tokio::sync::{OnceCell, mpsc, oneshot};
 
+use crate::mcp::{ScopePlan, path_of_file_uri};
 use crate::settings::Secret;
+
+/// The id of the bridge's own `roots/list` request to the client.
+const ROOTS_REQUEST_ID: &str = "mem0-bridge-roots";
+
+/// The first protocol version without roots (the local server stops asking there too).
+const PROTOCOL_WITHOUT_ROOTS: &str = "2026-07-28";
 
 /// Where and as whom to forward.
 #[derive(Debug, Clone)]
@@ -29,6 +42,10 @@ pub struct BridgeConfig {
     pub user_id: Option<String>,
     /// The project derived locally, sent as `X-MCP-Project` (none in global mode).
     pub project: Option<String>,
+    /// `auto` mode without `PROJECT_DIR`: derive the project with this plan from the client's
+    /// first root, else the working directory, at the first tool call (`project` is then not
+    /// used).
+    pub roots: Option<ScopePlan>,
     /// A PEM file of extra trusted roots (`MEM0_SERVER_CA`).
     pub ca: Option<PathBuf>,
     /// How long one request may take.
@@ -62,6 +79,12 @@ struct Forwarder {
     client: reqwest::Client,
     config: BridgeConfig,
     protocol: RwLock<Option<String>>,
+    /// The client declared roots in `initialize` (with a protocol that still has them).
+    client_has_roots: AtomicBool,
+    /// The project resolved from [`BridgeConfig::roots`].
+    resolved: OnceCell<String>,
+    /// Waiting for the client's answer to the bridge's `roots/list`.
+    roots_reply: Mutex<Option<oneshot::Sender<Value>>>,
 }
 
 /// Runs the bridge until stdin closes.
@@ -104,6 +127,9 @@ pub async fn run(config: BridgeConfig) -> Result<(), BridgeError> {
                 continue;
             }
         };
+        if forwarder.is_roots_reply(&message) {
+            continue;
+        }
         let forwarder = forwarder.clone();
         let out = out_tx.clone();
         in_flight.spawn(async move { forwarder.forward(message, &out).await });
@@ -220,10 +246,91 @@ impl Forwarder {
             client,
             config,
             protocol: RwLock::new(None),
+            client_has_roots: AtomicBool::new(false),
+            resolved: OnceCell::new(),
+            roots_reply: Mutex::new(None),
         })
     }
 
-    async fn post(&self, message: &Value) -> Result<reqwest::Response, reqwest::Error> {
+    /// Takes the client's answer to the bridge's own `roots/list` (it is not forwarded).
+    fn is_roots_reply(&self, message: &Value) -> bool {
+        if message.get("method").is_some()
+            || message.get("id").and_then(Value::as_str) != Some(ROOTS_REQUEST_ID)
+        {
+            return false;
+        }
+        if let Some(waiting) = self.roots_reply.lock().ok().and_then(|mut w| w.take()) {
+            let _ = waiting.send(message.clone());
+        }
+        true
+    }
+
+    /// Notes from the client's `initialize` whether it can be asked for roots.
+    fn note_client(&self, message: &Value) {
+        let params = &message["params"];
+        let roots = params["capabilities"]["roots"].is_object();
+        let version = params["protocolVersion"].as_str().unwrap_or_default();
+        self.client_has_roots
+            .store(roots && version < PROTOCOL_WITHOUT_ROOTS, Ordering::Relaxed);
+    }
+
+    /// The project to send with `method`: in `auto` mode without `PROJECT_DIR` resolved at the
+    /// first request that is not `initialize` or `ping` (and not sent before).
+    async fn project(&self, method: &str, out: &mpsc::UnboundedSender<String>) -> Option<String> {
+        let Some(plan) = &self.config.roots else {
+            return self.config.project.clone();
+        };
+        if matches!(method, "initialize" | "ping") || method.starts_with("notifications/") {
+            return self.resolved.get().cloned();
+        }
+        let project = self
+            .resolved
+            .get_or_init(|| async {
+                match self.first_client_root(out).await {
+                    Some(dir) => plan.from_dir(&dir).project_id,
+                    None => plan.from_working_dir().project_id,
+                }
+            })
+            .await;
+        Some(project.clone())
+    }
+
+    /// Asks the client for its roots: the first `file://` root, if it answers within 3 s.
+    async fn first_client_root(&self, out: &mpsc::UnboundedSender<String>) -> Option<PathBuf> {
+        if !self.client_has_roots.load(Ordering::Relaxed) {
+            return None;
+        }
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut waiting) = self.roots_reply.lock() {
+            *waiting = Some(tx);
+        }
+        let ask =
+            serde_json::json!({"jsonrpc": "2.0", "id": ROOTS_REQUEST_ID, "method": "roots/list"});
+        out.send(ask.to_string()).ok()?;
+        let reply = tokio::time::timeout(Duration::from_secs(3), rx)
+            .await
+            .map_err(|_| {
+                tracing::warn!(
+                    "the client did not answer roots/list within 3 s; using the working directory"
+                )
+            })
+            .ok()?
+            .ok()?;
+        if let Some(error) = reply.get("error") {
+            tracing::warn!(error = %error, "roots/list failed; using the working directory");
+            return None;
+        }
+        reply["result"]["roots"]
+            .as_array()?
+            .iter()
+            .find_map(|root| root["uri"].as_str().and_then(path_of_file_uri))
+    }
+
+    async fn post(
+        &self,
+        message: &Value,
+        project: Option<&str>,
+    ) -> Result<reqwest::Response, reqwest::Error> {
         let mut request = self
             .client
             .post(&self.config.url)
@@ -233,7 +340,7 @@ impl Forwarder {
         if let Some(user) = &self.config.user_id {
             request = request.header("x-mcp-userid", user);
         }
-        if let Some(project) = &self.config.project {
+        if let Some(project) = project {
             request = request.header("x-mcp-project", project);
         }
         let protocol = self.protocol.read().ok().and_then(|p| p.clone());
@@ -247,7 +354,7 @@ impl Forwarder {
     async fn check_token(&self) -> Result<(), BridgeError> {
         let url = &self.config.url;
         let ping = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "ping"});
-        let response = self.post(&ping).await.map_err(|e| {
+        let response = self.post(&ping, self.config.project.as_deref()).await.map_err(|e| {
             BridgeError::Unreachable(format!(
                 "the team server at {url} cannot be reached ({}): check MEM0_SERVER_URL, the network, and that `mem0-mcp serve --http` runs there",
                 describe(&e)
@@ -270,8 +377,16 @@ impl Forwarder {
     /// Forwards one message and writes whatever answers it.
     async fn forward(&self, message: Value, out: &mpsc::UnboundedSender<String>) {
         let id = message.get("id").cloned();
-        let is_request = id.is_some() && message.get("method").is_some();
-        let answer = match self.post(&message).await {
+        let method = message
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let is_request = id.is_some() && !method.is_empty();
+        if method == "initialize" {
+            self.note_client(&message);
+        }
+        let project = self.project(method, out).await;
+        let answer = match self.post(&message, project.as_deref()).await {
             Ok(response) => self.answer(response).await,
             Err(e) => Err(format!(
                 "the team server at {} cannot be reached ({}); try again",

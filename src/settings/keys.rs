@@ -154,6 +154,10 @@ pub const KEYS: &[Key] = &[
         "server.allowed_origins",
     ),
     with_config(key("MEM0_HTTP_ALLOWED_HOSTS", Text), "server.allowed_hosts"),
+    with_config(
+        key("MEM0_HTTP_TRUSTED_PROXIES", Text),
+        "server.trusted_proxies",
+    ),
     with_config(key("MEM0_HTTP_TLS_CERT", Text), "server.tls_cert"),
     with_config(key("MEM0_HTTP_TLS_KEY", Text), "server.tls_key"),
     with_default(

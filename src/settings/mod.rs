@@ -12,6 +12,7 @@
 //! `MEM0_DB_SSLROOTCERT`, `MEM0_JWT_SECRET`, `MEM0_TOKEN`, `MEM0_USER_ID`, `PROJECT_ID_MODE`,
 //! `PROJECT_ID`, `PROJECT_DIR`, `MEM0_CONFIG`, `MEM0_DATA_DIR`, `MEM0_LOG`, `MEM0_TIMEOUT`,
 //! `MEM0_HTTP_HOST`, `MEM0_HTTP_PORT`, `MEM0_HTTP_ALLOWED_ORIGINS`, `MEM0_HTTP_ALLOWED_HOSTS`,
+//! `MEM0_HTTP_TRUSTED_PROXIES`,
 //! `MEM0_HTTP_TLS_CERT`, `MEM0_HTTP_TLS_KEY`, `MEM0_HTTP_POOL_SIZE`, `MEM0_SERVER_URL`,
 //! `MEM0_SERVER_CA`, `MEM0_STORAGE_TYPE`, `MEM0_DB_SECRET_SOURCE`,
 //! `MEM0_BACKUP_ENABLED`, `MEM0_MAX_MEMORIES_PER_CONTEXT`, `MEM0_JWT_SECRET_SOURCE`,
@@ -69,6 +70,9 @@ pub struct Settings {
     /// `MEM0_HTTP_ALLOWED_HOSTS`: `Host` names accepted besides loopback ones (a reverse
     /// proxy's public name).
     pub http_allowed_hosts: Vec<String>,
+    /// `MEM0_HTTP_TRUSTED_PROXIES`: reverse proxies (addresses or CIDR networks) whose
+    /// `X-Forwarded-For` names the client; empty: the header is ignored.
+    pub http_trusted_proxies: Vec<ipnet::IpNet>,
     /// `MEM0_HTTP_TLS_CERT` and `MEM0_HTTP_TLS_KEY`: PEM files; both or neither.
     pub http_tls: Option<(PathBuf, PathBuf)>,
     /// `MEM0_HTTP_POOL_SIZE`: database connections `serve --http` shares among all requests.
@@ -374,6 +378,7 @@ fn typed(resolved: &Resolved, cwd: &Path) -> Result<Settings, SettingsError> {
         http_port: number(resolved, "MEM0_HTTP_PORT", 1..=65535)? as u16,
         http_allowed_origins: list(resolved, "MEM0_HTTP_ALLOWED_ORIGINS"),
         http_allowed_hosts: list(resolved, "MEM0_HTTP_ALLOWED_HOSTS"),
+        http_trusted_proxies: trusted_proxies(resolved)?,
         http_tls: tls_files(resolved, cwd)?,
         http_pool_size: number(resolved, "MEM0_HTTP_POOL_SIZE", 1..=1000)? as u32,
         server_url: server_url(resolved)?,
@@ -414,6 +419,34 @@ fn tls_files(resolved: &Resolved, cwd: &Path) -> Result<Option<(PathBuf, PathBuf
             "set MEM0_HTTP_TLS_CERT to the PEM file of the certificate (chain)",
         )),
     }
+}
+
+fn trusted_proxies(resolved: &Resolved) -> Result<Vec<ipnet::IpNet>, SettingsError> {
+    list(resolved, "MEM0_HTTP_TRUSTED_PROXIES")
+        .iter()
+        .map(|item| {
+            trusted_proxy(item).ok_or_else(|| {
+                SettingsError::new(
+                    format!(
+                        "{} has '{}', which is neither an IP address nor a network in CIDR form",
+                        labelled(resolved, "MEM0_HTTP_TRUSTED_PROXIES"),
+                        crate::identifier::echo(item)
+                    ),
+                    "list the reverse proxies' addresses, comma-separated, e.g. 127.0.0.1,10.0.0.0/8",
+                )
+            })
+        })
+        .collect()
+}
+
+/// One `MEM0_HTTP_TRUSTED_PROXIES` item: an address (`10.0.0.5`, `::1`) or a network in CIDR
+/// form (`10.0.0.0/8`); `None` for anything else (host names are not resolved).
+pub fn trusted_proxy(item: &str) -> Option<ipnet::IpNet> {
+    item.parse::<ipnet::IpNet>().ok().or_else(|| {
+        item.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
 }
 
 fn server_url(resolved: &Resolved) -> Result<Option<String>, SettingsError> {

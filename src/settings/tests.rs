@@ -518,3 +518,28 @@ fn secret_files_are_read_relative_to_the_file_that_names_them() {
     assert!(err.contains("names a file outside that directory"), "{err}");
     assert!(!err.contains("private key"), "{err}");
 }
+
+#[test]
+fn trusted_proxies_are_addresses_or_networks() {
+    let world = World::new().env("MEM0_HTTP_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1");
+    let loaded = world.load().unwrap();
+    let nets: Vec<String> = loaded
+        .settings
+        .http_trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(nets, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
+
+    for bad in ["proxy.example.com", "10.0.0.0/33", "10.0.0.1-10.0.0.9"] {
+        let error = World::new()
+            .env("MEM0_HTTP_TRUSTED_PROXIES", &format!("127.0.0.1,{bad}"))
+            .load()
+            .unwrap_err();
+        assert!(
+            error.contains(&format!("has '{bad}', which is neither an IP address"))
+                && error.contains("e.g. 127.0.0.1,10.0.0.0/8"),
+            "{error}"
+        );
+    }
+}

@@ -1,8 +1,10 @@
 //! The team server (`serve --http`) on the real binary over real HTTP, on both backends: the
 //! seven authentication cases with headers and with Bearer, the user-isolation matrix,
 //! read-only tokens, the refusals (401, 403, 413, 429), revocation of a live client, health,
-//! graceful shutdown, the official Python SDK's Streamable HTTP client, two replicas answering
-//! one client alternately, and the stdio bridge launched as Claude Desktop launches a server.
+//! readiness following the database, client addresses behind a trusted proxy, graceful
+//! shutdown, the official Python SDK's Streamable HTTP client, two replicas answering one client
+//! alternately, and the stdio bridge launched as Claude Desktop launches a server (with the
+//! project from the client's roots).
 
 use std::time::{Duration, Instant};
 
@@ -400,6 +402,87 @@ async fn refusals_403_413_429() {
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
 }
 
+/// Behind a trusted reverse proxy the client address is the right-most untrusted
+/// `X-Forwarded-For` entry: refusals are limited per forwarded address and audited under it.
+/// From a peer that is not trusted the header is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_addresses_behind_a_trusted_proxy() {
+    let env = TestDb::migrated(Backend::Sqlite);
+    let token = env.create_token("alice", &[]);
+    let wrong = format!("mcp_{}", "C".repeat(43));
+    let from = |server: &HttpServer, token: &str, forwarded: &str| {
+        HttpClient::new(&server.url())
+            .bearer(token)
+            .with("X-Forwarded-For", forwarded)
+    };
+
+    let proxied = HttpServer::start(
+        &env,
+        &[("MEM0_HTTP_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")],
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..21 {
+        // The client-supplied left part cannot choose the address.
+        let spoofing = format!("203.0.113.{}, 198.51.100.1, 10.1.2.3", statuses.len());
+        let reply = from(&proxied, &wrong, &spoofing)
+            .request("tools/list", json!({}))
+            .await;
+        statuses.push(reply.status);
+    }
+    assert_eq!(statuses[..20], [401; 20], "{statuses:?}");
+    assert_eq!(statuses[20], 429, "{statuses:?}");
+    let limited = from(&proxied, &token, "198.51.100.1")
+        .request("tools/list", json!({}))
+        .await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    assert!(limited.text.contains("198.51.100.1"), "{}", limited.text);
+    // Another forwarded address is not limited, with a wrong token or a valid one.
+    let other = from(&proxied, &wrong, "198.51.100.2")
+        .request("tools/list", json!({}))
+        .await;
+    assert_eq!(other.status, 401, "{}", other.text);
+    from(&proxied, &token, "198.51.100.3")
+        .ok("memory_status", json!({}))
+        .await;
+    let audited: Vec<String> = audit_rows(&env)
+        .await
+        .iter()
+        .filter(|r| r["event_type"] == "auth_failed")
+        .map(Value::to_string)
+        .collect();
+    assert_eq!(audited.len(), 21, "{audited:#?}");
+    assert_eq!(
+        audited
+            .iter()
+            .filter(|r| r.contains("from 198.51.100.1"))
+            .count(),
+        20,
+        "{audited:#?}"
+    );
+    assert!(audited.iter().any(|r| r.contains("from 198.51.100.2")));
+    assert!(
+        !audited.iter().any(|r| r.contains("203.0.113.")),
+        "{audited:#?}"
+    );
+
+    // Without trusted proxies the header is ignored: the loopback peer is the client.
+    let direct = HttpServer::start(&env, &[]);
+    let mut statuses = Vec::new();
+    for _ in 0..21 {
+        let forwarded = format!("198.51.100.{}", 100 + statuses.len());
+        let reply = from(&direct, &wrong, &forwarded)
+            .request("tools/list", json!({}))
+            .await;
+        statuses.push(reply.status);
+    }
+    assert_eq!(statuses[..20], [401; 20], "{statuses:?}");
+    assert_eq!(statuses[20], 429, "{statuses:?}");
+    let limited = from(&direct, &wrong, "198.51.100.250")
+        .request("tools/list", json!({}))
+        .await;
+    assert!(limited.text.contains("127.0.0.1"), "{}", limited.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_reaches_a_live_client() {
     let env = TestDb::migrated(Backend::Postgres);
@@ -450,6 +533,59 @@ async fn health_readiness_and_graceful_shutdown() {
     assert!(
         server.log().contains("the HTTP server stopped"),
         "{}",
+        server.log()
+    );
+}
+
+/// `/readyz` follows the database: 503 while PostgreSQL refuses every connection to it (the
+/// pooled ones terminated), 200 again once connections are allowed; `/healthz` stays 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database() {
+    use crate::support::pg::{admin_execute, admin_scalar};
+    let env = TestDb::migrated(Backend::Postgres);
+    let server = HttpServer::start(&env, &[]);
+    let client = HttpClient::new(&server.url());
+    let (status, body) = client.get(&server.at("/readyz")).await;
+    assert_eq!(status, 200, "{body}");
+
+    let name = env.pg().name.clone();
+    admin_execute(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false")).await;
+    let mut left = 1;
+    for _ in 0..600 {
+        left = admin_scalar(format!(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()) AS t"
+        ))
+        .await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        left, 0,
+        "the server's connections to {name} did not go away"
+    );
+    let (status, body) = client.get(&server.at("/readyz")).await;
+    let (health, _) = client.get(&server.at("/healthz")).await;
+    admin_execute(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true")).await;
+    assert_eq!(status, 503, "{body}\n{}", server.log());
+    assert_eq!(body["status"], "database unavailable", "{body}");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(health, 200, "the process still serves");
+
+    let mut ready = (0, Value::Null);
+    for _ in 0..60 {
+        ready = client.get(&server.at("/readyz")).await;
+        if ready.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(ready.0, 200, "ready again: {}\n{}", ready.1, server.log());
+    assert!(
+        server.log().contains("readiness check"),
+        "the failed check is logged\n{}",
         server.log()
     );
 }
@@ -597,6 +733,55 @@ async fn the_bridge_forwards_a_desktop_client() {
         .with("X-MCP-Project", "desk");
     assert_eq!(direct.ok("list_memories", json!({})).await["total"], 1);
     assert!(!env.server_logs().contains(&token), "a token is in a log");
+}
+
+/// In `auto` mode the bridge derives the project as a local server does: from the first root
+/// of a client that declares roots, else from the working directory, and the server files the
+/// memories under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridge_derives_the_project_from_the_client_roots() {
+    use crate::roots::{WorkspaceClient, fake_checkout};
+    let env = TestDb::migrated(Backend::Postgres);
+    let server = HttpServer::start(&env, &[]);
+    let token = env.create_token("alice", &[]);
+    let tmp = env.data_dir();
+    let repo = tmp.join("my checkout");
+    fake_checkout(&repo, "git@github.com:acme/widgets.git");
+    let elsewhere = tmp.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let uri = format!("file://{}", repo.join("src/deep").display()).replace(' ', "%20");
+
+    let mut seen = Vec::new();
+    for root_uri in [Some(uri), None] {
+        let mut cmd = bridge_command(&env, &server.url(), &token, &[]);
+        cmd.current_dir(&elsewhere);
+        let client = McpClient::start_with(
+            WorkspaceClient { root_uri },
+            cmd,
+            env.log_path("bridge-roots"),
+        )
+        .await;
+        let added = client
+            .ok(
+                "add_memory",
+                json!({"content": "filed under the derived project"}),
+            )
+            .await;
+        let project = added["scope"]["project_id"].as_str().unwrap().to_string();
+        let status = client.ok("memory_status", Value::Null).await;
+        assert_eq!(status["project_id"], project.as_str());
+        client.shutdown().await;
+        let direct = HttpClient::new(&server.url())
+            .signed_in(&token, "alice")
+            .with("X-MCP-Project", &project);
+        assert_eq!(direct.ok("list_memories", json!({})).await["total"], 1);
+        seen.push(project);
+    }
+    assert!(seen[0].starts_with("widgets-"), "from the root: {seen:?}");
+    assert!(
+        seen[1].starts_with("elsewhere-"),
+        "from the working directory: {seen:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,8 +16,8 @@ use crate::support::{McpClient, Sandbox};
 
 /// A client like VS Code: it declares roots and answers roots/list with one workspace folder.
 #[derive(Debug, Clone)]
-struct WorkspaceClient {
-    root_uri: Option<String>,
+pub(crate) struct WorkspaceClient {
+    pub(crate) root_uri: Option<String>,
 }
 
 // Roots are deprecated from protocol 2026-07-28 on, but they are what clients send today.
@@ -46,7 +46,8 @@ impl ClientHandler for WorkspaceClient {
     }
 }
 
-fn fake_checkout(dir: &Path, origin: &str) {
+/// A directory that looks like a git checkout whose `origin` is `origin`.
+pub(crate) fn fake_checkout(dir: &Path, origin: &str) {
     std::fs::create_dir_all(dir.join(".git")).unwrap();
     std::fs::write(
         dir.join(".git/config"),

@@ -23,6 +23,7 @@ pub async fn server_checks(settings: &Settings, url: &str) -> Vec<Check> {
         token,
         user_id: settings.user_id.clone(),
         project: None,
+        roots: None,
         ca: settings.server_ca.clone(),
         timeout: settings.timeout,
     };

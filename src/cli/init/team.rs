@@ -63,6 +63,7 @@ pub(super) async fn run(setup: &Setup<'_>, dirs: &Dirs, url: &str) -> Result<(),
         token: token.clone(),
         user_id: Some(user_id.clone()),
         project: None,
+        roots: None,
         ca: current.and_then(|s| s.server_ca.clone()),
         timeout: current.map_or(std::time::Duration::from_secs(10), |s| s.timeout),
     })

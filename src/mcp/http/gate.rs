@@ -1,7 +1,9 @@
 //! The gate every `/mcp` request passes before rmcp sees it: the `Host` and `Origin` checks
 //! against DNS rebinding (403), authentication by `X-MCP-Token` / `Authorization: Bearer` and
 //! `X-MCP-UserID` (401, 429 when an address fails too often, 503 when the token tables cannot
-//! be read), and the scope from `X-MCP-Project` (400 when it is not a valid project id). An
+//! be read; the address is the peer's, or behind a trusted proxy the forwarded one, see
+//! [`super::forwarded`]), and the scope from `X-MCP-Project` (400 when it is not a valid
+//! project id). An
 //! admitted request carries [`Admitted`] in its extensions.
 //!
 //! Refusals are JSON-RPC error objects (id null: the body is not read before the gate) with
@@ -53,6 +55,8 @@ pub struct Gate {
     pub loopback: bool,
     /// `MEM0_HTTP_ALLOWED_HOSTS`, lower case.
     pub allowed_hosts: Vec<String>,
+    /// `MEM0_HTTP_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `MEM0_HTTP_ALLOWED_ORIGINS`, lower case, without a trailing `/`.
     pub allowed_origins: Vec<String>,
     /// `https` with TLS, else `http`: the scheme of the server's own origin.
@@ -66,11 +70,12 @@ pub struct Gate {
 /// The middleware (see the module docs).
 pub async fn admit(
     State(gate): State<Arc<Gate>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut request: Request,
     next: Next,
 ) -> Response {
     let headers = request.headers();
+    let client = super::forwarded::client_address(peer.ip(), headers, &gate.trusted_proxies);
     if let Err((status, code, message)) = gate.check_host_and_origin(headers) {
         return refusal(status, code, message);
     }
@@ -83,9 +88,9 @@ pub async fn admit(
                 .map(str::to_owned);
             let refused = gate
                 .auth
-                .refuse_unreadable(client.ip(), claimed.as_deref(), message)
+                .refuse_unreadable(client, claimed.as_deref(), message)
                 .await;
-            return answer_refusal(refused, client.ip());
+            return answer_refusal(refused, client);
         }
     };
     let project = match header_text(headers, PROJECT_HEADER) {
@@ -110,11 +115,11 @@ pub async fn admit(
     let project = project.map(str::to_owned);
     let caller = match gate
         .auth
-        .authenticate(client.ip(), token.as_deref(), user.as_deref())
+        .authenticate(client, token.as_deref(), user.as_deref())
         .await
     {
         Ok(caller) => caller,
-        Err(refused) => return answer_refusal(refused, client.ip()),
+        Err(refused) => return answer_refusal(refused, client),
     };
     let scope = gate.scope(&caller, project);
     request.extensions_mut().insert(Admitted {

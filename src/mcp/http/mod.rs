@@ -8,6 +8,7 @@
 //! SIGTERM / SIGINT the server stops accepting, lets requests in flight finish for up to the
 //! tool timeout, and returns.
 
+mod forwarded;
 pub mod gate;
 mod handler;
 
