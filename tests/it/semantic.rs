@@ -418,6 +418,13 @@ async fn doctor_reports_the_provider(backend: Backend) {
             .contains("/nonexistent/model"),
         "{line:#}"
     );
+    assert!(
+        line["fix"]
+            .as_str()
+            .unwrap()
+            .contains("mem0-mcp model install"),
+        "{line:#}"
+    );
 }
 
 /// `client-config` carries the embedding settings to the client: the API key as a file
