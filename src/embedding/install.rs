@@ -23,6 +23,8 @@ pub use crate::settings::embeddings::DEFAULT_MODEL_URL;
 const MAX_FILE_BYTES: u64 = 1 << 30;
 /// Longest wait for a server to accept the connection or answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a file's body may take to arrive (potion-base-8M takes seconds on a broadband line).
+const BODY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// Most redirects followed for one file.
 const MAX_REDIRECTS: usize = 5;
 
@@ -81,6 +83,7 @@ pub fn install(
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_recv_response(Some(CONNECT_TIMEOUT))
+        .timeout_recv_body(Some(BODY_TIMEOUT))
         .max_redirects(0)
         .http_status_as_error(false)
         .build()
