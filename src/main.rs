@@ -72,6 +72,7 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
             Some(Command::Export(args)) => cli::portable::export(args, settings).await,
             Some(Command::Import(args)) => cli::portable::import(args, settings).await,
             Some(Command::Reindex(args)) => cli::reindex::run(args, settings).await,
+            Some(Command::Model(command)) => cli::model::run(command, settings),
             Some(
                 Command::Secret(_)
                 | Command::Config(_)

@@ -9,6 +9,7 @@ pub mod doctor;
 mod failure;
 pub mod init;
 pub mod migrate;
+pub mod model;
 pub mod portable;
 mod prompt;
 pub mod reindex;
@@ -139,6 +140,9 @@ pub enum Command {
     Import(portable::ImportArgs),
     /// Embed the memories that lack a vector of the configured model (semantic search)
     Reindex(reindex::ReindexArgs),
+    /// Get the builtin embedding model: `model install` downloads it, checksum verified
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 pub mod builtin;
 pub mod codec;
+pub mod install;
 pub mod openai;
 
 use std::fmt;

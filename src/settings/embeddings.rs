@@ -1,5 +1,5 @@
 //! The semantic-search settings: `MEM0_EMBEDDING_PROVIDER` (`none`, `builtin`, `openai`),
-//! `MEM0_EMBEDDING_MODEL` and `MEM0_EMBEDDING_URL`, checked once at startup.
+//! `MEM0_EMBEDDING_MODEL`, `MEM0_EMBEDDING_URL` and `MEM0_MODEL_URL`, checked once at startup.
 
 use std::path::{Path, PathBuf};
 
@@ -41,7 +41,14 @@ impl EmbeddingProvider {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmbeddingSettings {
     pub provider: EmbeddingProvider,
+    /// `MEM0_MODEL_URL`: where `mem0-mcp model install` downloads the builtin model's files
+    /// from (`/<file>` is appended); default Hugging Face's minishlab/potion-base-8M.
+    pub model_url: String,
 }
+
+/// Where `mem0-mcp model install` downloads from unless `MEM0_MODEL_URL` says otherwise:
+/// minishlab/potion-base-8M (MIT) on Hugging Face; `/<file>` is appended.
+pub const DEFAULT_MODEL_URL: &str = "https://huggingface.co/minishlab/potion-base-8M/resolve/main";
 
 /// The directory `mem0-mcp model install` fills and `builtin` reads by default.
 pub fn default_model_dir(data_dir: &Path) -> PathBuf {
@@ -105,5 +112,19 @@ pub(super) fn from_resolved(
             ));
         }
     };
-    Ok(EmbeddingSettings { provider })
+    let model_url = resolved
+        .get("MEM0_MODEL_URL")
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .unwrap_or(DEFAULT_MODEL_URL);
+    if !(model_url.starts_with("http://") || model_url.starts_with("https://")) {
+        return Err(SettingsError::new(
+            format!("MEM0_MODEL_URL '{model_url}' is not an http:// or https:// URL"),
+            "set it to the base URL the model files are served under, or unset it for Hugging Face",
+        ));
+    }
+    Ok(EmbeddingSettings {
+        provider,
+        model_url: model_url.trim_end_matches('/').to_owned(),
+    })
 }

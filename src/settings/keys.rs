@@ -202,6 +202,10 @@ pub const KEYS: &[Key] = &[
     ),
     with_config(key("MEM0_EMBEDDING_MODEL", Text), "embeddings.model"),
     with_config(key("MEM0_EMBEDDING_URL", Text), "embeddings.url"),
+    with_default(
+        with_config(key("MEM0_MODEL_URL", Text), "embeddings.model_url"),
+        super::embeddings::DEFAULT_MODEL_URL,
+    ),
     key(
         "MEM0_EMBEDDING_API_KEY",
         Secret(SecretName::EmbeddingApiKey),

@@ -418,6 +418,13 @@ async fn doctor_reports_the_provider(backend: Backend) {
             .contains("/nonexistent/model"),
         "{line:#}"
     );
+    assert!(
+        line["fix"]
+            .as_str()
+            .unwrap()
+            .contains("mem0-mcp model install"),
+        "{line:#}"
+    );
 }
 
 /// `client-config` carries the embedding settings to the client: the API key as a file
@@ -471,4 +478,234 @@ fn client_config_carries_the_embedding_settings() {
         "{}",
         out.describe()
     );
+}
+
+// `mem0-mcp model install`, against a file server the test owns that publishes checksums the
+// way Hugging Face does: a git blob SHA-1 as the ETag of small files, and for the weights a
+// redirect carrying the SHA-256 as X-Linked-Etag to a server whose ETag is something else.
+
+/// What the file server answers for one path.
+#[derive(Clone)]
+struct Served {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// A local HTTP/1.1 server answering fixed responses by path (404 otherwise); it lives as
+/// long as the test process.
+fn serve_files(routes: Vec<(String, Served)>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let routes: std::collections::HashMap<String, Served> = routes.into_iter().collect();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+            let served = routes.get(path).cloned().unwrap_or(Served {
+                status: 404,
+                headers: vec![],
+                body: b"not found".to_vec(),
+            });
+            let mut head = format!(
+                "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                served.status,
+                served.body.len()
+            );
+            for (name, value) in &served.headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&served.body);
+        }
+    });
+    base
+}
+
+fn git_blob_sha1(bytes: &[u8]) -> String {
+    use sha1::Digest;
+    let mut hasher = sha1::Sha1::new();
+    hasher.update(format!("blob {}\0", bytes.len()).as_bytes());
+    hasher.update(bytes);
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The test model's files as Hugging Face serves them, under `/repo/resolve/main/`;
+/// `tamper(name, etag)` may change a published checksum.
+fn hub_routes(tamper: impl Fn(&str, String) -> Option<String>) -> Vec<(String, Served)> {
+    let model = test_model_dir();
+    let mut routes = Vec::new();
+    for name in ["config.json", "tokenizer.json"] {
+        let body = std::fs::read(model.join(name)).unwrap();
+        let etag = tamper(name, git_blob_sha1(&body));
+        let headers = etag
+            .map(|e| vec![("ETag".to_string(), format!("\"{e}\""))])
+            .unwrap_or_default();
+        routes.push((
+            format!("/repo/resolve/main/{name}"),
+            Served {
+                status: 200,
+                headers,
+                body,
+            },
+        ));
+    }
+    let weights = std::fs::read(model.join("model.safetensors")).unwrap();
+    let mut headers = vec![(
+        "Location".to_string(),
+        "/cdn/blob-of-the-weights".to_string(),
+    )];
+    if let Some(etag) = tamper("model.safetensors", sha256(&weights)) {
+        headers.push(("X-Linked-Etag".to_string(), format!("\"{etag}\"")));
+    }
+    routes.push((
+        "/repo/resolve/main/model.safetensors".into(),
+        Served {
+            status: 302,
+            headers,
+            body: vec![],
+        },
+    ));
+    routes.push((
+        "/cdn/blob-of-the-weights".into(),
+        Served {
+            status: 200,
+            headers: vec![("ETag".into(), "\"not-a-digest-1\"".into())],
+            body: weights,
+        },
+    ));
+    routes
+}
+
+fn installed_dir(db: &TestDb) -> std::path::PathBuf {
+    db.data_dir().join("models").join("potion-base-8M")
+}
+
+/// Nothing but the models directory itself (or nothing at all) is left behind.
+fn assert_nothing_installed(db: &TestDb) {
+    assert!(!installed_dir(db).exists());
+    if let Ok(entries) = std::fs::read_dir(db.data_dir().join("models")) {
+        let left: Vec<_> = entries.map(|e| e.unwrap().file_name()).collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
+
+#[tokio::test]
+async fn model_install_downloads_a_verified_model_that_search_uses() {
+    let db = TestDb::migrated(Backend::Sqlite);
+    let base = serve_files(hub_routes(|_, etag| Some(etag)));
+    let url = format!("{base}/repo/resolve/main");
+    let env = [("MEM0_MODEL_URL", url.as_str())];
+    let out = db.run(&["model", "install"], &env);
+    out.ok();
+    let dir = installed_dir(&db);
+    assert!(
+        out.stdout.contains(dir.to_str().unwrap())
+            && out.stdout.contains("MEM0_EMBEDDING_PROVIDER=builtin"),
+        "{}",
+        out.describe()
+    );
+    for name in ["config.json", "tokenizer.json", "model.safetensors"] {
+        assert_eq!(
+            std::fs::read(dir.join(name)).unwrap(),
+            std::fs::read(test_model_dir().join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    // An installed model is kept unless --force.
+    db.run(&["model", "install"], &env).fails_with(2, "--force");
+    db.run(&["model", "install", "--force"], &env).ok();
+    let server = db
+        .server()
+        .env("MEM0_EMBEDDING_PROVIDER", "builtin")
+        .start()
+        .await;
+    add_all(&server).await;
+    let found = contents(&server, QUESTION).await;
+    assert_eq!(found.first(), Some(&MEMORIES[0].to_string()), "{found:?}");
+    server.shutdown().await;
+}
+
+#[test]
+fn model_install_refuses_a_file_that_does_not_match_its_checksum() {
+    for wrong in ["tokenizer.json", "model.safetensors"] {
+        let db = TestDb::migrated(Backend::Sqlite);
+        let base = serve_files(hub_routes(|name, etag| {
+            Some(if name == wrong {
+                etag.chars().rev().collect()
+            } else {
+                etag
+            })
+        }));
+        let url = format!("{base}/repo/resolve/main");
+        let out = db.run(&["model", "install"], &[("MEM0_MODEL_URL", url.as_str())]);
+        out.assert_code(1);
+        assert!(
+            out.stderr.contains(wrong) && out.stderr.contains("expected"),
+            "{}",
+            out.describe()
+        );
+        assert_nothing_installed(&db);
+    }
+}
+
+#[test]
+fn model_install_refuses_a_file_served_without_a_checksum() {
+    let db = TestDb::migrated(Backend::Sqlite);
+    let base = serve_files(hub_routes(|name, etag| {
+        (name != "config.json").then_some(etag)
+    }));
+    let url = format!("{base}/repo/resolve/main");
+    let out = db.run(&["model", "install"], &[("MEM0_MODEL_URL", url.as_str())]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("config.json") && out.stderr.contains("without a checksum"),
+        "{}",
+        out.describe()
+    );
+    assert_nothing_installed(&db);
+}
+
+#[test]
+fn model_install_names_an_unreachable_url() {
+    let db = TestDb::migrated(Backend::Sqlite);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/mirror");
+    let out = db.run(&["model", "install"], &[("MEM0_MODEL_URL", url.as_str())]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains(&format!("{url}/config.json")) && out.stderr.contains("MEM0_MODEL_URL"),
+        "{}",
+        out.describe()
+    );
+    assert_nothing_installed(&db);
 }

@@ -35,7 +35,14 @@ pub(super) async fn embeddings_check(settings: &Settings, stores: Option<&Stores
         return Check::warn(
             NAME,
             format!("{what} does not load, so search is lexical only: {reason}"),
-            "fix the model directory (MEM0_EMBEDDING_MODEL), or set MEM0_EMBEDDING_PROVIDER=none",
+            match provider {
+                EmbeddingProvider::OpenAi { .. } => {
+                    "check MEM0_EMBEDDING_URL and that the endpoint runs, or set MEM0_EMBEDDING_PROVIDER=none"
+                }
+                _ => {
+                    "run `mem0-mcp model install`, or point MEM0_EMBEDDING_MODEL at a model2vec model directory, or set MEM0_EMBEDDING_PROVIDER=none"
+                }
+            },
         );
     };
     let dims = match embedder.embed(&["doctor".to_owned()]).await {
