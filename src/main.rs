@@ -59,7 +59,7 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
     let settings = &loaded.settings;
     // The team server answers many clients at once: give it every core.
     let runtime = match &cli.command {
-        Some(Command::Serve(args)) if args.http => multi_thread_runtime()?,
+        Some(Command::Serve(args)) if args.http => runtime_with(Threads::AllCores)?,
         _ => runtime()?,
     };
     runtime.block_on(async {
@@ -85,28 +85,29 @@ fn run(cli: &Cli, keychain: &Keychain) -> Result<(), Failure> {
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Failure::new(
-                ExitCode::Other,
-                format!("cannot start the async runtime: {e}"),
-            )
-        })
+/// One thread for a stdio session or a command (one client, mostly waiting on I/O); all cores
+/// for the team server, which answers many clients at once.
+fn runtime_with(threads: Threads) -> Result<tokio::runtime::Runtime, Failure> {
+    let mut builder = match threads {
+        Threads::One => tokio::runtime::Builder::new_current_thread(),
+        Threads::AllCores => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build().map_err(|e| {
+        Failure::new(
+            ExitCode::Other,
+            format!("cannot start the async runtime: {e}"),
+        )
+    })
 }
 
-fn multi_thread_runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Failure::new(
-                ExitCode::Other,
-                format!("cannot start the async runtime: {e}"),
-            )
-        })
+#[derive(Debug, Clone, Copy)]
+enum Threads {
+    One,
+    AllCores,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    runtime_with(Threads::One)
 }
 
 /// Logs go to stderr only: stdout carries JSON-RPC while serving.

@@ -57,12 +57,7 @@ pub async fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
     let service = Arc::new(
         MemoryService::new(
             stores.memories.clone(),
-            ServiceLimits {
-                max_memories_per_scope: settings.max_memories_per_context,
-                backup_dir: settings
-                    .backup_enabled
-                    .then(|| settings.data_dir.join("backups")),
-            },
+            ServiceLimits::from_settings(settings),
         )
         .with_semantic(semantic.clone()),
     );
@@ -105,7 +100,7 @@ pub async fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
     semantic.warm();
     let cancel = running.cancellation_token();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        crate::mcp::shutdown::signal().await;
         tracing::info!("signal received; shutting down");
         cancel.cancel();
     });
@@ -117,26 +112,4 @@ pub async fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
     let _ = flushed.await;
     tracing::info!(?reason, "MCP session ended");
     Ok(())
-}
-
-/// Completes at the first SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

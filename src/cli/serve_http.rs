@@ -37,12 +37,7 @@ pub async fn run(listen: Option<&str>, settings: &Settings) -> Result<(), Failur
     let service = Arc::new(
         MemoryService::new(
             stores.memories.clone(),
-            ServiceLimits {
-                max_memories_per_scope: settings.max_memories_per_context,
-                backup_dir: settings
-                    .backup_enabled
-                    .then(|| settings.data_dir.join("backups")),
-            },
+            ServiceLimits::from_settings(settings),
         )
         .with_semantic(semantic),
     );
@@ -106,7 +101,7 @@ pub async fn run(listen: Option<&str>, settings: &Settings) -> Result<(), Failur
         tls: settings.http_tls.clone(),
         timeout: settings.timeout,
     };
-    http::serve(app, &listen, super::serve::shutdown_signal()).await?;
+    http::serve(app, &listen, crate::mcp::shutdown::signal()).await?;
     tracing::info!("the HTTP server stopped");
     Ok(())
 }

@@ -109,7 +109,7 @@ pub async fn run(config: BridgeConfig) -> Result<(), BridgeError> {
     loop {
         let line = tokio::select! {
             line = lines.next_line() => line,
-            _ = crate::mcp::bridge::signal() => break,
+            _ = crate::mcp::shutdown::signal() => break,
         };
         let Ok(Some(line)) = line else { break };
         let line = line.trim().trim_start_matches('\u{feff}');
@@ -193,28 +193,6 @@ pub async fn probe(config: BridgeConfig) -> Result<ServerProbe, BridgeError> {
         token,
         clock_skew_secs,
     })
-}
-
-/// Completes at SIGTERM / SIGINT.
-async fn signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 impl Forwarder {

@@ -9,6 +9,7 @@ pub mod http;
 mod params;
 mod resources;
 mod scope;
+pub mod shutdown;
 pub mod stdio;
 mod views;
 

@@ -33,6 +33,19 @@ pub struct ServiceLimits {
     pub backup_dir: Option<PathBuf>,
 }
 
+impl ServiceLimits {
+    /// The limits the settings ask for: `storage.max_memories_per_context`, and backups under
+    /// `DATA_DIR/backups` when `storage.backup_enabled`.
+    pub fn from_settings(settings: &crate::settings::Settings) -> Self {
+        ServiceLimits {
+            max_memories_per_scope: settings.max_memories_per_context,
+            backup_dir: settings
+                .backup_enabled
+                .then(|| settings.data_dir.join("backups")),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
     #[error("{0}")]
