@@ -237,6 +237,20 @@ def main():
         f"With the 1,000 connections open, one more client's `search_memories` took p50 {idle_p50:.2f} ms, "
         f"p99 {idle_p99:.2f} ms.",
     ]
+    # The targets the team server is held to, against this run (never pass/fail).
+    hundred = next(r for r in rows if r[0] == "one server" and r[1] == 100)
+    met = lambda ok: "met" if ok else "**missed**"
+    lines += [
+        "",
+        "**Against the targets** (this run)",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+        f"| ≥ 2,000 calls/s at 100 clients, one server | {hundred[2]:,.0f} | {met(hundred[2] >= 2000)} |",
+        f"| p99 ≤ 50 ms at 100 clients | {hundred[4]:.1f} ms | {met(hundred[4] <= 50)} |",
+        f"| p50 at one client ≤ 1.5× stdio | {http_p50 / stdio_p50:.2f}× | {met(http_p50 / stdio_p50 <= 1.5)} |",
+        f"| RSS ≤ 40 MB under load (peak) | {rss_peak:.1f} MB | {met(rss_peak <= 40)} |",
+    ]
     load = os.getloadavg()
     lines += ["", f"Load average at the end of the run (1 / 5 / 15 min): {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}."]
     text = "\n".join(lines)
