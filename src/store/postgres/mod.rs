@@ -4,26 +4,26 @@
 //! token tables are in [`tokens`], the row mapping in [`rows`].
 
 mod cancel;
+mod connect;
+mod expiry;
 mod portable;
 mod rows;
+mod schema;
 mod search;
 mod tokens;
 mod vectors;
 
-use std::str::FromStr;
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgRow};
 use sqlx::query::QueryAs;
 use sqlx::{Connection, FromRow, Postgres, Row, Transaction};
 use tracing::instrument;
 use uuid::Uuid;
 
 use self::cancel::Running;
-use self::rows::{AppliedRow, HistoryRow, MEMORY_COLUMNS, MemoryRow, NOT_EXPIRED, ScoredRow};
-use super::migrations::{AppliedMigration, BOOKKEEPING_TABLE, POSTGRES};
+use self::rows::{HistoryRow, MEMORY_COLUMNS, MemoryRow, NOT_EXPIRED, ScoredRow};
+use super::migrations::{AppliedMigration, POSTGRES};
 use super::{
     Backend, ExportCursor, ExportFilter, ImportCommit, ImportOutcome, InsertOutcome, ListFilter,
     MemoryStore, Migration, PortableMemory, SchemaStatus, SearchTerms, StoreError, StoredVector,
@@ -34,7 +34,6 @@ use crate::memory::search_text::index_extra;
 use crate::memory::{
     HistoryEvent, HistoryKind, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory,
 };
-use crate::settings::Secret;
 
 /// Memories and tokens in a PostgreSQL database (both traits, one pool).
 pub struct PostgresStore {
@@ -50,85 +49,13 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 impl PostgresStore {
-    /// A store for the database at `url`, connecting lazily (nothing is contacted here); every
-    /// statement is cancelled after `statement_timeout` (at least 1 ms).
-    ///
-    /// Errors: [`StoreError::InvalidUrl`], naming the kind of mistake without quoting the URL.
-    pub fn open(url: &Secret, statement_timeout: Duration) -> Result<Self, StoreError> {
-        Self::open_pool(url, statement_timeout, 4, Duration::from_secs(2))
-    }
-
-    /// Like [`PostgresStore::open`] for a long-running shared server: up to `max_connections`
-    /// connections, each kept for `idle_timeout` when unused.
-    pub fn open_pool(
-        url: &Secret,
-        statement_timeout: Duration,
-        max_connections: u32,
-        idle_timeout: Duration,
-    ) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url.expose())
-            .map_err(|e| {
-                StoreError::InvalidUrl(format!(
-                    "MEM0_DATABASE_URL is not a valid PostgreSQL URL: {}",
-                    redact_url_error(&e)
-                ))
-            })?
-            .application_name("mem0-mcp")
-            // PgBouncer refuses unknown startup parameters; floats travel in binary anyway.
-            .extra_float_digits(None);
-        // statement_timeout is set after connecting rather than as a startup option, which
-        // PgBouncer refuses (or silently drops when told to ignore it).
-        let timeout_ms = statement_timeout.as_millis().clamp(1, i32::MAX as u128);
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .min_connections(0)
-            // By default idle connections go back quickly: many client windows share one
-            // server's connection limit. Waiting for a free slot may take a while in a burst.
-            .idle_timeout(idle_timeout)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |connection, _| {
-                Box::pin(async move {
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "SET statement_timeout = {timeout_ms}"
-                    )))
-                    .execute(connection)
-                    .await
-                    .map(drop)
-                })
-            })
-            .connect_lazy_with(options.clone());
-        Ok(PostgresStore { pool, options })
-    }
-
     /// The connection pool, for the token tables.
     fn pool(&self) -> &PgPool {
         &self.pool
     }
 
     async fn applied(&self) -> Result<Vec<AppliedMigration>, StoreError> {
-        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-            .bind(BOOKKEEPING_TABLE)
-            .fetch_one(&self.pool)
-            .await?;
-        if !exists {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<AppliedRow> = sqlx::query_as(
-            "SELECT version, checksum, applied_at FROM mem0_schema_migrations ORDER BY version",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|r| r.0).collect())
-    }
-}
-
-/// sqlx's URL parse errors can quote the URL; keep only the kind of problem.
-fn redact_url_error(error: &sqlx::Error) -> String {
-    match error {
-        sqlx::Error::Configuration(_) => {
-            "expected postgresql://user@host:port/database (check the scheme, host, port, sslmode and the percent-encoding of special characters)".into()
-        }
-        _ => "it could not be parsed".into(),
+        schema::applied(&self.pool).await
     }
 }
 
@@ -282,45 +209,7 @@ impl MemoryStore for PostgresStore {
 
     #[instrument(skip_all)]
     async fn migrate(&self) -> Result<Vec<&'static Migration>, StoreError> {
-        let mut applied_now = Vec::new();
-        let mut tx = self.pool.begin().await?;
-        // One migrator at a time, whoever runs it.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('mem0-mcp migrations', 0))")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS mem0_schema_migrations (
-                version    bigint      PRIMARY KEY,
-                name       text        NOT NULL,
-                checksum   text        NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            )",
-        )
-        .execute(&mut *tx)
-        .await?;
-        let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM mem0_schema_migrations")
-            .fetch_all(&mut *tx)
-            .await?;
-        for migration in POSTGRES.iter().filter(|m| !done.contains(&m.version)) {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(migration.sql))
-                .execute(&mut *tx)
-                .await
-                .map_err(|source| StoreError::MigrationFailed {
-                    migration: format!("{}_{}", migration.version, migration.name),
-                    source,
-                })?;
-            sqlx::query(
-                "INSERT INTO mem0_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-            )
-            .bind(migration.version)
-            .bind(migration.name)
-            .bind(migration.checksum())
-            .execute(&mut *tx)
-            .await?;
-            applied_now.push(migration);
-        }
-        tx.commit().await?;
-        Ok(applied_now)
+        schema::migrate(&self.pool).await
     }
 
     #[instrument(skip_all)]
@@ -603,24 +492,7 @@ impl MemoryStore for PostgresStore {
 
     #[instrument(skip_all)]
     async fn purge_expired(&self, scope: &Scope, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        // A read first: the common case (nothing expired) takes no lock that a writer holding
-        // the table would make it wait on.
-        let due: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM memories WHERE scope_user = $1 AND project_id = $2 AND expires_at <= $3)",
-        )
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
-        if !due {
-            return Ok(0);
-        }
-        // Through the cancel guard like every other write: a cancelled call stops waiting.
-        let mut running = Running::start(&self.pool).await?;
-        let purged = purge_expired_rows(running.conn(), scope, now).await;
-        running.done();
-        purged
+        expiry::purge_expired(&self.pool, scope, now).await
     }
 
     #[instrument(skip_all)]
@@ -630,17 +502,7 @@ impl MemoryStore for PostgresStore {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM memories
-             WHERE scope_user = $1 AND project_id = $2 AND expires_at > $3 AND expires_at <= $4",
-        )
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .bind(from)
-        .bind(until)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(count as u64)
+        expiry::count_expiring(&self.pool, scope, from, until).await
     }
 
     #[instrument(skip_all)]

@@ -3,11 +3,17 @@
 //! transactions, which serializes them across processes and keeps dedup and the scope limit
 //! exact. The token tables are in [`tokens`], the row mapping in [`rows`].
 
+mod connection;
+mod expiry;
 mod portable;
 mod rows;
+mod schema;
 mod search;
 mod tokens;
 mod vectors;
+
+pub use self::connection::check_private;
+use self::connection::{INTERRUPT_CHECK_OPS, Interrupt, create_private_file, still_usable};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,8 +31,8 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use self::rows::{
-    AppliedRow, HistoryRow, MEMORY_COLUMNS, MEMORY_FIELDS, MemoryRow, NOT_EXPIRED, ScoredRow,
-    ids_json, metadata_json, tags_json, time_to_text,
+    HistoryRow, MEMORY_COLUMNS, MEMORY_FIELDS, MemoryRow, NOT_EXPIRED, ScoredRow, ids_json,
+    metadata_json, tags_json, time_to_text,
 };
 use super::migrations::{AppliedMigration, SQLITE};
 use super::{
@@ -46,83 +52,6 @@ use crate::memory::{
 pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
-}
-
-/// Creates the data directory and the database file with owner-only permissions before SQLite
-/// opens it, so there is no moment when another user could read it.
-/// Refuses a database, or the directory holding it, that another user owns or can write to
-/// (both are checked when they exist; before creating anything, and again after).
-pub fn check_private(path: &Path) -> Result<(), StoreError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::files::check_private(dir, "the data directory").map_err(StoreError::NotPrivate)?;
-    }
-    crate::files::check_private(path, "the embedded database").map_err(StoreError::NotPrivate)
-}
-
-fn create_private_file(path: &Path) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder.create(dir)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path).map(drop)
-}
-
-/// Whether a connection handed back to the pool may be used again. SQLite rolls a transaction
-/// back by itself when a write fails for lack of disk space (or on an I/O error), so the
-/// rollback sqlx then sends fails and sqlx still counts the connection as inside a transaction:
-/// every later `BEGIN` on it would fail. Such a connection is closed instead (the pool opens a
-/// fresh one). The ping first lets the rollback queued by a dropped transaction run.
-/// The interrupt armed by [`SqliteStore::armed`] is taken off here too.
-async fn still_usable(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
-    use sqlx::Connection;
-    conn.ping().await?;
-    if conn.is_in_transaction() {
-        tracing::warn!("closing a database connection left inside a failed transaction");
-        return Ok(false);
-    }
-    conn.lock_handle().await?.remove_progress_handler();
-    Ok(true)
-}
-
-/// SQLite virtual-machine steps between two looks at the interrupt flag.
-const INTERRUPT_CHECK_OPS: i32 = 1000;
-
-/// Interrupts the statement running on its connection when dropped before [`Interrupt::done`]:
-/// a tool call that is cancelled or times out drops its store future, and with it this guard,
-/// so SQLite stops the statement (and rolls back its transaction) instead of running it to the
-/// end on a core while later calls wait.
-#[derive(Debug)]
-struct Interrupt {
-    flag: Arc<AtomicBool>,
-    done: bool,
-}
-
-impl Interrupt {
-    /// The work finished: nothing to interrupt.
-    fn done(mut self) {
-        self.done = true;
-    }
-}
-
-impl Drop for Interrupt {
-    fn drop(&mut self) {
-        if !self.done {
-            self.flag.store(true, Ordering::Relaxed);
-        }
-    }
 }
 
 impl SqliteStore {
@@ -196,20 +125,7 @@ impl SqliteStore {
     }
 
     async fn applied(&self) -> Result<Vec<AppliedMigration>, StoreError> {
-        let exists: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'mem0_schema_migrations'",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        if exists == 0 {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<AppliedRow> = sqlx::query_as(
-            "SELECT version, checksum, applied_at FROM mem0_schema_migrations ORDER BY version",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|r| r.0).collect())
+        schema::applied(&self.pool).await
     }
 }
 
@@ -332,43 +248,7 @@ impl MemoryStore for SqliteStore {
 
     #[instrument(skip_all)]
     async fn migrate(&self) -> Result<Vec<&'static Migration>, StoreError> {
-        let (mut tx, interrupt) = self.write_tx().await?;
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS mem0_schema_migrations (
-                version    INTEGER PRIMARY KEY,
-                name       TEXT    NOT NULL,
-                checksum   TEXT    NOT NULL,
-                applied_at TEXT    NOT NULL
-            )",
-        )
-        .execute(&mut *tx)
-        .await?;
-        let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM mem0_schema_migrations")
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut applied_now = Vec::new();
-        for migration in SQLITE.iter().filter(|m| !done.contains(&m.version)) {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(migration.sql))
-                .execute(&mut *tx)
-                .await
-                .map_err(|source| StoreError::MigrationFailed {
-                    migration: format!("{}_{}", migration.version, migration.name),
-                    source,
-                })?;
-            sqlx::query(
-                "INSERT INTO mem0_schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
-            )
-            .bind(migration.version)
-            .bind(migration.name)
-            .bind(migration.checksum())
-            .bind(time_to_text(crate::memory::now()))
-            .execute(&mut *tx)
-            .await?;
-            applied_now.push(migration);
-        }
-        tx.commit().await?;
-        interrupt.done();
-        Ok(applied_now)
+        schema::migrate(self).await
     }
 
     #[instrument(skip_all)]
@@ -625,23 +505,7 @@ impl MemoryStore for SqliteStore {
 
     #[instrument(skip_all)]
     async fn purge_expired(&self, scope: &Scope, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        // A read first: the common case (nothing expired) takes no write lock.
-        let due: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM memories WHERE scope_user = ? AND project_id = ? AND expires_at <= ?)",
-        )
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .bind(time_to_text(now))
-        .fetch_one(&self.pool)
-        .await?;
-        if !due {
-            return Ok(0);
-        }
-        let (mut tx, interrupt) = self.write_tx().await?;
-        let purged = purge_expired_rows(&mut tx, scope, now).await?;
-        tx.commit().await?;
-        interrupt.done();
-        Ok(purged)
+        expiry::purge_expired(self, scope, now).await
     }
 
     #[instrument(skip_all)]
@@ -651,17 +515,7 @@ impl MemoryStore for SqliteStore {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM memories
-             WHERE scope_user = ? AND project_id = ? AND expires_at > ? AND expires_at <= ?",
-        )
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .bind(time_to_text(from))
-        .bind(time_to_text(until))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(count as u64)
+        expiry::count_expiring(&self.pool, scope, from, until).await
     }
 
     #[instrument(skip_all)]
