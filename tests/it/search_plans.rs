@@ -164,8 +164,8 @@ async fn every_query_shape_uses_the_index(backend: Backend) {
         assert!(!found.is_empty(), "{shape}: {query} found nothing");
     }
 
-    // What the in-process index reads before a search (the scope's stamp) and to build itself
-    // (the scope's memories): by key and through the scope's index.
+    // What the in-process index reads before a search (the scope's stamp), to build itself (the
+    // scope's memories) and for the results (by id): by key and through the scope's index.
     let plan = store
         .explain_scope_reads(&scope("proj-plans"))
         .await
@@ -183,11 +183,17 @@ async fn every_query_shape_uses_the_index(backend: Backend) {
                 plan.contains("SEARCH memories USING INDEX memories_scope_"),
                 "{plan}"
             );
+            // The results, by id.
+            assert!(
+                plan.contains("SEARCH m USING INDEX sqlite_autoindex_memories_1 (id=?)"),
+                "{plan}"
+            );
         }
         Backend::Postgres => {
             assert!(!plan.contains("Seq Scan"), "{plan}");
             assert!(plan.contains("memory_scope_counts_pkey"), "{plan}");
             assert!(plan.contains("on memories_scope_"), "{plan}");
+            assert!(plan.contains("using memories_pkey"), "{plan}");
         }
     }
 }

@@ -65,5 +65,15 @@ pub(super) async fn explain(pool: &PgPool, scope: &Scope) -> Result<String, Stor
             .await?;
         plans.push(lines.join("\n"));
     }
+    let lines: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN {}",
+        super::vectors::by_ids_sql()
+    )))
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .bind(vec![uuid::Uuid::nil()])
+    .fetch_all(pool)
+    .await?;
+    plans.push(lines.join("\n"));
     Ok(plans.join("\n"))
 }

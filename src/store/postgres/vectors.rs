@@ -143,16 +143,20 @@ pub(super) async fn count_unembedded(
     Ok((missing as u64, total as u64))
 }
 
+/// Memories of a scope by id (`$1` scope user, `$2` project, `$3` ids).
+pub(super) fn by_ids_sql() -> String {
+    format!(
+        "SELECT {MEMORY_COLUMNS} FROM memories m
+         WHERE {NOT_EXPIRED} AND m.scope_user = $1 AND m.project_id = $2 AND m.id = ANY($3)"
+    )
+}
+
 pub(super) async fn memories_by_ids(
     pool: &PgPool,
     scope: &Scope,
     ids: &[Uuid],
 ) -> Result<Vec<Memory>, StoreError> {
-    let sql = format!(
-        "SELECT {MEMORY_COLUMNS} FROM memories m
-         WHERE {NOT_EXPIRED} AND m.scope_user = $1 AND m.project_id = $2 AND m.id = ANY($3)"
-    );
-    let rows: Vec<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(by_ids_sql()))
         .bind(scope.owner_key())
         .bind(&scope.project_id)
         .bind(ids)

@@ -47,11 +47,16 @@ pub(super) async fn of_scope(
 
 pub(super) async fn explain(pool: &SqlitePool, scope: &Scope) -> Result<String, StoreError> {
     let mut plans = Vec::new();
-    for sql in [STAMP_SQL, DOCUMENTS_SQL] {
+    let by_ids = super::vectors::by_ids_sql();
+    for sql in [STAMP_SQL, DOCUMENTS_SQL, by_ids.as_str()] {
         let mut args = SqliteArguments::default();
         let encode = |e| StoreError::Query(sqlx::Error::Encode(e));
         args.add(scope.owner_key()).map_err(encode)?;
         args.add(scope.project_id.clone()).map_err(encode)?;
+        if sql == by_ids {
+            args.add(r#"["00000000-0000-0000-0000-000000000000"]"#)
+                .map_err(encode)?;
+        }
         plans.push(
             super::search::plan(
                 pool,

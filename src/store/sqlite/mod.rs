@@ -177,7 +177,7 @@ async fn record_history(
     sqlx::query(
         "INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
          SELECT id, ?, scope_user, project_id, ?, content, tags, metadata, ?, ?
-         FROM memories WHERE scope_user = ? AND project_id = ? AND id IN (SELECT value FROM json_each(?))",
+         FROM memories WHERE +scope_user = ? AND +project_id = ? AND id IN (SELECT value FROM json_each(?))",
     )
     .bind(&actor.user_id)
     .bind(event.as_str())
@@ -397,7 +397,8 @@ impl MemoryStore for SqliteStore {
         )
         .await?;
         let result = sqlx::query(
-            "DELETE FROM memories WHERE scope_user = ? AND project_id = ? AND id IN (SELECT value FROM json_each(?))",
+            // `+`: reach the rows by id, not by walking the scope (see `vectors::by_ids_sql`).
+            "DELETE FROM memories WHERE +scope_user = ? AND +project_id = ? AND id IN (SELECT value FROM json_each(?))",
         )
         .bind(scope.owner_key())
         .bind(&scope.project_id)

@@ -149,16 +149,23 @@ pub(super) async fn count_unembedded(
     Ok((missing as u64, total as u64))
 }
 
+/// Memories of a scope by id (`?` scope user, project, ids as JSON). The scope columns are
+/// written `+m.scope_user` so that they cannot pick an index: left to itself, SQLite walks the
+/// whole scope through its index and tests each id, 30 ms at 10,000 memories, where looking up
+/// each id takes microseconds.
+pub(super) fn by_ids_sql() -> String {
+    format!(
+        "SELECT {MEMORY_COLUMNS} FROM memories m
+         WHERE {NOT_EXPIRED} AND +m.scope_user = ? AND +m.project_id = ? AND m.id IN (SELECT value FROM json_each(?))"
+    )
+}
+
 pub(super) async fn memories_by_ids(
     pool: &SqlitePool,
     scope: &Scope,
     ids: &[Uuid],
 ) -> Result<Vec<Memory>, StoreError> {
-    let sql = format!(
-        "SELECT {MEMORY_COLUMNS} FROM memories m
-         WHERE {NOT_EXPIRED} AND m.scope_user = ? AND m.project_id = ? AND m.id IN (SELECT value FROM json_each(?))"
-    );
-    let rows: Vec<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<MemoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(by_ids_sql()))
         .bind(scope.owner_key())
         .bind(&scope.project_id)
         .bind(ids_json(ids))
