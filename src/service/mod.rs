@@ -15,7 +15,7 @@ pub mod portable;
 pub mod reindex;
 pub mod semantic;
 
-pub use semantic::{ProviderState, Semantic};
+pub use semantic::{ProviderState, Semantic, SemanticStatus};
 
 use crate::access::Principal;
 use crate::memory::{
@@ -213,42 +213,53 @@ impl MemoryService {
             .search_memories(scope, &terms, &tags, candidates)
             .await
             .map_err(|e| store_failure(e, "search memories"))?;
+        let lexical_ids: Vec<Uuid> = lexical.iter().map(|m| m.memory.id).collect();
         let nearest = match self
             .semantic
-            .nearest(self.store.as_ref(), scope, &query, candidates as usize)
+            .nearest(
+                self.store.as_ref(),
+                scope,
+                &query,
+                candidates as usize,
+                &lexical_ids,
+            )
             .await
         {
-            Ok(nearest) => nearest.unwrap_or_default(),
+            Ok(nearest) => nearest,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the scope's vectors; this search is lexical only");
-                Vec::new()
+                None
             }
+        };
+        let Some(nearest) = nearest else {
+            return Ok(lexical.into_iter().take(limit as usize).collect());
         };
         self.fuse(scope, lexical, &nearest, &tags, limit as usize)
             .await
     }
 
-    /// The lexical results and the nearest memories by meaning, fused by reciprocal rank;
-    /// memories found only by meaning are read from the store (and must carry `tags`).
+    /// The lexical results and what meaning says of the query, fused by score (see
+    /// [`fusion`]); memories found only by meaning are read from the store (and must carry
+    /// `tags`).
     async fn fuse(
         &self,
         scope: &Scope,
         lexical: Vec<ScoredMemory>,
-        nearest: &[(Uuid, f32)],
+        nearest: &semantic::Nearest,
         tags: &[String],
         limit: usize,
     ) -> Result<Vec<ScoredMemory>, MemoryError> {
-        let lexical_ids: Vec<Uuid> = lexical.iter().map(|m| m.memory.id).collect();
-        let nearest_ids: Vec<Uuid> = nearest.iter().map(|(id, _)| *id).collect();
+        let lexical_scores: Vec<(Uuid, f64)> =
+            lexical.iter().map(|m| (m.memory.id, m.score)).collect();
         let mut found: std::collections::HashMap<Uuid, crate::memory::Memory> = lexical
             .into_iter()
             .map(|m| (m.memory.id, m.memory))
             .collect();
-        let fused = fusion::fuse(&lexical_ids, &nearest_ids);
+        let fused = fusion::fuse(&lexical_scores, &nearest.similarities, nearest.scale);
         // Memories found by meaning only, among those that can make the cut, in one read.
         let missing: Vec<Uuid> = fused
             .iter()
-            .take(limit + nearest.len().min(limit))
+            .take(limit * 2)
             .map(|(id, _)| *id)
             .filter(|id| !found.contains_key(id))
             .collect();
@@ -502,6 +513,15 @@ impl MemoryService {
             .count_memories(scope, &[], None)
             .await
             .map_err(|e| store_failure(e, "count memories"))
+    }
+
+    /// The semantic-search provider's state and how many of the scope's memories have a
+    /// vector of its model.
+    pub async fn semantic_status(&self, scope: &Scope) -> Result<SemanticStatus, MemoryError> {
+        self.semantic
+            .status(self.store.as_ref(), scope)
+            .await
+            .map_err(|e| store_failure(e, "count the scope's vectors"))
     }
 
     /// How many of the scope's memories expire within the next `within`.
