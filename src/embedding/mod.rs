@@ -35,6 +35,12 @@ pub trait Embedder: Send + Sync + fmt::Debug {
     /// model family's, measured on the retrieval set of `scripts/embedding-quality.py`.
     fn min_similarity(&self) -> f32;
 
+    /// Share (0..=1) of a search's fused score given to this model's similarity, the rest
+    /// going to the lexical score: a model whose similarities separate answers from the rest
+    /// well earns more. Measured per model family on the dev split of
+    /// `scripts/search_set.py` with `scripts/fusion-tune.py` (see `service::fusion`).
+    fn vector_weight(&self) -> f64;
+
     /// One L2-normalized vector per text, in order.
     ///
     /// Errors: the provider failed (unreachable, refused, answered nonsense); nothing partial.

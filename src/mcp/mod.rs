@@ -428,7 +428,7 @@ impl MemoryServer {
     }
 
     #[tool(
-        description = "Show where memories go and what this session may do: user, project, mode, database backend, how many memories the scope holds, its limit and how many expire within 7 days, permissions and server version. Use it when unsure which project memories land in.",
+        description = "Show where memories go and what this session may do: user, project, mode, database backend, how many memories the scope holds, its limit and how many expire within 7 days, permissions, server version, and whether search uses meaning (the embedding provider, its model and state, how many memories have a vector). Use it when unsure which project memories land in.",
         annotations(title = "Memory status", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<MemoryStatusResult>()
     )]
@@ -462,6 +462,7 @@ impl MemoryServer {
                 .map(String::from)
                 .collect(),
             version: env!("CARGO_PKG_VERSION").into(),
+            semantic: self.service.semantic_status(scope).await?.into(),
             scope: scope.into(),
         })
     }

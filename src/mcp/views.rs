@@ -300,20 +300,99 @@ pub struct MemoryStatusResult {
     pub permissions: Vec<String>,
     /// Server version.
     pub version: String,
+    /// Semantic search: the embedding provider and its state.
+    pub semantic: SemanticView,
     pub scope: ScopeView,
+}
+
+/// The state of semantic search, as `memory_status` shows it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SemanticView {
+    /// The configured provider (MEM0_EMBEDDING_PROVIDER): none, builtin or openai.
+    pub provider: String,
+    pub state: SemanticState,
+    /// The model that makes the vectors, once loaded, e.g. builtin:3f2a9c01d4e5 or
+    /// openai:all-MiniLM-L6-v2.
+    pub model: Option<String>,
+    /// Why the provider failed and how to fix it (only when failed).
+    pub reason: Option<String>,
+    /// Memories of this scope with a vector of `model` (null until it is loaded); the others
+    /// are found by their words only until `mem0-mcp reindex`.
+    pub embedded: Option<u64>,
+}
+
+/// Whether search uses meaning as well as words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SemanticState {
+    /// Provider none: search is lexical only.
+    Off,
+    /// Configured, loading in the background (or at the first search).
+    NotLoaded,
+    /// Searches fuse words and meaning.
+    Ready,
+    /// Could not load, or its last call failed: search is lexical only (see reason).
+    Failed,
+}
+
+impl From<crate::service::SemanticStatus> for SemanticView {
+    fn from(status: crate::service::SemanticStatus) -> Self {
+        use crate::service::ProviderState;
+        let (state, reason) = match status.state {
+            ProviderState::Off => (SemanticState::Off, None),
+            ProviderState::NotLoaded => (SemanticState::NotLoaded, None),
+            ProviderState::Ready { .. } => (SemanticState::Ready, None),
+            ProviderState::Failed { reason } => (SemanticState::Failed, Some(reason)),
+        };
+        SemanticView {
+            provider: status.provider.into(),
+            state,
+            model: status.model,
+            reason,
+            embedded: status.embedded,
+        }
+    }
+}
+
+impl SemanticView {
+    fn line(&self) -> String {
+        let model = self
+            .model
+            .as_deref()
+            .map(|m| format!(" {m}"))
+            .unwrap_or_default();
+        let state = match self.state {
+            SemanticState::Off => return "semantic search off".into(),
+            SemanticState::NotLoaded => "not loaded yet".to_owned(),
+            SemanticState::Ready => "ready".to_owned(),
+            SemanticState::Failed => format!(
+                "failed ({})",
+                self.reason.as_deref().unwrap_or("no reason given")
+            ),
+        };
+        let embedded = self
+            .embedded
+            .map(|n| format!(", {n} with a vector"))
+            .unwrap_or_default();
+        format!(
+            "semantic search: {}{model} {state}{embedded}",
+            self.provider
+        )
+    }
 }
 
 impl Render for MemoryStatusResult {
     fn render(&self) -> String {
         format!(
-            "mem0-mcp {} on {}: {} of {} memories in {} ({} expiring within 7 days); permissions: {}",
+            "mem0-mcp {} on {}: {} of {} memories in {} ({} expiring within 7 days); permissions: {}; {}",
             self.version,
             self.backend,
             self.count,
             self.limit,
             self.scope.label(),
             self.expiring_within_7_days,
-            self.permissions.join(", ")
+            self.permissions.join(", "),
+            self.semantic.line()
         )
     }
 }

@@ -14,17 +14,14 @@ mod fusion;
 pub mod lexical;
 pub mod portable;
 pub mod reindex;
+mod search;
 pub mod semantic;
 
-pub use semantic::{ProviderState, Semantic};
+pub use semantic::{ProviderState, Semantic, SemanticStatus};
 
 use crate::access::Principal;
-use crate::memory::{
-    Cursor, HistoryEvent, Memory, MemoryChanges, NewMemory, Scope, ScoredMemory, validate,
-};
-use crate::store::{
-    InsertOutcome, ListFilter, MemoryStore, SearchTerms, StoreError, UpdateOutcome,
-};
+use crate::memory::{Cursor, HistoryEvent, Memory, MemoryChanges, NewMemory, Scope, validate};
+use crate::store::{InsertOutcome, ListFilter, MemoryStore, StoreError, UpdateOutcome};
 
 #[derive(Debug, Clone)]
 pub struct ServiceLimits {
@@ -187,108 +184,6 @@ impl MemoryService {
                 limit,
             }),
         }
-    }
-
-    pub async fn search(
-        &self,
-        scope: &Scope,
-        query: &str,
-        limit: Option<i64>,
-        tags: Option<&[String]>,
-    ) -> Result<Vec<ScoredMemory>, MemoryError> {
-        let query = validate::validate_query(query).map_err(MemoryError::Invalid)?;
-        let limit = validate::validate_limit(limit, 10, 100).map_err(MemoryError::Invalid)?;
-        let tags =
-            validate::validate_tags(tags.unwrap_or_default()).map_err(MemoryError::Invalid)?;
-        let terms = SearchTerms::parse(&query);
-        if terms.is_empty() {
-            return Ok(Vec::new());
-        }
-        if !self.semantic.is_enabled() {
-            return self
-                .lexical
-                .search(self.store.as_ref(), scope, &query, &terms, &tags, limit)
-                .await
-                .map_err(|e| store_failure(e, "search memories"));
-        }
-        // Both sides bring more candidates than asked, so that fusion can choose among them.
-        let candidates = (limit * 2).clamp(20, 100);
-        let lexical = self
-            .lexical
-            .search(
-                self.store.as_ref(),
-                scope,
-                &query,
-                &terms,
-                &tags,
-                candidates,
-            )
-            .await
-            .map_err(|e| store_failure(e, "search memories"))?;
-        let nearest = match self
-            .semantic
-            .nearest(self.store.as_ref(), scope, &query, candidates as usize)
-            .await
-        {
-            Ok(nearest) => nearest.unwrap_or_default(),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the scope's vectors; this search is lexical only");
-                Vec::new()
-            }
-        };
-        self.fuse(scope, lexical, &nearest, &tags, limit as usize)
-            .await
-    }
-
-    /// The lexical results and the nearest memories by meaning, fused by reciprocal rank;
-    /// memories found only by meaning are read from the store (and must carry `tags`).
-    async fn fuse(
-        &self,
-        scope: &Scope,
-        lexical: Vec<ScoredMemory>,
-        nearest: &[(Uuid, f32)],
-        tags: &[String],
-        limit: usize,
-    ) -> Result<Vec<ScoredMemory>, MemoryError> {
-        let lexical_ids: Vec<Uuid> = lexical.iter().map(|m| m.memory.id).collect();
-        let nearest_ids: Vec<Uuid> = nearest.iter().map(|(id, _)| *id).collect();
-        let mut found: std::collections::HashMap<Uuid, crate::memory::Memory> = lexical
-            .into_iter()
-            .map(|m| (m.memory.id, m.memory))
-            .collect();
-        let fused = fusion::fuse(&lexical_ids, &nearest_ids);
-        // Memories found by meaning only, among those that can make the cut, in one read.
-        let missing: Vec<Uuid> = fused
-            .iter()
-            .take(limit + nearest.len().min(limit))
-            .map(|(id, _)| *id)
-            .filter(|id| !found.contains_key(id))
-            .collect();
-        if !missing.is_empty() {
-            let read = self
-                .store
-                .memories_by_ids(scope, &missing)
-                .await
-                .map_err(|e| store_failure(e, "search memories"))?;
-            // Without a tag asked for: not a result (the lexical side filtered in SQL).
-            found.extend(
-                read.into_iter()
-                    .filter(|m| tags.iter().all(|t| m.tags.contains(t)))
-                    .map(|m| (m.id, m)),
-            );
-        }
-        let mut results = Vec::with_capacity(limit);
-        for (id, score) in fused {
-            if results.len() == limit {
-                break;
-            }
-            // Deleted since its vector was read, or without a tag asked for.
-            let Some(memory) = found.remove(&id) else {
-                continue;
-            };
-            results.push(ScoredMemory { memory, score });
-        }
-        Ok(results)
     }
 
     pub async fn list(
@@ -523,6 +418,15 @@ impl MemoryService {
             .count_memories(scope, &[], None)
             .await
             .map_err(|e| store_failure(e, "count memories"))
+    }
+
+    /// The semantic-search provider's state and how many of the scope's memories have a
+    /// vector of its model.
+    pub async fn semantic_status(&self, scope: &Scope) -> Result<SemanticStatus, MemoryError> {
+        self.semantic
+            .status(self.store.as_ref(), scope)
+            .await
+            .map_err(|e| store_failure(e, "count the scope's vectors"))
     }
 
     /// How many of the scope's memories expire within the next `within`.

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
+use super::fusion::VectorScale;
 use crate::embedding::{self, EmbedError, Embedder, codec};
 use crate::memory::Scope;
 use crate::settings::EmbeddingProvider;
@@ -37,8 +38,43 @@ pub enum ProviderState {
     NotLoaded,
     /// Loaded: vectors are made by this model.
     Ready { model: String },
-    /// Could not load: why, and how to fix it.
+    /// Could not load, or its last call failed (search is lexical only until it answers
+    /// again): why, and how to fix it.
     Failed { reason: String },
+}
+
+impl ProviderState {
+    /// `off`, `not_loaded`, `ready` or `failed`, as `memory_status` names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProviderState::Off => "off",
+            ProviderState::NotLoaded => "not_loaded",
+            ProviderState::Ready { .. } => "ready",
+            ProviderState::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// What the vector side knows of one query, for [`super::fusion::fuse`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nearest {
+    /// Cosine similarities to the query: the nearest memories (best first), then the asked-for
+    /// ones (any similarity; a memory may appear twice with the same value).
+    pub similarities: Vec<(Uuid, f32)>,
+    /// How the model's similarities count.
+    pub scale: VectorScale,
+}
+
+/// What `memory_status` reports of semantic search in one scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SemanticStatus {
+    /// The configured provider: `none`, `builtin` or `openai`.
+    pub provider: &'static str,
+    /// The model that makes the vectors, once loaded (also while its calls fail).
+    pub model: Option<String>,
+    pub state: ProviderState,
+    /// Memories of the scope with a vector of `model`; `None` until the model is loaded.
+    pub embedded: Option<u64>,
 }
 
 /// The vectors of one scope and model, normalized, one after another.
@@ -60,6 +96,8 @@ pub struct Semantic {
     failing: AtomicBool,
     /// When the last provider call failed.
     failed_at: Mutex<Option<std::time::Instant>>,
+    /// Why the last provider call failed; cleared by the next success.
+    last_failure: Mutex<Option<String>>,
     cache: Mutex<HashMap<(String, String), Arc<ScopeIndex>>>,
 }
 
@@ -71,6 +109,7 @@ impl Semantic {
             loaded: OnceCell::new(),
             failing: AtomicBool::new(false),
             failed_at: Mutex::new(None),
+            last_failure: Mutex::new(None),
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -134,15 +173,25 @@ impl Semantic {
         loaded.as_ref().ok().cloned()
     }
 
-    /// The provider's state, without loading it.
+    /// The provider's state, without loading it: a loaded provider whose last call failed
+    /// is `Failed` until a call succeeds again.
     pub fn state(&self) -> ProviderState {
         if !self.is_enabled() {
             return ProviderState::Off;
         }
+        let last_failure = self.failure().clone();
         match self.loaded.get() {
             None => ProviderState::NotLoaded,
-            Some(Ok(embedder)) => ProviderState::Ready {
-                model: embedder.model_id().to_owned(),
+            Some(Ok(embedder)) => match last_failure {
+                Some(e) => ProviderState::Failed {
+                    reason: format!(
+                        "the model {} is loaded but its last call failed, so search is lexical only until it answers: {e}",
+                        embedder.model_id()
+                    ),
+                },
+                None => ProviderState::Ready {
+                    model: embedder.model_id().to_owned(),
+                },
             },
             Some(Err(e)) => ProviderState::Failed {
                 reason: e.to_string(),
@@ -150,10 +199,41 @@ impl Semantic {
         }
     }
 
+    /// The provider's state in `scope`, with how many of its memories have a vector of the
+    /// loaded model (one count query; nothing is loaded or embedded here).
+    ///
+    /// Errors: the store could not count the vectors.
+    pub async fn status(
+        &self,
+        store: &dyn MemoryStore,
+        scope: &Scope,
+    ) -> Result<SemanticStatus, StoreError> {
+        let model = match self.loaded.get() {
+            Some(Ok(embedder)) => Some(embedder.model_id().to_owned()),
+            _ => None,
+        };
+        let embedded = match &model {
+            Some(model) => Some(store.vector_stamp(scope, model).await?.count.max(0) as u64),
+            None => None,
+        };
+        Ok(SemanticStatus {
+            provider: self.provider.name(),
+            model,
+            state: self.state(),
+            embedded,
+        })
+    }
+
+    fn failure(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        // A panic while holding the lock leaves a message that is still true: keep it.
+        self.last_failure.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Logs a failed provider call once per outage.
     fn note(&self, outcome: &Result<(), String>) {
         match outcome {
             Ok(()) => {
+                *self.failure() = None;
                 if self.failing.swap(false, Ordering::Relaxed) {
                     tracing::info!("the embedding provider answers again; semantic search is back");
                 }
@@ -161,6 +241,7 @@ impl Semantic {
             Err(e) => {
                 *self.failed_at.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some(std::time::Instant::now());
+                *self.failure() = Some(e.clone());
                 if !self.failing.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
                         provider = self.provider.name(),
@@ -219,21 +300,34 @@ impl Semantic {
         }
     }
 
-    /// The memories of the scope nearest to `query` by meaning, best first, at most `n`, each
-    /// at least the model's [`Embedder::min_similarity`]; `None` when there is no provider or
-    /// it failed.
+    /// What meaning says about `query` in the scope: the memories nearest to it, best first,
+    /// at most `n`, each at least the model's [`Embedder::min_similarity`]; and the similarity
+    /// of each memory of `also` that has a vector (the lexical candidates, so that fusion sees
+    /// both sides of every candidate). `None` when there is no provider or it failed.
+    ///
+    /// Errors: the store could not read the scope's vectors.
     pub async fn nearest(
         &self,
         store: &dyn MemoryStore,
         scope: &Scope,
         query: &str,
         n: usize,
-    ) -> Result<Option<Vec<(Uuid, f32)>>, StoreError> {
+        also: &[Uuid],
+    ) -> Result<Option<Nearest>, StoreError> {
         let Some((embedder, query)) = self.embed_one(query).await else {
             return Ok(None);
         };
         let index = self.scope_index(store, scope, embedder.model_id()).await?;
-        Ok(Some(top(&index, &query, n, embedder.min_similarity())))
+        let floor = embedder.min_similarity();
+        let mut similarities = top(&index, &query, n, floor);
+        similarities.extend(similarities_of(&index, &query, also));
+        Ok(Some(Nearest {
+            similarities,
+            scale: VectorScale {
+                floor,
+                weight: embedder.vector_weight(),
+            },
+        }))
     }
 
     async fn scope_index(
@@ -286,6 +380,21 @@ impl Semantic {
         // A panic while holding the lock leaves a cache that is still valid: keep using it.
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// The similarity to `query` of each memory of `ids` that has a vector in `index`.
+fn similarities_of(index: &ScopeIndex, query: &[f32], ids: &[Uuid]) -> Vec<(Uuid, f32)> {
+    if index.dims == 0 || query.len() != index.dims || ids.is_empty() {
+        return Vec::new();
+    }
+    let wanted: std::collections::HashSet<&Uuid> = ids.iter().collect();
+    index
+        .data
+        .chunks_exact(index.dims)
+        .zip(&index.ids)
+        .filter(|(_, id)| wanted.contains(id))
+        .map(|(v, id)| (*id, v.iter().zip(query).map(|(a, b)| a * b).sum::<f32>()))
+        .collect()
 }
 
 /// The `n` best matches of `query` in `index`, at least `floor`, best first.

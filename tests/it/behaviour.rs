@@ -183,9 +183,15 @@ async fn every_tool(backend: Backend) {
             "permissions",
             "project_id",
             "scope",
+            "semantic",
             "user_id",
             "version"
         ]
+    );
+    // No provider: search is lexical, and says so.
+    assert_eq!(
+        status["semantic"],
+        json!({"provider": "none", "state": "off", "model": null, "reason": null, "embedded": null})
     );
     assert_eq!(status["user_id"], "alice");
     assert_eq!(status["project_id"], "proj-every");

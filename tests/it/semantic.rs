@@ -14,7 +14,8 @@ on_both_backends!(
     a_missing_model_leaves_search_lexical,
     reindex_embeds_what_lacks_a_vector,
     an_openai_compatible_endpoint_serves_the_vectors,
-    doctor_reports_the_provider
+    doctor_reports_the_provider,
+    memory_status_reports_the_provider
 );
 
 /// Memories of a coding project, and a question for the first that shares no word with it.
@@ -206,6 +207,107 @@ async fn a_missing_model_leaves_search_lexical(backend: Backend) {
         "{}",
         warnings[0]
     );
+}
+
+/// `memory_status`'s `semantic` object, once the provider has settled (it loads after the
+/// handshake, in the background).
+async fn settled_status(server: &McpClient) -> Value {
+    for _ in 0..100 {
+        let status = server.ok("memory_status", json!({})).await;
+        if status["semantic"]["state"] != "not_loaded" {
+            return status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the provider never left not_loaded");
+}
+
+async fn memory_status_reports_the_provider(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    // Two memories added before any provider: they have no vector.
+    let lexical = db.server().start().await;
+    for content in &MEMORIES[..2] {
+        lexical
+            .ok("add_memory", json!({ "content": content }))
+            .await;
+    }
+    lexical.shutdown().await;
+
+    let server = builtin_server(&db).await;
+    let status = settled_status(&server).await;
+    let semantic = &status["semantic"];
+    assert_eq!(semantic["provider"], "builtin", "{status:#}");
+    assert_eq!(semantic["state"], "ready", "{status:#}");
+    assert!(
+        semantic["model"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("builtin:")),
+        "{status:#}"
+    );
+    assert_eq!(semantic["reason"], Value::Null);
+    assert_eq!(semantic["embedded"], 0, "{status:#}");
+    for content in &MEMORIES[2..] {
+        server.ok("add_memory", json!({ "content": content })).await;
+    }
+    let status = server.ok("memory_status", json!({})).await;
+    assert_eq!(status["count"], 4);
+    assert_eq!(
+        status["semantic"]["embedded"], 2,
+        "only the new ones: {status:#}"
+    );
+    let (_, is_error, text) = server.call("memory_status", json!({})).await;
+    assert!(!is_error);
+    assert!(
+        text.contains("semantic search: builtin builtin:")
+            && text.contains("ready, 2 with a vector"),
+        "{text}"
+    );
+    server.shutdown().await;
+
+    // A model that does not load: failed, with the reason and the fix.
+    let missing = db.data_dir().join("no-such-model");
+    let server = db
+        .server()
+        .env("MEM0_EMBEDDING_PROVIDER", "builtin")
+        .env("MEM0_EMBEDDING_MODEL", missing.to_str().unwrap())
+        .start()
+        .await;
+    let status = settled_status(&server).await;
+    let semantic = &status["semantic"];
+    assert_eq!(semantic["state"], "failed", "{status:#}");
+    assert_eq!(semantic["model"], Value::Null);
+    assert_eq!(semantic["embedded"], Value::Null);
+    let reason = semantic["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("no-such-model") && reason.contains("model install"),
+        "{reason}"
+    );
+    server.shutdown().await;
+
+    // An endpoint that stops answering: failed with the call's error, until it answers again.
+    let endpoint = EmbeddingServer::start(None);
+    let server = db
+        .server()
+        .env("MEM0_EMBEDDING_PROVIDER", "openai")
+        .env("MEM0_EMBEDDING_URL", &endpoint.url)
+        .env("MEM0_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+        .start()
+        .await;
+    contents(&server, QUESTION).await;
+    let status = settled_status(&server).await;
+    assert_eq!(status["semantic"]["state"], "ready", "{status:#}");
+    assert_eq!(status["semantic"]["model"], "openai:all-MiniLM-L6-v2");
+    drop(endpoint);
+    contents(&server, QUESTION).await;
+    let status = server.ok("memory_status", json!({})).await;
+    assert_eq!(status["semantic"]["state"], "failed", "{status:#}");
+    assert!(
+        status["semantic"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("last call failed")),
+        "{status:#}"
+    );
+    server.shutdown().await;
 }
 
 async fn reindex_embeds_what_lacks_a_vector(backend: Backend) {
