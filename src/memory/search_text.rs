@@ -58,7 +58,7 @@ pub fn fold(word: &str) -> String {
 /// The words of `text` as the search sees them: plain words folded and lowercase, each run of an
 /// unspaced script as its overlapping pairs (a single character alone), each symbol as
 /// `sym<hex>`. In text order, repeats kept.
-fn words(text: &str) -> Vec<String> {
+pub fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut plain = String::new();
     let mut run: Vec<char> = Vec::new();

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 mod backup;
 mod fusion;
+pub mod lexical;
 pub mod portable;
 pub mod reindex;
 pub mod semantic;
@@ -81,6 +82,7 @@ pub struct MemoryService {
     store: Arc<dyn MemoryStore>,
     limits: ServiceLimits,
     semantic: Arc<Semantic>,
+    lexical: lexical::Lexical,
 }
 
 /// What a caller asks to change in a memory, unvalidated; `None` keeps the field.
@@ -107,6 +109,7 @@ impl MemoryService {
             store,
             limits,
             semantic: Arc::new(Semantic::off()),
+            lexical: lexical::Lexical::default(),
         }
     }
 
@@ -201,16 +204,23 @@ impl MemoryService {
         }
         if !self.semantic.is_enabled() {
             return self
-                .store
-                .search_memories(scope, &terms, &tags, limit)
+                .lexical
+                .search(self.store.as_ref(), scope, &query, &terms, &tags, limit)
                 .await
                 .map_err(|e| store_failure(e, "search memories"));
         }
         // Both sides bring more candidates than asked, so that fusion can choose among them.
         let candidates = (limit * 2).clamp(20, 100);
         let lexical = self
-            .store
-            .search_memories(scope, &terms, &tags, candidates)
+            .lexical
+            .search(
+                self.store.as_ref(),
+                scope,
+                &query,
+                &terms,
+                &tags,
+                candidates,
+            )
             .await
             .map_err(|e| store_failure(e, "search memories"))?;
         let nearest = match self

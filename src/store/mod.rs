@@ -6,6 +6,7 @@
 //! trait, [`TokenStore`], implemented by the same two types.
 
 mod diagnosis;
+mod documents;
 mod migrations;
 mod portable;
 mod postgres;
@@ -14,10 +15,11 @@ mod sqlite;
 mod tokens;
 mod vectors;
 
+pub use documents::{ScopeStamp, SearchDocument};
 pub use migrations::{Migration, MigrationState, SchemaStatus, ensure_current};
 pub use portable::{ExportCursor, ExportFilter, ImportCommit, ImportOutcome, PortableMemory};
 pub use postgres::PostgresStore;
-pub use search_terms::SearchTerms;
+pub use search_terms::{SearchTerms, is_stopword};
 pub use sqlite::{SqliteStore, check_private as check_embedded_private};
 pub use tokens::{
     AuditEntry, AuditEvent, AuditRecord, AuthStats, NewToken, TokenHash, TokenRecord, TokenStatus,
@@ -267,6 +269,14 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
         tags: &[String],
         limit: u32,
     ) -> Result<String, StoreError>;
+    /// The scope's stamp: changes whenever any of its memories is added, edited or deleted, by
+    /// any process. One primary-key read.
+    async fn scope_stamp(&self, scope: &Scope) -> Result<ScopeStamp, StoreError>;
+    /// Every memory of the scope (expired ones too), for the in-process search index.
+    async fn scope_documents(&self, scope: &Scope) -> Result<Vec<SearchDocument>, StoreError>;
+    /// The plans of [`MemoryStore::scope_stamp`] and [`MemoryStore::scope_documents`], as
+    /// [`MemoryStore::explain_search`] shows them, one query after the other. Nothing is run.
+    async fn explain_scope_reads(&self, scope: &Scope) -> Result<String, StoreError>;
     /// Deletes the scope's memories whose expiry time is at or before `now`, writing a DELETE
     /// history event for each (actor [`EXPIRY_ACTOR`]), and returns how many went. Reads never
     /// return an expired memory whether or not it was purged yet; purging keeps the scope's

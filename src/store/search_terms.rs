@@ -13,6 +13,11 @@ const STOPWORDS: &[&str] = &[
     "you", "your",
 ];
 
+/// True for a word too common to rank by (lowercase).
+pub fn is_stopword(word: &str) -> bool {
+    STOPWORDS.contains(&word)
+}
+
 const MAX_WORDS: usize = 32;
 const MAX_FRAGMENTS: usize = 16;
 const MIN_FRAGMENT_CHARS: usize = 3;

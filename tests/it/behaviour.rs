@@ -983,18 +983,19 @@ async fn scope_count_follows_every_writer(backend: Backend) {
     let remove_counter = match backend {
         Backend::Sqlite => {
             "DROP TRIGGER memory_scope_counts_insert; DROP TRIGGER memory_scope_counts_delete;
-             DROP TRIGGER memory_scope_counts_move; DROP TABLE memory_scope_counts;"
+             DROP TRIGGER memory_scope_counts_update; DROP TABLE memory_scope_counts;"
         }
         Backend::Postgres => {
             "DROP FUNCTION memory_scope_counts_after_insert() CASCADE;
              DROP FUNCTION memory_scope_counts_after_delete() CASCADE;
              DROP FUNCTION memory_scope_counts_after_move() CASCADE;
              DROP FUNCTION memory_scope_counts_after_truncate() CASCADE;
+             DROP FUNCTION memory_scope_counts_after_update() CASCADE;
              DROP TABLE memory_scope_counts;"
         }
     };
     db.execute(&format!(
-        "{remove_counter} DELETE FROM mem0_schema_migrations WHERE version = 20261126000001;"
+        "{remove_counter} DELETE FROM mem0_schema_migrations WHERE version IN (20261126000001, 20261206000001);"
     ))
     .await;
     if backend == Backend::Postgres {

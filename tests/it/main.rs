@@ -46,6 +46,8 @@ mod semantic;
 mod builtin_model;
 // Hostile working directories, forged minted tokens, foreign data directories, error text.
 mod security;
+// How search ranks: both backends alike, rare words first, fresh after writes elsewhere.
+mod ranking;
 // The plan of every search shape, on both backends (EXPLAIN).
 mod search_plans;
 // `init`, `client-config`, `doctor` and completions, each in a home of its own.

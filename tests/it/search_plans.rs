@@ -1,6 +1,8 @@
 //! Every search shape holds to the index, on both backends: the plan of a plain question, a
 //! possessive, an identifier and a common word (what `EXPLAIN` shows, never a timing). The
-//! full-text match is evaluated once, by the index, never again for each row of the scope.
+//! full-text match is evaluated once, by the index, never again for each row of the scope. The
+//! reads of the in-process index (the scope's stamp and its memories) go by key and by the
+//! scope's index.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -160,6 +162,33 @@ async fn every_query_shape_uses_the_index(backend: Backend) {
             .await
             .unwrap();
         assert!(!found.is_empty(), "{shape}: {query} found nothing");
+    }
+
+    // What the in-process index reads before a search (the scope's stamp) and to build itself
+    // (the scope's memories): by key and through the scope's index.
+    let plan = store
+        .explain_scope_reads(&scope("proj-plans"))
+        .await
+        .unwrap();
+    eprintln!("--- {backend:?} scope reads\n{plan}");
+    match backend {
+        Backend::Sqlite => {
+            assert!(
+                plan.contains(
+                    "SEARCH memory_scope_counts USING PRIMARY KEY (scope_user=? AND project_id=?)"
+                ),
+                "{plan}"
+            );
+            assert!(
+                plan.contains("SEARCH memories USING INDEX memories_scope_"),
+                "{plan}"
+            );
+        }
+        Backend::Postgres => {
+            assert!(!plan.contains("Seq Scan"), "{plan}");
+            assert!(plan.contains("memory_scope_counts_pkey"), "{plan}");
+            assert!(plan.contains("on memories_scope_"), "{plan}");
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod cancel;
 mod connect;
+mod documents;
 mod expiry;
 mod portable;
 mod rows;
@@ -29,6 +30,7 @@ use super::{
     MemoryStore, Migration, PortableMemory, SchemaStatus, SearchTerms, StoreError, StoredVector,
     Unembedded, UnembeddedFilter, UpdateOutcome, VectorRecord, VectorStamp, expiry_actor,
 };
+use super::{ScopeStamp, SearchDocument};
 use crate::access::Principal;
 use crate::memory::search_text::index_extra;
 use crate::memory::{
@@ -482,12 +484,22 @@ impl MemoryStore for PostgresStore {
         tags: &[String],
         limit: u32,
     ) -> Result<String, StoreError> {
-        let (sql, args) = search::statement(scope, terms, tags, limit)?;
-        let lines: Vec<String> =
-            sqlx::query_scalar_with(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")), args)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(lines.join("\n"))
+        search::explain(&self.pool, scope, terms, tags, limit).await
+    }
+
+    #[instrument(skip_all)]
+    async fn scope_stamp(&self, scope: &Scope) -> Result<ScopeStamp, StoreError> {
+        documents::stamp(&self.pool, scope).await
+    }
+
+    #[instrument(skip_all)]
+    async fn scope_documents(&self, scope: &Scope) -> Result<Vec<SearchDocument>, StoreError> {
+        documents::of_scope(&self.pool, scope).await
+    }
+
+    #[instrument(skip_all)]
+    async fn explain_scope_reads(&self, scope: &Scope) -> Result<String, StoreError> {
+        documents::explain(&self.pool, scope).await
     }
 
     #[instrument(skip_all)]

@@ -56,3 +56,19 @@ pub(super) fn statement(
     args.add(i64::from(limit)).map_err(encode)?;
     Ok((sql, args))
 }
+
+/// PostgreSQL's `EXPLAIN` of [`statement`], one plan line a line.
+pub(super) async fn explain(
+    pool: &sqlx::PgPool,
+    scope: &Scope,
+    terms: &SearchTerms,
+    tags: &[String],
+    limit: u32,
+) -> Result<String, StoreError> {
+    let (sql, args) = statement(scope, terms, tags, limit)?;
+    let lines: Vec<String> =
+        sqlx::query_scalar_with(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")), args)
+            .fetch_all(pool)
+            .await?;
+    Ok(lines.join("\n"))
+}

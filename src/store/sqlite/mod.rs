@@ -4,6 +4,7 @@
 //! exact. The token tables are in [`tokens`], the row mapping in [`rows`].
 
 mod connection;
+mod documents;
 mod expiry;
 mod portable;
 mod rows;
@@ -41,6 +42,7 @@ use super::{
     VectorStamp, expiry_actor,
 };
 use super::{ExportCursor, ExportFilter, ImportCommit, ImportOutcome, PortableMemory};
+use super::{ScopeStamp, SearchDocument};
 use crate::access::Principal;
 use crate::memory::search_text::index_extra;
 use crate::memory::{
@@ -489,18 +491,22 @@ impl MemoryStore for SqliteStore {
         tags: &[String],
         limit: u32,
     ) -> Result<String, StoreError> {
-        let (sql, args) = search::statement(scope, terms, tags, limit)?;
-        let steps: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(
-            sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")),
-            args,
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(steps
-            .into_iter()
-            .map(|(_, _, _, detail)| detail)
-            .collect::<Vec<_>>()
-            .join("\n"))
+        search::explain(&self.pool, scope, terms, tags, limit).await
+    }
+
+    #[instrument(skip_all)]
+    async fn scope_stamp(&self, scope: &Scope) -> Result<ScopeStamp, StoreError> {
+        documents::stamp(&self.pool, scope).await
+    }
+
+    #[instrument(skip_all)]
+    async fn scope_documents(&self, scope: &Scope) -> Result<Vec<SearchDocument>, StoreError> {
+        documents::of_scope(&self.pool, scope).await
+    }
+
+    #[instrument(skip_all)]
+    async fn explain_scope_reads(&self, scope: &Scope) -> Result<String, StoreError> {
+        documents::explain(&self.pool, scope).await
     }
 
     #[instrument(skip_all)]

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use crate::memory::{HistoryEvent, Memory, ScoredMemory};
 use crate::store::migrations::AppliedMigration;
 use crate::store::{
-    AuditEntry, AuditRecord, AuthStats, TokenRecord, audit_event, corrupt, history_kind,
-    metadata_from_json, permissions_from_json, tags_from_json,
+    AuditEntry, AuditRecord, AuthStats, SearchDocument, TokenRecord, audit_event, corrupt,
+    history_kind, metadata_from_json, permissions_from_json, tags_from_json,
 };
 
 /// The columns [`MemoryRow`] reads, of `memories` under the alias `m` (the full-text table has
@@ -90,6 +90,24 @@ impl FromRow<'_, SqliteRow> for MemoryRow {
             metadata: metadata_from_json(json_column(row, "metadata")?)?,
             created_at: time_column(row, "created_at")?,
             updated_at: time_column(row, "updated_at")?,
+            expires_at: optional_time_column(row, "expires_at")?,
+        }))
+    }
+}
+
+/// A memory for the in-process search index: `id, content, content_hash, tags, created_at,
+/// expires_at`.
+pub(super) struct DocumentRow(pub SearchDocument);
+
+impl FromRow<'_, SqliteRow> for DocumentRow {
+    fn from_row(row: &SqliteRow) -> sqlx::Result<Self> {
+        let id: &str = row.try_get("id")?;
+        Ok(DocumentRow(SearchDocument {
+            id: Uuid::parse_str(id).map_err(|e| corrupt(format!("id '{id}': {e}")))?,
+            content: row.try_get("content")?,
+            content_hash: row.try_get("content_hash")?,
+            tags: tags_from_json(json_column(row, "tags")?)?,
+            created_at: time_column(row, "created_at")?,
             expires_at: optional_time_column(row, "expires_at")?,
         }))
     }

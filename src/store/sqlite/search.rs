@@ -71,3 +71,35 @@ pub(super) fn statement(
     args.add(i64::from(limit)).map_err(encode)?;
     Ok((sql, args))
 }
+
+/// SQLite's `EXPLAIN QUERY PLAN` of [`statement`], one step a line.
+pub(super) async fn explain(
+    pool: &sqlx::SqlitePool,
+    scope: &Scope,
+    terms: &SearchTerms,
+    tags: &[String],
+    limit: u32,
+) -> Result<String, StoreError> {
+    let (sql, args) = statement(scope, terms, tags, limit)?;
+    plan(
+        pool,
+        sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")),
+        args,
+    )
+    .await
+}
+
+/// The detail column of an `EXPLAIN QUERY PLAN`, one step a line.
+pub(super) async fn plan(
+    pool: &sqlx::SqlitePool,
+    sql: sqlx::AssertSqlSafe<String>,
+    args: SqliteArguments,
+) -> Result<String, StoreError> {
+    let steps: Vec<(i64, i64, i64, String)> =
+        sqlx::query_as_with(sql, args).fetch_all(pool).await?;
+    Ok(steps
+        .into_iter()
+        .map(|(_, _, _, detail)| detail)
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
