@@ -520,6 +520,17 @@ fn bench_shapes(case: &str, launch: &Launch<'_>, in_scope: usize, calls: usize) 
     let (mut client, _) = Client::spawn(launch).expect("spawn");
     client.initialize().expect("initialize");
     let mut shapes = Vec::new();
+    // The first search of a process indexes the scope; every later one reuses the index.
+    let (_, took) = client
+        .call(
+            "search_memories",
+            json!({"query": shaped_query("plain question", 0), "limit": 10}),
+        )
+        .expect("search");
+    shapes.push((
+        "first search (indexes the scope)".to_string(),
+        stats(vec![ms(took)]),
+    ));
     for shape in SHAPES {
         let mut samples = Vec::new();
         for i in 0..calls {
@@ -534,6 +545,24 @@ fn bench_shapes(case: &str, launch: &Launch<'_>, in_scope: usize, calls: usize) 
         }
         shapes.push((shape.to_string(), stats(samples)));
     }
+    // What a session does all the time: store a fact, then search. The write changes the
+    // scope, so the search first brings the index up to date.
+    let mut samples = Vec::new();
+    for i in 0..calls {
+        let (text, _) = fact(8888, i);
+        client
+            .call("add_memory", json!({"content": text}))
+            .expect("add");
+        let target = (i * 7919) % in_scope.max(1);
+        let (_, took) = client
+            .call(
+                "search_memories",
+                json!({"query": shaped_query("plain question", target), "limit": 10}),
+            )
+            .expect("search");
+        samples.push(ms(took));
+    }
+    shapes.push(("plain question after an add".to_string(), stats(samples)));
     client.close();
     ShapesResult {
         case: case.into(),

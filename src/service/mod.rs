@@ -171,6 +171,8 @@ impl MemoryService {
             .map_err(|e| store_failure(e, "store the memory"))?
         {
             InsertOutcome::Inserted(memory) => {
+                self.lexical
+                    .note(scope, lexical::Change::Added(lexical::document_of(&memory)));
                 if self.semantic.is_enabled() {
                     self.semantic
                         .index(self.store.as_ref(), memory.id, &memory.content)
@@ -410,6 +412,10 @@ impl MemoryService {
             .map_err(|e| store_failure(e, "update the memory"))?
         {
             UpdateOutcome::Updated(memory) => {
+                self.lexical.note(
+                    scope,
+                    lexical::Change::Edited(lexical::document_of(&memory)),
+                );
                 if self.semantic.is_enabled() && changes.content.is_some() {
                     self.semantic
                         .index(self.store.as_ref(), memory.id, &memory.content)
@@ -440,6 +446,7 @@ impl MemoryService {
         if deleted == 0 {
             return Err(MemoryError::NotFound(id));
         }
+        self.lexical.note(scope, lexical::Change::Removed(id));
         Ok(memory)
     }
 
@@ -486,10 +493,14 @@ impl MemoryService {
             })?;
         }
         let ids: Vec<Uuid> = memories.iter().map(|m| m.id).collect();
-        self.store
+        let deleted = self
+            .store
             .delete_memories(scope, &ids, principal)
             .await
-            .map_err(|e| store_failure(e, "delete memories"))
+            .map_err(|e| store_failure(e, "delete memories"))?;
+        // The scope is empty, or nearly: its index is not worth keeping.
+        self.lexical.forget(scope);
+        Ok(deleted)
     }
 
     pub async fn history(&self, scope: &Scope, id: &str) -> Result<Vec<HistoryEvent>, MemoryError> {

@@ -241,6 +241,55 @@ async fn writes_elsewhere_show_in_the_next_search(backend: Backend) {
         "a deleted memory is still found: {seen}"
     );
 
+    // The reader's own write, applied to its index, does not hide one made elsewhere just
+    // before it.
+    reader
+        .ok("search_memories", json!({"query": "osprey"}))
+        .await;
+    writer
+        .ok(
+            "add_memory",
+            json!({"content": "The queue is called heron"}),
+        )
+        .await;
+    reader
+        .ok("add_memory", json!({"content": "The cache is called wren"}))
+        .await;
+    let seen = reader
+        .ok("search_memories", json!({"query": "heron wren"}))
+        .await;
+    let mut both = found(&seen);
+    both.sort();
+    assert_eq!(
+        both,
+        ["The cache is called wren", "The queue is called heron"],
+        "{seen}"
+    );
+    let own = reader
+        .ok(
+            "add_memory",
+            json!({"content": "The scheduler is called swift"}),
+        )
+        .await;
+    let own_id = own["memory"]["id"].as_str().unwrap().to_string();
+    let seen = reader
+        .ok("search_memories", json!({"query": "swift"}))
+        .await;
+    assert_eq!(found(&seen), ["The scheduler is called swift"], "{seen}");
+    reader
+        .ok(
+            "update_memory",
+            json!({"id": own_id, "content": "The scheduler is called kite"}),
+        )
+        .await;
+    let seen = reader
+        .ok("search_memories", json!({"query": "swift kite"}))
+        .await;
+    assert_eq!(found(&seen), ["The scheduler is called kite"], "{seen}");
+    reader.ok("delete_memory", json!({"id": own_id})).await;
+    let seen = reader.ok("search_memories", json!({"query": "kite"})).await;
+    assert!(found(&seen).is_empty(), "{seen}");
+
     // An administrator's UPDATE by hand, outside any server.
     let other = writer
         .ok(

@@ -727,7 +727,8 @@ async fn expiry(backend: Backend) {
     );
 
     // An expired memory neither blocks its content nor counts against the limit.
-    let short = expiring("temporary workaround", Some(now() - TimeDelta::seconds(1)));
+    // Expired before `at`, the time the twin below is added at (the purge compares with it).
+    let short = expiring("temporary workaround", Some(at - TimeDelta::seconds(1)));
     insert_new(store, &alice, &short).await;
     assert_eq!(count(store, &alice).await, 4);
     let again = expiring("temporary workaround", None);

@@ -27,6 +27,9 @@ const PREFIX_WEIGHT: f64 = 0.5;
 /// `google` and `golang`.
 const MIN_PREFIX_BYTES: usize = 3;
 
+/// A memory's analysis: (term id, count) pairs, how many terms in all, the lowercase content.
+type Analysed = (Box<[(u32, u32)]>, u32, Box<str>);
+
 /// One memory as the index holds it.
 #[derive(Debug)]
 struct Doc {
@@ -41,6 +44,8 @@ struct Doc {
     terms: Box<[(u32, u32)]>,
     /// How many terms the memory has, repeats counted.
     len: u32,
+    /// False once deleted or replaced by an edit (its postings stay until the next rebuild).
+    live: bool,
 }
 
 /// A ranked memory: its id and a score from 0 to 1, the share of the query's full weight it
@@ -59,7 +64,22 @@ pub struct ScopeIndex {
     /// Per term id: (doc, how often).
     postings: Vec<Vec<(u32, u32)>>,
     docs: Vec<Doc>,
-    avg_len: f64,
+    /// Where each live memory is in `docs`.
+    by_id: HashMap<Uuid, u32>,
+    /// Live memories, and their terms in all.
+    live: usize,
+    live_len: u64,
+}
+
+/// How one write changed a scope, to bring its index up to date without reading the scope.
+#[derive(Debug)]
+pub enum Change {
+    /// A memory was stored.
+    Added(SearchDocument),
+    /// A memory's content, tags or expiry changed: it is now this.
+    Edited(SearchDocument),
+    /// A memory was deleted.
+    Removed(Uuid),
 }
 
 impl ScopeIndex {
@@ -77,64 +97,116 @@ impl ScopeIndex {
             let live = p.postings.iter().filter(|list| !list.is_empty()).count();
             p.dict.len() <= 2 * live + 1024
         });
-        let mut dict = reuse.map(|p| p.dict.clone()).unwrap_or_default();
-        let known: HashMap<Uuid, &Doc> = reuse
-            .map(|p| p.docs.iter().map(|d| (d.id, d)).collect())
-            .unwrap_or_default();
-        let mut docs = Vec::with_capacity(documents.len());
+        let mut index = ScopeIndex {
+            stamp,
+            dict: reuse.map(|p| p.dict.clone()).unwrap_or_default(),
+            postings: Vec::new(),
+            docs: Vec::with_capacity(documents.len()),
+            by_id: HashMap::with_capacity(documents.len()),
+            live: 0,
+            live_len: 0,
+        };
         for document in documents {
-            let (terms, len, content_lower) = match known.get(&document.id) {
-                Some(old) if *old.content_hash == *document.content_hash => {
-                    (old.terms.clone(), old.len, old.content_lower.clone())
-                }
-                _ => {
-                    let words = analyzer.document_terms(&document.content);
-                    let mut counts: Vec<(u32, u32)> = Vec::new();
-                    for word in &words {
-                        let next = dict.len() as u32;
-                        let id = *dict.entry(word.as_str().into()).or_insert(next);
-                        match counts.iter_mut().find(|(t, _)| *t == id) {
-                            Some((_, n)) => *n += 1,
-                            None => counts.push((id, 1)),
-                        }
-                    }
-                    (
-                        counts.into_boxed_slice(),
-                        words.len() as u32,
-                        document.content.to_lowercase().into_boxed_str(),
-                    )
-                }
+            let known = reuse
+                .and_then(|p| p.by_id.get(&document.id).map(|&d| &p.docs[d as usize]))
+                .filter(|old| *old.content_hash == *document.content_hash);
+            let (terms, len, content_lower) = match known {
+                Some(old) => (old.terms.clone(), old.len, old.content_lower.clone()),
+                None => index.analyse(&document.content, analyzer),
             };
-            docs.push(Doc {
-                id: document.id,
-                content_hash: document.content_hash.into_boxed_str(),
-                content_lower,
-                tags: document.tags.into_boxed_slice(),
-                created_at: document.created_at,
-                expires_at: document.expires_at,
-                terms,
-                len,
-            });
+            index.push(document, terms, len, content_lower);
         }
-        let mut postings: Vec<Vec<(u32, u32)>> = vec![Vec::new(); dict.len()];
-        for (d, doc) in docs.iter().enumerate() {
-            for &(term, count) in doc.terms.iter() {
-                postings[term as usize].push((d as u32, count));
+        // Every term has its (maybe empty) list, so any term id the dictionary gives is valid.
+        index.postings.resize_with(index.dict.len(), Vec::new);
+        index
+    }
+
+    /// The terms of `content` as (term id, count), adding new terms to the dictionary; how
+    /// many terms in all; the content in lowercase.
+    fn analyse(&mut self, content: &str, analyzer: &Analyzer) -> Analysed {
+        let words = analyzer.document_terms(content);
+        let mut counts: Vec<(u32, u32)> = Vec::new();
+        for word in &words {
+            let next = self.dict.len() as u32;
+            let id = *self.dict.entry(word.as_str().into()).or_insert(next);
+            match counts.iter_mut().find(|(t, _)| *t == id) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((id, 1)),
             }
         }
-        let total: u64 = docs.iter().map(|d| u64::from(d.len)).sum();
-        let avg_len = if docs.is_empty() {
-            1.0
-        } else {
-            (total as f64 / docs.len() as f64).max(1.0)
-        };
-        ScopeIndex {
-            stamp,
-            dict,
-            postings,
-            docs,
-            avg_len,
+        (
+            counts.into_boxed_slice(),
+            words.len() as u32,
+            content.to_lowercase().into_boxed_str(),
+        )
+    }
+
+    /// Appends a live memory with its analysed terms (replacing one of the same id).
+    fn push(
+        &mut self,
+        document: SearchDocument,
+        terms: Box<[(u32, u32)]>,
+        len: u32,
+        content_lower: Box<str>,
+    ) {
+        self.remove(document.id);
+        let d = self.docs.len() as u32;
+        if self.postings.len() < self.dict.len() {
+            self.postings.resize_with(self.dict.len(), Vec::new);
         }
+        for &(term, count) in terms.iter() {
+            self.postings[term as usize].push((d, count));
+        }
+        self.by_id.insert(document.id, d);
+        self.live += 1;
+        self.live_len += u64::from(len);
+        self.docs.push(Doc {
+            id: document.id,
+            content_hash: document.content_hash.into_boxed_str(),
+            content_lower,
+            tags: document.tags.into_boxed_slice(),
+            created_at: document.created_at,
+            expires_at: document.expires_at,
+            terms,
+            len,
+            live: true,
+        });
+    }
+
+    /// Marks the memory `id` deleted; false if the index does not hold it.
+    fn remove(&mut self, id: Uuid) -> bool {
+        let Some(d) = self.by_id.remove(&id) else {
+            return false;
+        };
+        let doc = &mut self.docs[d as usize];
+        doc.live = false;
+        self.live -= 1;
+        self.live_len -= u64::from(doc.len);
+        true
+    }
+
+    /// Applies one write made by this process, and moves the stamp by what that write did to
+    /// the scope's counters (see `Lexical::note`).
+    pub fn apply(&mut self, change: Change, analyzer: &Analyzer) {
+        let (memories, changes) = match change {
+            Change::Added(document) | Change::Edited(document) => {
+                let added = !self.by_id.contains_key(&document.id);
+                let (terms, len, content_lower) = self.analyse(&document.content, analyzer);
+                self.push(document, terms, len, content_lower);
+                (i64::from(added), 1)
+            }
+            Change::Removed(id) => {
+                self.remove(id);
+                (-1, 1)
+            }
+        };
+        self.stamp.memories += memories;
+        self.stamp.changes += changes;
+    }
+
+    /// True when deleted and replaced memories outnumber the live ones: time to rebuild.
+    pub fn is_mostly_dead(&self) -> bool {
+        self.docs.len() - self.live > self.live.max(1024)
     }
 
     /// The scope's stamp when it was indexed.
@@ -142,7 +214,7 @@ impl ScopeIndex {
         self.stamp
     }
 
-    /// How many memories the index holds.
+    /// How many memories the index holds, deleted ones included until the next rebuild.
     pub fn len(&self) -> usize {
         self.docs.len()
     }
@@ -158,12 +230,13 @@ impl ScopeIndex {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Vec<Hit> {
-        let n = self.docs.len();
+        let n = self.live;
         if n == 0 || limit == 0 {
             return Vec::new();
         }
-        let mut scores = vec![0f64; n];
-        let mut tf = vec![0f64; n];
+        let avg_len = (self.live_len as f64 / n as f64).max(1.0);
+        let mut scores = vec![0f64; self.docs.len()];
+        let mut tf = vec![0f64; self.docs.len()];
         let mut touched: Vec<u32> = Vec::new();
         let mut hits: Vec<u32> = Vec::new();
         let mut full_weight = 0.0;
@@ -176,7 +249,7 @@ impl ScopeIndex {
                 if scores[d] == 0.0 {
                     hits.push(d as u32);
                 }
-                let norm = K1 * (1.0 - B + B * f64::from(self.docs[d].len) / self.avg_len);
+                let norm = K1 * (1.0 - B + B * f64::from(self.docs[d].len) / avg_len);
                 scores[d] += idf * tf[d] * (K1 + 1.0) / (tf[d] + norm);
                 tf[d] = 0.0;
             }
@@ -185,6 +258,9 @@ impl ScopeIndex {
         for word in words {
             for (term, weight) in self.matching_terms(word) {
                 for &(d, count) in &self.postings[term as usize] {
+                    if !self.docs[d as usize].live {
+                        continue;
+                    }
                     if tf[d as usize] == 0.0 {
                         touched.push(d);
                     }
@@ -195,7 +271,7 @@ impl ScopeIndex {
         }
         for fragment in fragments {
             for (d, doc) in self.docs.iter().enumerate() {
-                if doc.content_lower.contains(fragment.as_str()) {
+                if doc.live && doc.content_lower.contains(fragment.as_str()) {
                     touched.push(d as u32);
                     tf[d] = 1.0;
                 }
@@ -360,5 +436,56 @@ mod tests {
             );
         }
         assert!(ranked(&second, "fly", &[]).is_empty());
+    }
+
+    #[test]
+    fn writes_applied_in_place_rank_as_a_rebuild_does() {
+        let analyzer = Analyzer::default();
+        let docs = vec![
+            doc(1, "pnpm is the package manager", &[], 1),
+            doc(2, "deploys go through fly", &[], 2),
+            doc(3, "the release train leaves on fridays", &[], 3),
+        ];
+        let mut patched = ScopeIndex::build(
+            ScopeStamp {
+                memories: 3,
+                changes: 7,
+            },
+            docs.clone(),
+            None,
+            &analyzer,
+        );
+        patched.apply(
+            Change::Added(doc(4, "pnpm workspaces hold the apps", &[], 0)),
+            &analyzer,
+        );
+        patched.apply(
+            Change::Edited(doc(2, "deploys go through render", &[], 2)),
+            &analyzer,
+        );
+        patched.apply(Change::Removed(Uuid::from_u128(3)), &analyzer);
+        assert_eq!(
+            patched.stamp(),
+            ScopeStamp {
+                memories: 3,
+                changes: 10
+            }
+        );
+        let fresh = build(vec![
+            doc(1, "pnpm is the package manager", &[], 1),
+            doc(2, "deploys go through render", &[], 2),
+            doc(4, "pnpm workspaces hold the apps", &[], 0),
+        ]);
+        for query in [
+            "pnpm",
+            "fly",
+            "render",
+            "release fridays",
+            "deploys pnpm apps",
+        ] {
+            let a = patched.search(&analyzer.query_terms(query), &[], &[], Utc::now(), 10);
+            let b = fresh.search(&analyzer.query_terms(query), &[], &[], Utc::now(), 10);
+            assert_eq!(a, b, "{query}");
+        }
     }
 }

@@ -4,6 +4,11 @@
 //! built at, so a write by any process shows in the next search; a stale index is rebuilt,
 //! analysing only memories whose content it has not seen.
 //!
+//! This process's own writes are applied to the index directly ([`Lexical::note`]), with the
+//! stamp moved by exactly what each write does to the scope's counters. If anything else
+//! changed the scope too, the stamps then differ and the next search rebuilds: a write noted
+//! here can make a rebuild unnecessary, never an index wrong.
+//!
 //! Scopes over [`MAX_INDEXED`] memories are left to the database's full-text index, which
 //! needs no memory here.
 
@@ -11,16 +16,16 @@ mod analyze;
 mod index;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::Utc;
 use uuid::Uuid;
 
 use self::analyze::Analyzer;
-pub use self::index::Hit;
 use self::index::ScopeIndex;
+pub use self::index::{Change, Hit};
 use crate::memory::{Memory, Scope, ScoredMemory};
-use crate::store::{MemoryStore, SearchTerms, StoreError};
+use crate::store::{MemoryStore, SearchDocument, SearchTerms, StoreError};
 
 /// Largest scope (in memories) ranked in this process; larger ones are ranked by the database.
 /// At about 1 KiB per memory indexed, 50,000 memories take some 50 MB.
@@ -35,9 +40,21 @@ const CACHED_MEMORIES: usize = 200_000;
 
 type ScopeKey = (String, String);
 
+/// A memory as the index holds it.
+pub fn document_of(memory: &Memory) -> SearchDocument {
+    SearchDocument {
+        id: memory.id,
+        content: memory.content.clone(),
+        content_hash: crate::memory::content_hash(&memory.content),
+        tags: memory.tags.clone(),
+        created_at: memory.created_at,
+        expires_at: memory.expires_at,
+    }
+}
+
 #[derive(Debug, Default)]
 struct Cache {
-    entries: HashMap<ScopeKey, (Arc<ScopeIndex>, u64)>,
+    entries: HashMap<ScopeKey, (Arc<RwLock<ScopeIndex>>, u64)>,
     clock: u64,
 }
 
@@ -111,39 +128,73 @@ impl Lexical {
             return Ok(None);
         }
         let key = (scope.owner_key().to_string(), scope.project_id.clone());
-        let cached = self.lookup(&key);
-        let index = match cached {
-            Some(index) if index.stamp() == stamp => index,
-            previous => {
-                let documents = store.scope_documents(scope).await?;
-                let analyzer = self.analyzer.clone();
-                // Analysing thousands of memories takes milliseconds of CPU: off the async
-                // threads, so other sessions' calls go on meanwhile.
-                let built = tokio::task::spawn_blocking(move || {
-                    ScopeIndex::build(stamp, documents, previous.as_deref(), &analyzer)
-                })
-                .await
-                .map_err(|e| {
-                    StoreError::Query(sqlx::Error::Protocol(format!(
-                        "indexing the scope for search failed: {e}"
-                    )))
-                })?;
-                let built = Arc::new(built);
-                self.keep(key, built.clone());
-                built
-            }
-        };
         let words = self.analyzer.query_terms(query);
-        Ok(Some(index.search(
-            &words,
-            &terms.fragments,
-            tags,
-            Utc::now(),
-            limit,
-        )))
+        let cached = self.lookup(&key);
+        if let Some(index) = &cached {
+            let index = index.read().unwrap_or_else(|e| e.into_inner());
+            if index.stamp() == stamp {
+                return Ok(Some(index.search(
+                    &words,
+                    &terms.fragments,
+                    tags,
+                    Utc::now(),
+                    limit,
+                )));
+            }
+        }
+        let started = std::time::Instant::now();
+        let documents = store.scope_documents(scope).await?;
+        let analyzer = self.analyzer.clone();
+        // Analysing thousands of memories takes milliseconds of CPU: off the async threads, so
+        // other sessions' calls go on meanwhile.
+        let built = tokio::task::spawn_blocking(move || {
+            let previous = cached
+                .as_ref()
+                .map(|index| index.read().unwrap_or_else(|e| e.into_inner()));
+            ScopeIndex::build(stamp, documents, previous.as_deref(), &analyzer)
+        })
+        .await
+        .map_err(|e| {
+            StoreError::Query(sqlx::Error::Protocol(format!(
+                "indexing the scope for search failed: {e}"
+            )))
+        })?;
+        tracing::debug!(
+            memories = built.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "indexed the scope for search"
+        );
+        let hits = built.search(&words, &terms.fragments, tags, Utc::now(), limit);
+        self.keep(key, Arc::new(RwLock::new(built)));
+        Ok(Some(hits))
     }
 
-    fn lookup(&self, key: &ScopeKey) -> Option<Arc<ScopeIndex>> {
+    /// Applies a write this process made in `scope` to its index, if one is cached (see the
+    /// module's notes for why this is safe whatever else happens meanwhile).
+    pub fn note(&self, scope: &Scope, change: Change) {
+        let key = (scope.owner_key().to_string(), scope.project_id.clone());
+        let Some(entry) = self.lookup(&key) else {
+            return;
+        };
+        let mostly_dead = {
+            let mut index = entry.write().unwrap_or_else(|e| e.into_inner());
+            index.apply(change, &self.analyzer);
+            index.is_mostly_dead()
+        };
+        if mostly_dead {
+            // Rebuilt from the store by the next search.
+            self.forget(scope);
+        }
+    }
+
+    /// Drops the scope's index (after a bulk change): the next search rebuilds it.
+    pub fn forget(&self, scope: &Scope) {
+        let key = (scope.owner_key().to_string(), scope.project_id.clone());
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.entries.remove(&key);
+    }
+
+    fn lookup(&self, key: &ScopeKey) -> Option<Arc<RwLock<ScopeIndex>>> {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.clock += 1;
         let now = cache.clock;
@@ -154,13 +205,17 @@ impl Lexical {
     }
 
     /// Caches `index`, then drops the least recently searched scopes beyond the limits.
-    fn keep(&self, key: ScopeKey, index: Arc<ScopeIndex>) {
+    fn keep(&self, key: ScopeKey, index: Arc<RwLock<ScopeIndex>>) {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.clock += 1;
         let now = cache.clock;
         cache.entries.insert(key.clone(), (index, now));
         loop {
-            let memories: usize = cache.entries.values().map(|(i, _)| i.len()).sum();
+            let memories: usize = cache
+                .entries
+                .values()
+                .map(|(i, _)| i.read().map_or(0, |i| i.len()))
+                .sum();
             if cache.entries.len() <= CACHED_SCOPES && memories <= CACHED_MEMORIES {
                 break;
             }
