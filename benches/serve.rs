@@ -11,18 +11,22 @@
 //! - peak RSS (VmHWM) of the server process;
 //! - search by query shape (plain and possessive questions, identifiers, common words, one rare
 //!   word) at 1k and 10k memories on both backends, each against plain questions in the same run;
-//! - many clients: N servers started at once against one PostgreSQL, all answering a tool call.
+//! - many clients: N servers started at once against one PostgreSQL, all answering a tool call;
+//! - semantic search: the `builtin` embedding provider against `none` side by side, 1,000
+//!   facts in scope, both backends (see `serve/semantic.rs`).
 //!
 //! Results go to `target/bench/serve.json` and, as a table with the machine and versions, to
 //! `BENCHMARKS.md` (the part between the `serve` markers; search by shape between the `shapes`
-//! markers). Timings are never assertions.
+//! markers; semantic search between the `semantic` markers). Timings are never assertions.
 //!
 //! Environment: `MEM0_BENCH_ADMIN_URL` (default `postgresql://postgres@127.0.0.1:5432/postgres`),
 //! `MEM0_BENCH_REPS` (cold starts per case, default 20), `MEM0_BENCH_CALLS` (calls per
 //! operation, default 300), `MEM0_BENCH_BIG=0` skips the 1M-row case, `MEM0_BENCH_CLIENTS`
 //! (comma-separated counts for the many-clients case, default `100,200`), `MEM0_BENCH_ONLY`
-//! (`startup`, `latency`, `shapes`, `many`, comma-separated; default all four), `MEM0_BENCH_BIN` (the
-//! server binary to measure; default the one cargo builds for this bench).
+//! (`startup`, `latency`, `shapes`, `many`, `semantic`, comma-separated; default all five),
+//! `MEM0_BENCH_BIN` (the server binary to measure; default the one cargo builds for this bench),
+//! `MEM0_BENCH_MODEL` (the `builtin` model directory for `semantic`; default the test model
+//! stored as float32).
 
 // A benchmark's output is its point.
 #![allow(clippy::print_stdout)]
@@ -34,6 +38,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+#[path = "serve/semantic.rs"]
+mod semantic;
 
 /// The server measured: `MEM0_BENCH_BIN` if set, else the binary cargo built for this bench.
 /// `scripts/bench.sh` sets it to a plain `cargo build --release` binary, because the one cargo
@@ -830,8 +837,9 @@ fn main() {
         "MEM0_BENCH_ADMIN_URL",
         "postgresql://postgres@127.0.0.1:5432/postgres",
     );
-    // MEM0_BENCH_ONLY=startup,latency,shapes,many runs only those parts (the default is all).
-    let only = env_or("MEM0_BENCH_ONLY", "startup,latency,shapes,many");
+    // MEM0_BENCH_ONLY=startup,latency,shapes,many,semantic runs only those parts (the default
+    // is all).
+    let only = env_or("MEM0_BENCH_ONLY", "startup,latency,shapes,many,semantic");
     let wants = |part: &str| only.split(',').any(|p| p.trim() == part);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let work = tempfile::tempdir().unwrap();
@@ -988,6 +996,23 @@ fn main() {
             println!("many clients, {n}: done");
         }
         pg.drop_database(&runtime);
+    }
+
+    if wants("semantic") {
+        let (section, results) = semantic::run(
+            &runtime,
+            &admin_url,
+            work.path(),
+            &cwd,
+            &manual,
+            reps.min(10),
+            calls,
+        );
+        println!("{section}");
+        let json_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/semantic.json");
+        std::fs::create_dir_all(json_path.parent().unwrap()).unwrap();
+        std::fs::write(&json_path, serde_json::to_string_pretty(&results).unwrap()).unwrap();
+        write_markdown("semantic", &section);
     }
 
     if !shapes.is_empty() {

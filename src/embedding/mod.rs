@@ -8,6 +8,9 @@ pub mod builtin;
 pub mod codec;
 pub mod install;
 pub mod openai;
+pub mod token_table;
+pub mod tokens;
+pub mod weights_file;
 
 use std::fmt;
 use std::sync::Arc;

@@ -42,6 +42,8 @@ mod resources;
 mod secrets_never_leak;
 // Semantic search with the builtin embedding model.
 mod semantic;
+// The builtin model's vectors against model2vec's own implementation.
+mod builtin_model;
 // Hostile working directories, forged minted tokens, foreign data directories, error text.
 mod security;
 // How search ranks: both backends alike, rare words first, fresh after writes elsewhere.

@@ -10,15 +10,25 @@ use std::sync::OnceLock;
 /// The directory of the test model (config.json, tokenizer.json, model.safetensors).
 pub fn test_model_dir() -> PathBuf {
     static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    DIR.get_or_init(build)
+    DIR.get_or_init(|| build(&[]))
         .clone()
         .unwrap_or_else(|why| panic!("the test embedding model is not available: {why}"))
 }
 
-fn build() -> Result<PathBuf, String> {
+/// The test model with its table stored as float32 (as potion-base-8M's is) instead of
+/// int8: the same distillation, about 30 MB.
+pub fn float32_test_model_dir() -> PathBuf {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    DIR.get_or_init(|| build(&["--dtype", "float32"]))
+        .clone()
+        .unwrap_or_else(|why| panic!("the float32 test embedding model is not available: {why}"))
+}
+
+fn build(args: &[&str]) -> Result<PathBuf, String> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/build-test-model.sh");
     let out = Command::new("bash")
         .arg(&script)
+        .args(args)
         .output()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     if !out.status.success() {

@@ -1,0 +1,144 @@
+//! Turning a text into the token ids a static model sums, the way model2vec does it: the
+//! model's own `tokenizer.json` through the `tokenizers` crate, without special tokens
+//! (no `[CLS]`/`[SEP]`), without the file's truncation or padding; the unknown token is
+//! dropped (it carries no meaning, and would pull every text with an odd word together).
+//! A long text is first cut to `max_tokens × the median token length` characters, so a huge
+//! input costs no more to tokenize than a text of about `max_tokens` tokens.
+
+use serde::Deserialize;
+use tokenizers::Tokenizer;
+use tokenizers::models::ModelWrapper;
+
+/// A model's tokenizer and what pooling needs to know about it.
+#[derive(Debug)]
+pub struct TextTokenizer {
+    tokenizer: Tokenizer,
+    /// The token that stands for anything not in the vocabulary, if the model has one.
+    unknown: Option<u32>,
+    /// Median length in bytes of the vocabulary's tokens (at least 1).
+    median_token_len: usize,
+}
+
+/// The part of `tokenizer.json` that names the unknown token: `tokenizers` keeps it private
+/// for some models (Unigram's id, WordLevel's token).
+#[derive(Deserialize)]
+struct FileHead {
+    model: ModelHead,
+}
+
+#[derive(Deserialize)]
+struct ModelHead {
+    unk_token: Option<String>,
+    unk_id: Option<u32>,
+}
+
+impl TextTokenizer {
+    /// Loads a tokenizer from the bytes of a `tokenizer.json`.
+    ///
+    /// Errors: the bytes are not a tokenizer, or they name an unknown token that is not in
+    /// their vocabulary; the message says which (the caller adds the file's name).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        let mut tokenizer = Tokenizer::from_bytes(bytes).map_err(|e| e.to_string())?;
+        tokenizer.with_truncation(None).map_err(|e| e.to_string())?;
+        tokenizer.with_padding(None);
+        let head: FileHead = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let unknown_token = match tokenizer.get_model() {
+            // The defaults are `tokenizers`' own for a file that leaves the field out.
+            ModelWrapper::WordPiece(_) => Some(head.model.unk_token.unwrap_or("[UNK]".into())),
+            ModelWrapper::WordLevel(_) => Some(head.model.unk_token.unwrap_or("<unk>".into())),
+            ModelWrapper::BPE(_) => head.model.unk_token,
+            ModelWrapper::Unigram(_) => None,
+        };
+        let unknown =
+            match unknown_token {
+                Some(token) => Some(tokenizer.token_to_id(&token).ok_or_else(|| {
+                    format!("its unknown token `{token}` is not in its vocabulary")
+                })?),
+                None => head.model.unk_id,
+            };
+        let mut lens: Vec<usize> = tokenizer.get_vocab(false).keys().map(String::len).collect();
+        lens.sort_unstable();
+        let median_token_len = lens.get(lens.len() / 2).copied().unwrap_or(1).max(1);
+        Ok(TextTokenizer {
+            tokenizer,
+            unknown,
+            median_token_len,
+        })
+    }
+
+    /// Replaces `ids` with the first `max_tokens` token ids of `text`, unknown tokens left
+    /// out of the result (they still count towards `max_tokens`).
+    ///
+    /// Errors: the tokenizer failed on this text (it does not for the pipelines model2vec
+    /// models use); the message is the tokenizer's.
+    pub fn ids(&self, text: &str, max_tokens: usize, ids: &mut Vec<u32>) -> Result<(), String> {
+        ids.clear();
+        let cut = text
+            .char_indices()
+            .nth(max_tokens.saturating_mul(self.median_token_len))
+            .map_or(text, |(at, _)| &text[..at]);
+        let encoding = self
+            .tokenizer
+            .encode_fast(cut, false)
+            .map_err(|e| e.to_string())?;
+        ids.extend(
+            encoding
+                .get_ids()
+                .iter()
+                .take(max_tokens)
+                .filter(|&&id| Some(id) != self.unknown),
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lowercasing WordPiece tokenizer over a seven-token vocabulary.
+    const WORDPIECE: &str = r###"{
+      "version": "1.0", "truncation": {"max_length": 2, "strategy": "LongestFirst", "stride": 0, "direction": "Right"},
+      "padding": null, "added_tokens": [],
+      "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": null, "lowercase": true},
+      "pre_tokenizer": {"type": "BertPreTokenizer"},
+      "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}], "pair": [{"Sequence": {"id": "A", "type_id": 0}}], "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [1], "tokens": ["[CLS]"]}}},
+      "decoder": null,
+      "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
+                "vocab": {"[UNK]": 0, "[CLS]": 1, "deploy": 2, "##s": 3, "with": 4, "pnpm": 5, "fly": 6}}
+    }"###;
+
+    fn ids(tokenizer: &TextTokenizer, text: &str, max: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        tokenizer.ids(text, max, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn drops_unknown_and_special_tokens_and_ignores_the_files_truncation() {
+        let t = TextTokenizer::from_json(WORDPIECE.as_bytes()).unwrap();
+        assert_eq!(t.unknown, Some(0));
+        // No [CLS] (id 1), "quickly" is unknown, the file's max_length of 2 does not apply.
+        assert_eq!(ids(&t, "Deploys quickly with PNPM", 512), [2, 3, 4, 5]);
+        assert_eq!(ids(&t, "   ", 512), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn cuts_a_long_text_to_the_median_token_length_times_the_limit() {
+        let t = TextTokenizer::from_json(WORDPIECE.as_bytes()).unwrap();
+        // Token lengths 3, 3, 4, 4, 5, 5, 6 bytes: the median is 4.
+        assert_eq!(t.median_token_len, 4);
+        // 2 tokens × 4 = 8 characters: "fly fly " and nothing after.
+        assert_eq!(ids(&t, "fly fly pnpm pnpm", 2), [6, 6]);
+        // 3 × 4 = 12: "fly fly pnpm".
+        assert_eq!(ids(&t, "fly fly pnpm pnpm", 3), [6, 6, 5]);
+    }
+
+    #[test]
+    fn an_unknown_token_missing_from_the_vocabulary_is_refused() {
+        let broken = WORDPIECE.replace(r#""unk_token": "[UNK]""#, r#""unk_token": "<nope>""#);
+        let err = TextTokenizer::from_json(broken.as_bytes()).unwrap_err();
+        assert!(err.contains("`<nope>` is not in its vocabulary"), "{err}");
+        assert!(TextTokenizer::from_json(b"{}").is_err());
+    }
+}
