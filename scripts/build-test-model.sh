@@ -29,7 +29,15 @@ if [ ! -f "$model/.complete" ]; then
     started=$(date +%s)
     echo "build-test-model: distilling into $model" >&2
     rm -rf "$model" "$model.partial"
-    "$python" "$here/distill-static-model.py" --out "$model.partial" "$@" >&2
+    # The forward pass over the vocabulary (minutes) is the same whatever the arguments: one
+    # build per machine computes it, the others (e.g. --dtype float32) reuse it in seconds.
+    table_key=$( { cat "$here/embedding-requirements.txt" "$here/minilm.py" "$here/distill-static-model.py"; } \
+      | sha256sum | cut -c1-16)
+    exec 8>"$cache/models/vocabulary-$table_key.lock"
+    flock 8
+    "$python" "$here/distill-static-model.py" --out "$model.partial" \
+      --table-cache "$cache/models/vocabulary-$table_key.npy" "$@" >&2
+    exec 8>&-
     touch "$model.partial/.complete"
     mv "$model.partial" "$model"
     echo "build-test-model: built in $(($(date +%s) - started)) s" >&2

@@ -140,6 +140,12 @@ def main() -> None:
     parser.add_argument("--sif", type=float, default=1e-4, help="SIF coefficient a; 0 turns weighting off")
     # 256 costs the least CPU here: larger batches spend it on page faults of big temporaries.
     parser.add_argument("--batch", type=int, default=256, help="tokens per forward pass (default 256)")
+    parser.add_argument(
+        "--table-cache",
+        type=Path,
+        help="a .npy file holding the forward pass over the vocabulary: read if present, else "
+        "written, so builds that differ only in dims, SIF or dtype skip the slow step",
+    )
     args = parser.parse_args()
     if not 0 < args.dims <= minilm.HIDDEN:
         parser.error(f"--dims must be in 1..{minilm.HIDDEN}, got {args.dims}")
@@ -151,8 +157,19 @@ def main() -> None:
     log(f"vocabulary: {len(kept)} tokens ({len(tokenizer_json['model']['vocab']) - len(kept)} placeholders dropped)")
 
     t = time.perf_counter()
-    table = token_vectors(model, [i for _, i in kept], args.batch)
-    log(f"forward pass over the vocabulary: {time.perf_counter() - t:.1f} s")
+    ids = [i for _, i in kept]
+    if args.table_cache and args.table_cache.exists():
+        table = np.load(args.table_cache)
+        if table.shape != (len(ids), minilm.HIDDEN):
+            sys.exit(f"{args.table_cache} holds a {table.shape} table, not ({len(ids)}, {minilm.HIDDEN}); delete it")
+        log(f"forward pass over the vocabulary: read from {args.table_cache}")
+    else:
+        table = token_vectors(model, ids, args.batch)
+        log(f"forward pass over the vocabulary: {time.perf_counter() - t:.1f} s")
+        if args.table_cache:
+            partial = args.table_cache.with_suffix(".partial.npy")
+            np.save(partial, table)
+            partial.replace(args.table_cache)
 
     table, variance = pca(table, args.dims)
     log(f"PCA to {args.dims} dims keeps {variance:.1%} of the variance")
