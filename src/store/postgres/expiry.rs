@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPool;
 
 use super::cancel::Running;
-use super::purge_expired_rows;
-use crate::memory::Scope;
-use crate::store::StoreError;
+use super::{bind_actor, with_history};
+use crate::memory::{HistoryKind, Scope};
+use crate::store::{StoreError, expiry_actor};
 
 /// Purges the scope's memories expired at or before `now`; returns how many went.
 pub(super) async fn purge_expired(
@@ -54,4 +54,25 @@ pub(super) async fn count_expiring(
     .fetch_one(pool)
     .await?;
     Ok(count as u64)
+}
+
+/// Deletes the scope's memories that expired at or before `now`, with their DELETE history
+/// events, in one statement.
+pub(super) async fn purge_expired_rows<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let sql = with_history(
+        "DELETE FROM memories WHERE scope_user = $4 AND project_id = $5 AND expires_at <= $3",
+        HistoryKind::Delete,
+        "count(*)",
+    );
+    let actor = expiry_actor();
+    let (purged,) = bind_actor::<(i64,)>(sql, &actor, now)
+        .bind(scope.owner_key())
+        .bind(&scope.project_id)
+        .fetch_one(executor)
+        .await?;
+    Ok(purged as u64)
 }

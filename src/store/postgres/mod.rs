@@ -28,7 +28,7 @@ use super::migrations::{AppliedMigration, POSTGRES};
 use super::{
     Backend, ExportCursor, ExportFilter, ImportCommit, ImportOutcome, InsertOutcome, ListFilter,
     MemoryStore, Migration, PortableMemory, SchemaStatus, SearchTerms, StoreError, StoredVector,
-    Unembedded, UnembeddedFilter, UpdateOutcome, VectorRecord, VectorStamp, expiry_actor,
+    Unembedded, UnembeddedFilter, UpdateOutcome, VectorRecord, VectorStamp,
 };
 use super::{ScopeStamp, SearchDocument};
 use crate::access::Principal;
@@ -121,27 +121,6 @@ where
         .bind(at)
 }
 
-/// Deletes the scope's memories that expired at or before `now`, with their DELETE history
-/// events, in one statement.
-async fn purge_expired_rows<'c>(
-    executor: impl sqlx::PgExecutor<'c>,
-    scope: &Scope,
-    now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    let sql = with_history(
-        "DELETE FROM memories WHERE scope_user = $4 AND project_id = $5 AND expires_at <= $3",
-        HistoryKind::Delete,
-        "count(*)",
-    );
-    let actor = expiry_actor();
-    let (purged,) = bind_actor::<(i64,)>(sql, &actor, now)
-        .bind(scope.owner_key())
-        .bind(&scope.project_id)
-        .fetch_one(executor)
-        .await?;
-    Ok(purged as u64)
-}
-
 /// How many memories the scope holds, from the counter row the triggers keep (no row: none).
 async fn scope_count<'c>(
     executor: impl sqlx::PgExecutor<'c>,
@@ -230,7 +209,7 @@ impl MemoryStore for PostgresStore {
         let mut tx = conn.begin().await?;
         lock_scope(&mut tx, scope).await?;
         // Expired memories neither count against the limit nor make a duplicate.
-        purge_expired_rows(&mut *tx, scope, new.at).await?;
+        expiry::purge_expired_rows(&mut *tx, scope, new.at).await?;
         let sql = format!(
             "SELECT (SELECT memories FROM memory_scope_counts WHERE scope_user = $1 AND project_id = $2) AS scope_count,
                     found.*

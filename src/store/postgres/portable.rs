@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
+use super::expiry::purge_expired_rows;
+use super::lock_scope;
 use super::rows::{HistoryRow, MEMORY_COLUMNS, MemoryRow, NOT_EXPIRED};
-use super::{lock_scope, purge_expired_rows};
 use crate::memory::search_text::index_extra;
 use crate::memory::{HistoryEvent, content_hash};
 use crate::store::{

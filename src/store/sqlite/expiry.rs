@@ -5,10 +5,11 @@
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqlitePool;
 
+use super::SqliteStore;
 use super::rows::time_to_text;
-use super::{SqliteStore, purge_expired_rows};
-use crate::memory::Scope;
-use crate::store::StoreError;
+use crate::memory::{HistoryKind, Scope};
+use crate::store::{StoreError, expiry_actor};
+use sqlx::{Sqlite, Transaction};
 
 /// Purges the scope's memories expired at or before `now`; returns how many went.
 pub(super) async fn purge_expired(
@@ -53,4 +54,37 @@ pub(super) async fn count_expiring(
     .fetch_one(pool)
     .await?;
     Ok(count as u64)
+}
+
+/// Deletes the scope's memories that expired at or before `now`, with their DELETE history
+/// events (recorded first, as `record_history` does).
+pub(super) async fn purge_expired_rows(
+    tx: &mut Transaction<'_, Sqlite>,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let now = time_to_text(now);
+    let actor = expiry_actor();
+    sqlx::query(
+        "INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
+         SELECT id, ?, scope_user, project_id, ?, content, tags, metadata, NULL, ?
+         FROM memories WHERE scope_user = ? AND project_id = ? AND expires_at <= ?",
+    )
+    .bind(&actor.user_id)
+    .bind(HistoryKind::Delete.as_str())
+    .bind(&now)
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .bind(&now)
+    .execute(&mut **tx)
+    .await?;
+    let result = sqlx::query(
+        "DELETE FROM memories WHERE scope_user = ? AND project_id = ? AND expires_at <= ?",
+    )
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .bind(&now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected())
 }

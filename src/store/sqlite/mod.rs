@@ -39,7 +39,7 @@ use super::migrations::{AppliedMigration, SQLITE};
 use super::{
     Backend, InsertOutcome, ListFilter, MemoryStore, Migration, SchemaStatus, SearchTerms,
     StoreError, StoredVector, Unembedded, UnembeddedFilter, UpdateOutcome, VectorRecord,
-    VectorStamp, expiry_actor,
+    VectorStamp,
 };
 use super::{ExportCursor, ExportFilter, ImportCommit, ImportOutcome, PortableMemory};
 use super::{ScopeStamp, SearchDocument};
@@ -191,39 +191,6 @@ async fn record_history(
     Ok(())
 }
 
-/// Deletes the scope's memories that expired at or before `now`, with their DELETE history
-/// events (recorded first, as [`record_history`] does).
-async fn purge_expired_rows(
-    tx: &mut Transaction<'_, Sqlite>,
-    scope: &Scope,
-    now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    let now = time_to_text(now);
-    let actor = expiry_actor();
-    sqlx::query(
-        "INSERT INTO memory_history (memory_id, user_id, scope_user, project_id, event, content, tags, metadata, actor_token, at)
-         SELECT id, ?, scope_user, project_id, ?, content, tags, metadata, NULL, ?
-         FROM memories WHERE scope_user = ? AND project_id = ? AND expires_at <= ?",
-    )
-    .bind(&actor.user_id)
-    .bind(HistoryKind::Delete.as_str())
-    .bind(&now)
-    .bind(scope.owner_key())
-    .bind(&scope.project_id)
-    .bind(&now)
-    .execute(&mut **tx)
-    .await?;
-    let result = sqlx::query(
-        "DELETE FROM memories WHERE scope_user = ? AND project_id = ? AND expires_at <= ?",
-    )
-    .bind(scope.owner_key())
-    .bind(&scope.project_id)
-    .bind(&now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(result.rows_affected())
-}
-
 fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -263,7 +230,7 @@ impl MemoryStore for SqliteStore {
     ) -> Result<InsertOutcome, StoreError> {
         let (mut tx, interrupt) = self.write_tx().await?;
         // Expired memories neither count against the limit nor make a duplicate.
-        purge_expired_rows(&mut tx, scope, new.at).await?;
+        expiry::purge_expired_rows(&mut tx, scope, new.at).await?;
         if let Some(existing) = find_by_hash(&mut tx, scope, &new.content_hash).await? {
             tx.commit().await?;
             interrupt.done();

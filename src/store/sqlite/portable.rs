@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::{FromRow, Row, SqlitePool};
 use uuid::Uuid;
 
-use super::purge_expired_rows;
+use super::expiry::purge_expired_rows;
 use super::rows::{
     HistoryRow, MEMORY_COLUMNS, MemoryRow, NOT_EXPIRED, ids_json, metadata_json, tags_json,
     time_to_text,
