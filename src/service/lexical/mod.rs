@@ -67,8 +67,8 @@ pub struct Lexical {
 
 impl Lexical {
     /// The scope's memories that match `query` (parsed as `terms`) and carry every one of
-    /// `tags`, best first, at most `limit`, each with its score (0 to 1): ranked here, or by the database for a scope
-    /// over [`MAX_INDEXED`] memories. The rows come from the store by id after ranking, so each
+    /// `tags`, best first, at most `limit`, each with its score (0 to 1): ranked here, or by the
+    /// database for a scope over [`MAX_INDEXED`] memories. The rows come from the store by id after ranking, so each
     /// result is as stored now (one deleted meanwhile is left out).
     ///
     /// Errors: the store could not be read.
@@ -109,7 +109,8 @@ impl Lexical {
     }
 
     /// The scope's memories that match `query` (its words, and the literal fragments of
-    /// `terms`) and carry every one of `tags`, best first, at most `limit`; `None` when the scope is too large to index here (rank it in the database).
+    /// `terms`) and carry every one of `tags`, best first, at most `limit`; `None` when the scope
+    /// is too large to index here (rank it in the database).
     ///
     /// Errors: the store could not be read.
     pub async fn rank(
