@@ -68,8 +68,8 @@ pub struct Lexical {
 impl Lexical {
     /// The scope's memories that match `query` (parsed as `terms`) and carry every one of
     /// `tags`, best first, at most `limit`, each with its score (0 to 1): ranked here, or by the
-    /// database for a scope over [`MAX_INDEXED`] memories. The rows come from the store by id after ranking, so each
-    /// result is as stored now (one deleted meanwhile is left out).
+    /// database for a scope over [`MAX_INDEXED`] memories. The rows come from the store by id
+    /// after ranking, so each result is as stored now (one deleted meanwhile is left out).
     ///
     /// Errors: the store could not be read.
     pub async fn search(
