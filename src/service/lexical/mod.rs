@@ -22,8 +22,9 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use self::analyze::Analyzer;
+pub use self::index::Change;
+use self::index::Hit;
 use self::index::ScopeIndex;
-pub use self::index::{Change, Hit};
 use crate::memory::{Memory, Scope, ScoredMemory};
 use crate::store::{MemoryStore, SearchDocument, SearchTerms, StoreError};
 
@@ -113,7 +114,7 @@ impl Lexical {
     /// is too large to index here (rank it in the database).
     ///
     /// Errors: the store could not be read.
-    pub async fn rank(
+    async fn rank(
         &self,
         store: &dyn MemoryStore,
         scope: &Scope,
