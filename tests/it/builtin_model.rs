@@ -24,6 +24,9 @@ const TEXTS: &[&str] = &[
     "",
     "🙂",
     "supercalifragilisticexpialidocious-xyzzy-qwrtp",
+    // Special tokens typed as text, and a word past WordPiece's 100-character limit.
+    "[CLS] the [MASK] token and [SEP] [PAD] in a sentence",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa deploy",
 ];
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
