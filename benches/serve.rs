@@ -1005,7 +1005,7 @@ fn main() {
             work.path(),
             &cwd,
             &manual,
-            reps.min(10),
+            reps,
             calls,
         );
         println!("{section}");

@@ -161,6 +161,20 @@ def full(lex, vec, cos, alpha, floor, clip, raw=False, vnorm="floor-top"):
     return sorted(fused, key=lambda key: -fused[key])
 
 
+def adaptive(lex, vec, cos, floor, w_low, w_high):
+    """The server's score sum (raw lexical score, cosine rescaled from the floor to 1), with a
+    vector weight that grows as the lexical side's best match weakens: `w_high` when no
+    lexical candidate matched anything, `w_low` when the best one matched the whole query."""
+    top = min(max([s for _, s in lex] + [0.0]), 1.0)
+    w = w_high + (w_low - w_high) * top
+    fused = {}
+    for key in {k for k, _ in vec} | {k for k, _ in lex}:
+        fused[key] = w * min(max((cos[key] - floor) / (1 - floor), 0.0), 1.0)
+    for key, s in lex:
+        fused[key] += (1 - w) * min(s, 1.0)
+    return sorted(fused, key=lambda key: -fused[key])
+
+
 def rrf_full(lex, vec, ranks, k, w):
     """RRF, with the vector rank of every candidate (lexical ones too)."""
     fused = {}
@@ -199,6 +213,11 @@ def variants(floor: float) -> dict:
             found[f"full a={a} clip={clip}"] = lambda l, v, cos, a=a, c=clip, **_: full(l, v, cos, a, floor, c)
         for vn in ("floor-top", "floor-one"):
             found[f"full-raw a={a} vec={vn}"] = lambda l, v, cos, a=a, vn=vn, **_: full(l, v, cos, a, floor, True, True, vn)
+    for lo in (0.2, 0.3, 0.4, 0.5):
+        for hi in (0.3, 0.5, 0.7, 0.9):
+            if hi >= lo:
+                found[f"adaptive w={lo}..{hi}"] = (
+                    lambda l, v, cos, lo=lo, hi=hi, **_: adaptive(l, v, cos, floor, lo, hi))
     for k in (10, 30, 60):
         for w in (1.0, 1.5, 2.0):
             found[f"rrf-full k={k} w_vec={w}"] = lambda l, v, ranks, k=k, w=w, **_: rrf_full(l, v, ranks, k, w)

@@ -11,6 +11,7 @@ pub mod openai;
 pub mod token_table;
 pub mod tokens;
 pub mod weights_file;
+pub mod wordpiece;
 
 use std::fmt;
 use std::sync::Arc;

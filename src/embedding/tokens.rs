@@ -6,24 +6,45 @@
 //! input costs no more to tokenize than a text of about `max_tokens` tokens.
 //!
 //! A WordPiece tokenizer (BERT's, which model2vec's published models use) is put together
-//! from its parts here rather than by `Tokenizer::from_bytes`: that loader buffers the whole
-//! `model` object twice (as serde's untyped content, then as a `serde_json::Value`) before it
-//! builds the vocabulary, which for 30k tokens left about 6 MB of freed memory in the
-//! process's resident set for good. Other model types go through `from_bytes`.
+//! from its parts here rather than by `Tokenizer::from_bytes`, with a vocabulary of our own
+//! ([`super::wordpiece`]): that loader buffers the whole `model` object twice (as serde's
+//! untyped content, then as a `serde_json::Value`) before it builds the vocabulary, which for
+//! 30k tokens left about 5 MB of freed memory in the process's resident set for good, and its
+//! `WordPiece` keeps the vocabulary twice. The normalizer, pre-tokenizer and added tokens are
+//! still the library's. Other model types go through `from_bytes`.
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
+use tokenizers::decoders::DecoderWrapper;
 use tokenizers::models::ModelWrapper;
-use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::NormalizerWrapper;
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
-use tokenizers::{AddedToken, Tokenizer};
+use tokenizers::processors::PostProcessorWrapper;
+use tokenizers::{AddedToken, Encoding, Tokenizer, TokenizerImpl};
+
+use super::wordpiece::WordPieceVocab;
+
+/// The library's pipeline over our WordPiece vocabulary.
+type WordPieceTokenizer = TokenizerImpl<
+    WordPieceVocab,
+    NormalizerWrapper,
+    PreTokenizerWrapper,
+    PostProcessorWrapper,
+    DecoderWrapper,
+>;
+
+/// Which pipeline turns texts into ids.
+#[derive(Debug)]
+enum Pipeline {
+    WordPiece(Box<WordPieceTokenizer>),
+    Library(Box<Tokenizer>),
+}
 
 /// A model's tokenizer and what pooling needs to know about it.
 #[derive(Debug)]
 pub struct TextTokenizer {
-    tokenizer: Tokenizer,
+    pipeline: Pipeline,
     /// The token that stands for anything not in the vocabulary, if the model has one.
     unknown: Option<u32>,
     /// Median length in bytes of the vocabulary's tokens (at least 1).
@@ -67,8 +88,7 @@ struct WordPieceModel {
     continuing_subword_prefix: String,
     #[serde(default = "default_max_input_chars")]
     max_input_chars_per_word: usize,
-    /// In the hash map `WordPiece` keeps, so building it moves the map instead of copying it.
-    vocab: HashMap<String, u32, ahash::RandomState>,
+    vocab: HashMap<Box<str>, u32, ahash::RandomState>,
 }
 
 fn default_unk_token() -> String {
@@ -116,7 +136,7 @@ impl TextTokenizer {
         };
         let median_token_len = median_len(tokenizer.get_vocab(false).keys().map(String::as_str));
         Ok(TextTokenizer {
-            tokenizer,
+            pipeline: Pipeline::Library(Box::new(tokenizer)),
             unknown,
             median_token_len,
         })
@@ -124,25 +144,23 @@ impl TextTokenizer {
 
     /// A WordPiece tokenizer built from its parts, as `Tokenizer::from_bytes` would build it
     /// (added tokens registered after the model, as its loader does), with the vocabulary
-    /// read once.
+    /// read once and kept once.
     fn wordpiece(bytes: &[u8]) -> Result<Self, String> {
         let file: WordPieceFile = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        let median_token_len = median_len(file.model.vocab.keys().map(String::as_str));
-        let unk_token = file.model.unk_token.clone();
-        let model = WordPiece::builder()
-            .vocab(file.model.vocab)
-            .unk_token(file.model.unk_token)
-            .continuing_subword_prefix(file.model.continuing_subword_prefix)
-            .max_input_chars_per_word(file.model.max_input_chars_per_word)
-            .build()
-            .map_err(|e| e.to_string())?;
-        let mut tokenizer = Tokenizer::new(model);
+        let median_token_len = median_len(file.model.vocab.keys().map(|t| &**t));
+        let model = WordPieceVocab::new(
+            file.model.vocab,
+            file.model.unk_token,
+            file.model.continuing_subword_prefix,
+            file.model.max_input_chars_per_word,
+        )?;
+        let unknown = Some(model.unk_id());
+        let mut tokenizer = WordPieceTokenizer::new(model);
         tokenizer.with_normalizer(file.normalizer);
         tokenizer.with_pre_tokenizer(file.pre_tokenizer);
         tokenizer.add_tokens(&file.added_tokens);
-        let unknown = Some(Self::id_of_unknown(&tokenizer, &unk_token)?);
         Ok(TextTokenizer {
-            tokenizer,
+            pipeline: Pipeline::WordPiece(Box::new(tokenizer)),
             unknown,
             median_token_len,
         })
@@ -157,6 +175,14 @@ impl TextTokenizer {
             .ok_or_else(|| format!("its unknown token `{token}` is not in its vocabulary"))
     }
 
+    /// The encoding of `text`, without special tokens.
+    fn encode(&self, text: &str) -> tokenizers::Result<Encoding> {
+        match &self.pipeline {
+            Pipeline::WordPiece(tokenizer) => tokenizer.encode_fast(text, false),
+            Pipeline::Library(tokenizer) => tokenizer.encode_fast(text, false),
+        }
+    }
+
     /// Replaces `ids` with the first `max_tokens` token ids of `text`, unknown tokens left
     /// out of the result (they still count towards `max_tokens`).
     ///
@@ -168,10 +194,7 @@ impl TextTokenizer {
             .char_indices()
             .nth(max_tokens.saturating_mul(self.median_token_len))
             .map_or(text, |(at, _)| &text[..at]);
-        let encoding = self
-            .tokenizer
-            .encode_fast(cut, false)
-            .map_err(|e| e.to_string())?;
+        let encoding = self.encode(cut).map_err(|e| e.to_string())?;
         ids.extend(
             encoding
                 .get_ids()

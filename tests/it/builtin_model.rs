@@ -91,3 +91,37 @@ fn texts_that_mean_the_same_are_closer_than_unrelated_ones() {
     let norm: f32 = deploy.iter().map(|x| x * x).sum::<f32>().sqrt();
     assert!((norm - 1.0).abs() < 1e-4, "not unit length: {norm}");
 }
+
+/// The tokenizer the builtin model builds for a WordPiece model (its own vocabulary under the
+/// library's normalizer and pre-tokenizer) against the library's loader of the same file, id
+/// for id, over every line of the README and the sample texts: prose, code, tables, links,
+/// Unicode.
+#[test]
+fn the_wordpiece_tokenizer_gives_the_librarys_ids() {
+    use mem0_mcp::embedding::tokens::TextTokenizer;
+
+    let bytes = std::fs::read(test_model_dir().join("tokenizer.json")).expect("tokenizer.json");
+    let ours = TextTokenizer::from_json(&bytes).expect("our tokenizer loads");
+    let mut library = tokenizers::Tokenizer::from_bytes(&bytes).expect("the library loads");
+    library.with_truncation(None).expect("no truncation");
+    let unknown = library.token_to_id("[UNK]").expect("[UNK]");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let mut ids = Vec::new();
+    let mut compared = 0;
+    for text in readme.lines().chain(TEXTS.iter().copied()) {
+        ours.ids(text, usize::MAX, &mut ids)
+            .expect("ours tokenizes");
+        let want: Vec<u32> = library
+            .encode_fast(text, false)
+            .expect("the library tokenizes")
+            .get_ids()
+            .iter()
+            .copied()
+            .filter(|&id| id != unknown)
+            .collect();
+        assert_eq!(ids, want, "{text:?}");
+        compared += 1;
+    }
+    assert!(compared > 500, "only {compared} texts");
+}
