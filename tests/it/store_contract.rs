@@ -24,13 +24,14 @@ use mem0_mcp::settings::Secret;
 use mem0_mcp::store::{
     AuditEntry, AuditEvent, EXPIRY_ACTOR, InsertOutcome, ListFilter, MemoryStore, NewToken,
     PostgresStore, SearchTerms, SqliteStore, TokenRecord, TokenStatus, TokenStore, UpdateOutcome,
+    VectorRecord,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::support::{Backend, PgDatabase};
 
-on_both_backends!(memories, tokens, expiry);
+on_both_backends!(memories, tokens, expiry, vectors);
 
 /// A migrated store of one backend, seen through both traits, and what keeps its database.
 struct Fixture {
@@ -578,6 +579,93 @@ async fn memories(backend: Backend) {
 }
 
 /// A token about to be stored, and the token itself.
+/// The vectors story: a memory's vector is stored for the content it was made from, replaced
+/// by a later one (another model's too), refused and dropped once the content changed, and
+/// gone with the memory; every write moves the scope's stamp.
+async fn vectors(backend: Backend) {
+    let fixture = Fixture::open(backend).await;
+    let store = fixture.memories.as_ref();
+    let scope = manual("alice", "vectors");
+    let first = "Deploys go through Fly.io from main";
+    let memory = insert_new(store, &scope, &new_memory(first, &[], now())).await;
+    let put = |model: &'static str, hash: String, vector: Vec<u8>| {
+        let id = memory.id;
+        async move {
+            store
+                .put_vector(&VectorRecord {
+                    memory_id: id,
+                    model,
+                    content_hash: &hash,
+                    vector: &vector,
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let vectors_of = |model: &'static str| {
+        let scope = scope.clone();
+        async move {
+            let mut found: Vec<(Uuid, Vec<u8>)> = store
+                .scope_vectors(&scope, model)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|v| (v.memory_id, v.vector))
+                .collect();
+            found.sort();
+            found
+        }
+    };
+    let stamp = |model: &'static str| {
+        let scope = scope.clone();
+        async move { store.vector_stamp(&scope, model).await.unwrap() }
+    };
+
+    assert!(put("m1", content_hash(first), vec![1, 0, 0, 0]).await);
+    assert_eq!(vectors_of("m1").await, [(memory.id, vec![1, 0, 0, 0])]);
+    let after_first = stamp("m1").await;
+    assert_eq!(after_first.count, 1);
+
+    // Again, same model: replaced, and the stamp moves though the count does not.
+    assert!(put("m1", content_hash(first), vec![2, 0, 0, 0]).await);
+    assert_eq!(vectors_of("m1").await, [(memory.id, vec![2, 0, 0, 0])]);
+    let after_second = stamp("m1").await;
+    assert_eq!(after_second.count, 1);
+    assert!(after_second.last_seq > after_first.last_seq);
+
+    // Another model's vector takes its place: one vector per memory.
+    assert!(put("m2", content_hash(first), vec![3, 0, 0, 0]).await);
+    assert_eq!(vectors_of("m1").await, []);
+    assert_eq!(vectors_of("m2").await, [(memory.id, vec![3, 0, 0, 0])]);
+
+    // New content drops the vector; one made from the old content is refused.
+    let second = "Deploys go through staging first";
+    let changes = MemoryChanges {
+        content: Some((second.into(), content_hash(second))),
+        ..Default::default()
+    };
+    let outcome = store
+        .update_memory(&scope, memory.id, &changes, now(), &actor("alice"))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, UpdateOutcome::Updated(_)), "{outcome:?}");
+    assert_eq!(vectors_of("m2").await, []);
+    assert!(!put("m2", content_hash(first), vec![4, 0, 0, 0]).await);
+    assert_eq!(vectors_of("m2").await, []);
+    assert!(put("m2", content_hash(second), vec![5, 0, 0, 0]).await);
+    assert_eq!(vectors_of("m2").await, [(memory.id, vec![5, 0, 0, 0])]);
+
+    // Gone with the memory, and none stored for a memory that is gone.
+    store
+        .delete_memories(&scope, &[memory.id], &actor("alice"))
+        .await
+        .unwrap();
+    assert_eq!(vectors_of("m2").await, []);
+    assert_eq!(stamp("m2").await.count, 0);
+    assert!(!put("m2", content_hash(second), vec![6, 0, 0, 0]).await);
+    assert_eq!(vectors_of("m2").await, []);
+}
+
 fn new_token(user: &str, at: DateTime<Utc>, permissions: Permissions) -> (Token, NewToken) {
     let token = Token::generate().expect("a random token");
     let new = NewToken {

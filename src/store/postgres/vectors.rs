@@ -11,25 +11,33 @@ use crate::store::{
     StoreError, StoredVector, Unembedded, UnembeddedFilter, VectorRecord, VectorStamp,
 };
 
+/// One statement, so one round trip: an upsert when the memory still has the content the
+/// vector was made from (`seq = DEFAULT` takes the next identity value, so the scope's stamp
+/// moves), else the delete of any earlier vector. The two branches never touch the same row
+/// in one statement: the delete runs only when there is nothing to insert.
 pub(super) async fn put(pool: &PgPool, record: &VectorRecord<'_>) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM memory_vectors WHERE memory_id = $1")
-        .bind(record.memory_id)
-        .execute(&mut *tx)
-        .await?;
     let stored = sqlx::query(
-        "INSERT INTO memory_vectors (memory_id, scope_user, project_id, model, content_hash, vector)
-         SELECT id, scope_user, project_id, $1, content_hash, $2 FROM memories WHERE id = $3 AND content_hash = $4
-         ON CONFLICT (memory_id) DO NOTHING",
+        "WITH source AS (
+             SELECT id, scope_user, project_id, content_hash FROM memories
+             WHERE id = $3 AND content_hash = $4
+         ), stale AS (
+             DELETE FROM memory_vectors
+             WHERE memory_id = $3 AND NOT EXISTS (SELECT 1 FROM source)
+         )
+         INSERT INTO memory_vectors (memory_id, scope_user, project_id, model, content_hash, vector)
+         SELECT id, scope_user, project_id, $1, content_hash, $2 FROM source
+         ON CONFLICT (memory_id) DO UPDATE SET
+             scope_user = EXCLUDED.scope_user, project_id = EXCLUDED.project_id,
+             model = EXCLUDED.model, content_hash = EXCLUDED.content_hash,
+             vector = EXCLUDED.vector, seq = DEFAULT",
     )
     .bind(record.model)
     .bind(record.vector)
     .bind(record.memory_id)
     .bind(record.content_hash)
-    .execute(&mut *tx)
+    .execute(pool)
     .await?
     .rows_affected();
-    tx.commit().await?;
     Ok(stored == 1)
 }
 
