@@ -91,6 +91,27 @@ pub struct NewMemory {
     pub at: DateTime<Utc>,
     /// When it expires (`None`: never).
     pub expires_at: Option<DateTime<Utc>>,
+    /// Its embedding, stored with it in the same transaction (`None`: no provider, or the
+    /// provider failed; `reindex` adds it later).
+    pub vector: Option<NewVector>,
+}
+
+/// The embedding vector of a memory about to be stored.
+#[derive(Clone)]
+pub struct NewVector {
+    /// The model that made it, e.g. `builtin:0123abcdef01`.
+    pub model: String,
+    /// The vector, encoded (little-endian f32).
+    pub vector: Vec<u8>,
+}
+
+impl std::fmt::Debug for NewVector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewVector")
+            .field("model", &self.model)
+            .field("bytes", &self.vector.len())
+            .finish()
+    }
 }
 
 /// Validated changes to a memory; `None` keeps the field.

@@ -151,6 +151,12 @@ impl MemoryService {
             Some(value) => validate::validate_metadata(value).map_err(MemoryError::Invalid)?,
             None => Default::default(),
         };
+        // Embedded first, so that the memory and its vector are stored in one transaction.
+        let vector = if self.semantic.is_enabled() {
+            self.semantic.vector_of(&content).await
+        } else {
+            None
+        };
         let new = NewMemory {
             id: Uuid::now_v7(),
             content_hash: validate::content_hash(&content),
@@ -159,6 +165,7 @@ impl MemoryService {
             metadata,
             at,
             expires_at,
+            vector,
         };
         let limit = self.limits.max_memories_per_scope;
         match self
@@ -170,11 +177,6 @@ impl MemoryService {
             InsertOutcome::Inserted(memory) => {
                 self.lexical
                     .note(scope, lexical::Change::Added(lexical::document_of(&memory)));
-                if self.semantic.is_enabled() {
-                    self.semantic
-                        .index(self.store.as_ref(), memory.id, &memory.content)
-                        .await;
-                }
                 Ok((memory, false))
             }
             InsertOutcome::Duplicate(memory) => Ok((memory, true)),

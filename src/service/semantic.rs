@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::fusion::VectorScale;
 use crate::embedding::{self, EmbedError, Embedder, codec};
-use crate::memory::Scope;
+use crate::memory::{NewVector, Scope};
 use crate::settings::EmbeddingProvider;
 use crate::store::{MemoryStore, StoreError, VectorRecord, VectorStamp};
 
@@ -280,6 +280,17 @@ impl Semantic {
                 None
             }
         }
+    }
+
+    /// The vector of a memory's content, to store with it; `None` when there is no provider
+    /// or it failed (logged: the memory is still found by its words, and `reindex` embeds it
+    /// later).
+    pub async fn vector_of(&self, content: &str) -> Option<NewVector> {
+        let (embedder, vector) = self.embed_one(content).await?;
+        Some(NewVector {
+            model: embedder.model_id().to_owned(),
+            vector: codec::encode(&vector),
+        })
     }
 
     /// Embeds a memory's content and stores the vector; a failure is logged (the memory is

@@ -139,6 +139,7 @@ async fn every_query_shape_uses_the_index(backend: Backend) {
                 metadata: Metadata::new(),
                 at: now(),
                 expires_at: None,
+                vector: None,
             };
             let outcome = store
                 .insert_memory(&scope(project), &new, &actor, 100_000)

@@ -16,8 +16,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use mem0_mcp::access::{Permissions, Principal};
 use mem0_mcp::auth::Token;
 use mem0_mcp::memory::{
-    Cursor, GLOBAL_PROJECT, HistoryKind, Memory, MemoryChanges, Metadata, NewMemory, Scope,
-    content_hash, now,
+    Cursor, GLOBAL_PROJECT, HistoryKind, Memory, MemoryChanges, Metadata, NewMemory, NewVector,
+    Scope, content_hash, now,
 };
 use mem0_mcp::project::ProjectMode;
 use mem0_mcp::settings::Secret;
@@ -122,6 +122,7 @@ fn new_memory(content: &str, tags: &[&str], at: DateTime<Utc>) -> NewMemory {
         metadata: metadata(json!({"source": "contract", "n": 1})),
         at,
         expires_at: None,
+        vector: None,
     }
 }
 
@@ -579,13 +580,40 @@ async fn memories(backend: Backend) {
 }
 
 /// A token about to be stored, and the token itself.
-/// The vectors story: a memory's vector is stored for the content it was made from, replaced
-/// by a later one (another model's too), refused and dropped once the content changed, and
-/// gone with the memory; every write moves the scope's stamp.
+/// The vectors story: a memory's vector is stored with it or for the content it was made
+/// from, replaced by a later one (another model's too), refused and dropped once the content
+/// changed, and gone with the memory; every write moves the scope's stamp.
 async fn vectors(backend: Backend) {
     let fixture = Fixture::open(backend).await;
     let store = fixture.memories.as_ref();
     let scope = manual("alice", "vectors");
+
+    // Inserted with its vector, in one go; a duplicate stores no second one.
+    let embedded = NewMemory {
+        vector: Some(NewVector {
+            model: "m0".into(),
+            vector: vec![9, 0, 0, 0],
+        }),
+        ..new_memory("Releases are tagged vX.Y.Z", &[], now())
+    };
+    let with_vector = insert_new(store, &scope, &embedded).await;
+    let again = NewMemory {
+        id: Uuid::now_v7(),
+        ..embedded.clone()
+    };
+    let outcome = insert(store, &scope, &again, 100).await;
+    assert!(
+        matches!(outcome, InsertOutcome::Duplicate(_)),
+        "{outcome:?}"
+    );
+    let stored = store.scope_vectors(&scope, "m0").await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].memory_id, stored[0].vector.clone()),
+        (with_vector.id, vec![9, 0, 0, 0])
+    );
+    assert_eq!(store.vector_stamp(&scope, "m0").await.unwrap().count, 1);
+
     let first = "Deploys go through Fly.io from main";
     let memory = insert_new(store, &scope, &new_memory(first, &[], now())).await;
     let put = |model: &'static str, hash: String, vector: Vec<u8>| {

@@ -205,7 +205,8 @@ impl MemoryStore for PostgresStore {
         let conn = running.conn();
         let result: Result<InsertOutcome, StoreError> = async {
         // Five round trips: begin, lock, look up (duplicate and count together), insert (the
-        // memory and its history event in one statement), commit.
+        // memory and its history event in one statement), commit; and one for the vector, if
+        // there is one.
         let mut tx = conn.begin().await?;
         lock_scope(&mut tx, scope).await?;
         // Expired memories neither count against the limit nor make a duplicate.
@@ -271,6 +272,9 @@ impl MemoryStore for PostgresStore {
                     .ok_or(StoreError::Query(error));
             }
             return Err(error.into());
+        }
+        if let Some(vector) = &new.vector {
+            vectors::insert(&mut tx, scope, new, vector).await?;
         }
         tx.commit().await?;
         Ok(InsertOutcome::Inserted(memory))

@@ -270,6 +270,9 @@ impl MemoryStore for SqliteStore {
         .await?;
         let ids = ids_json(&[memory.id]);
         record_history(&mut tx, scope, &ids, HistoryKind::Add, actor, new.at).await?;
+        if let Some(vector) = &new.vector {
+            vectors::insert(&mut tx, scope, new, vector).await?;
+        }
         tx.commit().await?;
         interrupt.done();
         Ok(InsertOutcome::Inserted(memory))
