@@ -177,6 +177,9 @@ impl MemoryService {
             InsertOutcome::Inserted(memory) => {
                 self.lexical
                     .note(scope, lexical::Change::Added(lexical::document_of(&memory)));
+                if let Some(vector) = &new.vector {
+                    self.semantic.note_added(scope, memory.id, vector);
+                }
                 Ok((memory, false))
             }
             InsertOutcome::Duplicate(memory) => Ok((memory, true)),

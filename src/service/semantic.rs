@@ -20,7 +20,7 @@ use super::fusion::VectorScale;
 use crate::embedding::{self, EmbedError, Embedder, codec};
 use crate::memory::{NewVector, Scope};
 use crate::settings::EmbeddingProvider;
-use crate::store::{MemoryStore, StoreError, VectorRecord, VectorStamp};
+use crate::store::{MemoryStore, StoreError, VectorRecord};
 
 /// After a failed provider call, how long tool calls skip the provider (and are lexical only)
 /// before trying it again: an endpoint that hangs must not cost every call its full timeout.
@@ -78,10 +78,12 @@ pub struct SemanticStatus {
 }
 
 /// The vectors of one scope and model, normalized, one after another.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ScopeIndex {
     model: String,
-    stamp: VectorStamp,
+    /// The scope's vector change counter these vectors are as of
+    /// ([`MemoryStore::vector_changes`]).
+    stamp: i64,
     dims: usize,
     ids: Vec<Uuid>,
     data: Vec<f32>,
@@ -348,7 +350,8 @@ impl Semantic {
         model: &str,
     ) -> Result<Arc<ScopeIndex>, StoreError> {
         let key = (scope.owner_key().to_owned(), scope.project_id.clone());
-        let stamp = store.vector_stamp(scope, model).await?;
+        // Read before the vectors: a write in between makes the next search load them again.
+        let stamp = store.vector_changes(scope).await?;
         if let Some(index) = self.lock().get(&key)
             && index.stamp == stamp
             && index.model == model
@@ -385,6 +388,31 @@ impl Semantic {
         }
         cache.insert(key, index.clone());
         Ok(index)
+    }
+
+    /// Adds the vector this process just stored with a new memory to the scope's cached
+    /// vectors, so the next search need not load them all again. The insert moved the scope's
+    /// vector counter by exactly one; the cache follows only if it was current, and if any
+    /// other writer came in between the counters differ and the next search reloads.
+    pub fn note_added(&self, scope: &Scope, memory_id: Uuid, vector: &NewVector) {
+        let Some(values) = codec::decode(&vector.vector) else {
+            return;
+        };
+        let key = (scope.owner_key().to_owned(), scope.project_id.clone());
+        let mut cache = self.lock();
+        let Some(index) = cache.get_mut(&key) else {
+            return;
+        };
+        if index.model != vector.model || (index.dims != 0 && index.dims != values.len()) {
+            cache.remove(&key);
+            return;
+        }
+        // Copied only while a search still reads the old one.
+        let index = Arc::make_mut(index);
+        index.dims = values.len();
+        index.ids.push(memory_id);
+        index.data.extend(values);
+        index.stamp += 1;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<ScopeIndex>>> {
@@ -437,7 +465,7 @@ mod tests {
         let ids: Vec<Uuid> = (1..=4).map(Uuid::from_u128).collect();
         let index = ScopeIndex {
             model: "m".into(),
-            stamp: VectorStamp::default(),
+            stamp: 0,
             dims: 2,
             ids: ids.clone(),
             // similarities to (1, 0): 0.6, 1.0, 0.1, 0.8

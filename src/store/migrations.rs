@@ -60,6 +60,7 @@ pub static POSTGRES: &[Migration] = &[
     migration!("postgres", 20261204000001, "memory_vectors"),
     migration!("postgres", 20261205000001, "memory_expiry"),
     migration!("postgres", 20261206000001, "scope_changes"),
+    migration!("postgres", 20261207000001, "vector_changes"),
 ];
 pub static SQLITE: &[Migration] = &[
     migration!("sqlite", 20261123000001, "memories"),
@@ -72,6 +73,7 @@ pub static SQLITE: &[Migration] = &[
     migration!("sqlite", 20261204000001, "memory_vectors"),
     migration!("sqlite", 20261205000001, "memory_expiry"),
     migration!("sqlite", 20261206000001, "scope_changes"),
+    migration!("sqlite", 20261207000001, "vector_changes"),
 ];
 
 /// The table that records applied migrations, the same on both backends.

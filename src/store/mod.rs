@@ -330,8 +330,13 @@ pub trait MemoryStore: Send + Sync + fmt::Debug {
     /// scope, or gone, are left out): the memories search found by meaning only.
     async fn memories_by_ids(&self, scope: &Scope, ids: &[Uuid])
     -> Result<Vec<Memory>, StoreError>;
-    /// The stamp of the scope's vectors of `model`: equal stamps, equal vectors.
+    /// How many vectors of `model` the scope has, and the largest write sequence number among
+    /// them (reads them all: for status, not for every search).
     async fn vector_stamp(&self, scope: &Scope, model: &str) -> Result<VectorStamp, StoreError>;
+    /// The scope's vector change counter: it grows with every vector stored, replaced or
+    /// deleted in the scope, by any writer (a trigger keeps it), so equal values mean equal
+    /// vectors. One primary-key read; 0 for a scope that never had a memory.
+    async fn vector_changes(&self, scope: &Scope) -> Result<i64, StoreError>;
     /// Every vector of `model` in the scope.
     async fn scope_vectors(
         &self,

@@ -989,7 +989,9 @@ async fn scope_count_follows_every_writer(backend: Backend) {
     let remove_counter = match backend {
         Backend::Sqlite => {
             "DROP TRIGGER memory_scope_counts_insert; DROP TRIGGER memory_scope_counts_delete;
-             DROP TRIGGER memory_scope_counts_update; DROP TABLE memory_scope_counts;"
+             DROP TRIGGER memory_scope_counts_update; DROP TRIGGER memory_vectors_inserted;
+             DROP TRIGGER memory_vectors_updated; DROP TRIGGER memory_vectors_deleted;
+             DROP TABLE memory_scope_counts;"
         }
         Backend::Postgres => {
             "DROP FUNCTION memory_scope_counts_after_insert() CASCADE;
@@ -997,11 +999,13 @@ async fn scope_count_follows_every_writer(backend: Backend) {
              DROP FUNCTION memory_scope_counts_after_move() CASCADE;
              DROP FUNCTION memory_scope_counts_after_truncate() CASCADE;
              DROP FUNCTION memory_scope_counts_after_update() CASCADE;
+             DROP FUNCTION memory_scope_counts_vectors_changed() CASCADE;
+             DROP FUNCTION memory_scope_counts_vectors_truncated() CASCADE;
              DROP TABLE memory_scope_counts;"
         }
     };
     db.execute(&format!(
-        "{remove_counter} DELETE FROM mem0_schema_migrations WHERE version IN (20261126000001, 20261206000001);"
+        "{remove_counter} DELETE FROM mem0_schema_migrations WHERE version IN (20261126000001, 20261206000001, 20261207000001);"
     ))
     .await;
     if backend == Backend::Postgres {

@@ -9,6 +9,7 @@ use crate::support::{Backend, McpClient, Sandbox, TestDb};
 
 on_both_backends!(
     paraphrases_are_found,
+    a_memory_added_between_searches_is_found_by_meaning,
     vectors_follow_the_memory,
     an_expired_memory_is_not_found_by_meaning,
     a_missing_model_leaves_search_lexical,
@@ -112,6 +113,51 @@ async fn paraphrases_are_found(backend: Backend) {
         )
         .await;
     assert_eq!(tagged["results"], json!([]), "{tagged:#}");
+    server.shutdown().await;
+}
+
+/// The server's cached vectors follow its own adds (in place) and another server's (reloaded):
+/// each search sees every vector stored before it.
+async fn a_memory_added_between_searches_is_found_by_meaning(backend: Backend) {
+    let db = TestDb::migrated(backend);
+    let server = builtin_server(&db).await;
+    for content in &MEMORIES[1..] {
+        server.ok("add_memory", json!({ "content": content })).await;
+    }
+    let found = contents(&server, QUESTION).await;
+    assert!(!found.iter().any(|c| c.contains("Fly.io")), "{found:?}");
+    server
+        .ok("add_memory", json!({ "content": MEMORIES[0] }))
+        .await;
+    let found = contents(&server, QUESTION).await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some(MEMORIES[0]),
+        "{found:?}"
+    );
+
+    // Another server adds one, then this one adds one: the first is not lost to the second.
+    // Neither shares a word with the question: only their vectors can find them.
+    let other = builtin_server(&db).await;
+    let theirs = "Production deployments run from the main branch on Fly.io";
+    other.ok("add_memory", json!({ "content": theirs })).await;
+    other.shutdown().await;
+    let ours = "Deployments go out through Fly.io after review";
+    server.ok("add_memory", json!({ "content": ours })).await;
+    let found: Value = server
+        .ok("search_memories", json!({ "query": QUESTION, "limit": 10 }))
+        .await;
+    let found: Vec<&str> = found["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["content"].as_str().unwrap())
+        .collect();
+    assert!(
+        found.contains(&theirs) && found.contains(&ours),
+        "{found:?}"
+    );
+    assert_eq!(vector_count(&db).await, (MEMORIES.len() + 2).to_string());
     server.shutdown().await;
 }
 

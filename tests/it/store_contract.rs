@@ -587,6 +587,20 @@ async fn vectors(backend: Backend) {
     let fixture = Fixture::open(backend).await;
     let store = fixture.memories.as_ref();
     let scope = manual("alice", "vectors");
+    // The scope's vector counter: it must grow with every write below.
+    let mut last_changes = store.vector_changes(&scope).await.unwrap();
+    assert_eq!(last_changes, 0, "a scope that never had a memory");
+    macro_rules! changed {
+        ($what:literal) => {{
+            let now_changes = store.vector_changes(&scope).await.unwrap();
+            assert!(
+                now_changes > last_changes,
+                "{}: {now_changes} after {last_changes}",
+                $what
+            );
+            last_changes = now_changes;
+        }};
+    }
 
     // Inserted with its vector, in one go; a duplicate stores no second one.
     let embedded = NewMemory {
@@ -613,6 +627,7 @@ async fn vectors(backend: Backend) {
         (with_vector.id, vec![9, 0, 0, 0])
     );
     assert_eq!(store.vector_stamp(&scope, "m0").await.unwrap().count, 1);
+    changed!("inserted with its memory");
 
     let first = "Deploys go through Fly.io from main";
     let memory = insert_new(store, &scope, &new_memory(first, &[], now())).await;
@@ -653,6 +668,7 @@ async fn vectors(backend: Backend) {
     assert_eq!(vectors_of("m1").await, [(memory.id, vec![1, 0, 0, 0])]);
     let after_first = stamp("m1").await;
     assert_eq!(after_first.count, 1);
+    changed!("stored");
 
     // Again, same model: replaced, and the stamp moves though the count does not.
     assert!(put("m1", content_hash(first), vec![2, 0, 0, 0]).await);
@@ -660,11 +676,13 @@ async fn vectors(backend: Backend) {
     let after_second = stamp("m1").await;
     assert_eq!(after_second.count, 1);
     assert!(after_second.last_seq > after_first.last_seq);
+    changed!("replaced");
 
     // Another model's vector takes its place: one vector per memory.
     assert!(put("m2", content_hash(first), vec![3, 0, 0, 0]).await);
     assert_eq!(vectors_of("m1").await, []);
     assert_eq!(vectors_of("m2").await, [(memory.id, vec![3, 0, 0, 0])]);
+    changed!("replaced by another model's");
 
     // New content drops the vector; one made from the old content is refused.
     let second = "Deploys go through staging first";
@@ -678,6 +696,7 @@ async fn vectors(backend: Backend) {
         .unwrap();
     assert!(matches!(outcome, UpdateOutcome::Updated(_)), "{outcome:?}");
     assert_eq!(vectors_of("m2").await, []);
+    changed!("dropped with the old content");
     assert!(!put("m2", content_hash(first), vec![4, 0, 0, 0]).await);
     assert_eq!(vectors_of("m2").await, []);
     assert!(put("m2", content_hash(second), vec![5, 0, 0, 0]).await);
@@ -690,6 +709,8 @@ async fn vectors(backend: Backend) {
         .unwrap();
     assert_eq!(vectors_of("m2").await, []);
     assert_eq!(stamp("m2").await.count, 0);
+    changed!("deleted with its memory");
+    assert!(last_changes > 0);
     assert!(!put("m2", content_hash(second), vec![6, 0, 0, 0]).await);
     assert_eq!(vectors_of("m2").await, []);
 }

@@ -559,6 +559,11 @@ impl MemoryStore for PostgresStore {
     }
 
     #[instrument(skip_all)]
+    async fn vector_changes(&self, scope: &Scope) -> Result<i64, StoreError> {
+        vectors::changes(&self.pool, scope).await
+    }
+
+    #[instrument(skip_all)]
     async fn scope_vectors(
         &self,
         scope: &Scope,

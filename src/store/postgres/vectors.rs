@@ -83,6 +83,17 @@ pub(super) async fn stamp(
     })
 }
 
+pub(super) async fn changes(pool: &PgPool, scope: &Scope) -> Result<i64, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT vector_changes FROM memory_scope_counts WHERE scope_user = $1 AND project_id = $2",
+    )
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map_or(0, |r| r.0))
+}
+
 pub(super) async fn of_scope(
     pool: &PgPool,
     scope: &Scope,

@@ -554,6 +554,11 @@ impl MemoryStore for SqliteStore {
     }
 
     #[instrument(skip_all)]
+    async fn vector_changes(&self, scope: &Scope) -> Result<i64, StoreError> {
+        vectors::changes(self.pool(), scope).await
+    }
+
+    #[instrument(skip_all)]
     async fn scope_vectors(
         &self,
         scope: &Scope,

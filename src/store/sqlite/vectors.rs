@@ -83,6 +83,17 @@ pub(super) async fn stamp(
     })
 }
 
+pub(super) async fn changes(pool: &SqlitePool, scope: &Scope) -> Result<i64, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT vector_changes FROM memory_scope_counts WHERE scope_user = ? AND project_id = ?",
+    )
+    .bind(scope.owner_key())
+    .bind(&scope.project_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map_or(0, |r| r.0))
+}
+
 pub(super) async fn of_scope(
     pool: &SqlitePool,
     scope: &Scope,
