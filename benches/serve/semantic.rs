@@ -6,7 +6,9 @@
 //! first search's result, which for `builtin` waits for the model to load); then one server
 //! of each provider runs, and every search and every add is sent to one and then the other,
 //! so both see the same machine at the same moment. Searches are natural-language questions
-//! about one fact each (recall@5 says how often that fact came back). Peak RSS (VmHWM) is
+//! about one fact each (recall@5 says how often that fact came back). Last, a third of that
+//! many searches each right after an add (the new memory and its vector must be seen without
+//! reading the whole scope again). Peak RSS (VmHWM) is
 //! read at the end, after the model loaded and every call ran.
 //!
 //! The model is `MEM0_BENCH_MODEL` if set (e.g. an installed potion-base-8M), else the test
@@ -151,6 +153,8 @@ pub struct ProviderRun {
     first_search_ms: Stats,
     add_ms: Stats,
     search_ms: Stats,
+    /// A search right after this process added a memory to the scope.
+    after_add_ms: Stats,
     recall_at_5: f64,
     peak_rss_kb: u64,
 }
@@ -170,6 +174,7 @@ struct Samples {
     first: Vec<f64>,
     add: Vec<f64>,
     search: Vec<f64>,
+    after_add: Vec<f64>,
     found: usize,
     peak_kb: u64,
 }
@@ -182,6 +187,7 @@ impl Samples {
             first_search_ms: stats(self.first),
             add_ms: stats(self.add),
             search_ms: stats(self.search),
+            after_add_ms: stats(self.after_add),
             recall_at_5: self.found as f64 / searches.max(1) as f64,
             peak_rss_kb: self.peak_kb,
         }
@@ -275,6 +281,23 @@ fn bench_backend(
             samples[p].add.push(ms(took));
         }
     }
+    // Searches that each follow an add: the server must see the new memory (and, with a
+    // provider, its vector) without reading the whole scope again.
+    for i in 0..calls / 3 {
+        for (p, client) in clients.iter_mut().enumerate() {
+            let content = fact(IN_SCOPE * (3 + p) + i);
+            client
+                .call("add_memory", json!({"content": content}))
+                .expect("add before a search");
+            let (_, took) = client
+                .call(
+                    "search_memories",
+                    json!({"query": question(i * 7919 % IN_SCOPE), "limit": 5}),
+                )
+                .expect("search after an add");
+            samples[p].after_add.push(ms(took));
+        }
+    }
     for (p, client) in clients.into_iter().enumerate() {
         samples[p].peak_kb = client.status_kb("VmHWM:").unwrap_or(0);
         client.close();
@@ -333,15 +356,16 @@ pub fn run(
 
 fn render(results: &[SemanticResult], model: &str, reps: usize, calls: usize) -> String {
     let mut out = format!(
-        "Measured by `MEM0_BENCH_ONLY=semantic cargo bench --bench serve` on {} ({} binary; {IN_SCOPE} facts in scope, {reps} cold starts and {calls} calls per provider, the two providers alternating call by call). Model: {model}.\n\n",
+        "Measured by `MEM0_BENCH_ONLY=semantic cargo bench --bench serve` on {} ({} binary; {IN_SCOPE} facts in scope, {reps} cold starts, {calls} calls per provider and {} searches after an add, the two providers alternating call by call). Model: {model}.\n\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         if std::env::var_os("MEM0_BENCH_BIN").is_some() {
             "the `cargo build --release`"
         } else {
             "the release"
-        }
+        },
+        calls / 3,
     );
-    out.push_str("| backend | provider | initialize p50 / p99 ms | first search p50 ms | add_memory p50 / p99 ms | search_memories p50 / p99 ms | recall@5 | peak RSS MB |\n|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| backend | provider | initialize p50 / p99 ms | first search p50 ms | add_memory p50 / p99 ms | search_memories p50 / p99 ms | search after an add p50 / p99 ms | recall@5 | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|\n");
     let pair = |s: &Stats| format!("{} / {}", f2(s.p50), f2(s.p99));
     let mb = |kb: u64| format!("{:.1}", kb as f64 / 1024.0);
     for r in results {
@@ -353,6 +377,7 @@ fn render(results: &[SemanticResult], model: &str, reps: usize, calls: usize) ->
                 f2(p.first_search_ms.p50),
                 pair(&p.add_ms),
                 pair(&p.search_ms),
+                pair(&p.after_add_ms),
                 format!("{:.2}", p.recall_at_5),
                 mb(p.peak_rss_kb),
             ]));
@@ -376,6 +401,11 @@ fn render(results: &[SemanticResult], model: &str, reps: usize, calls: usize) ->
                 "{} / {}",
                 f2(b.search_ms.p50 / n.search_ms.p50),
                 f2(b.search_ms.p99 / n.search_ms.p99)
+            ),
+            format!(
+                "{} / {}",
+                f2(b.after_add_ms.p50 / n.after_add_ms.p50),
+                f2(b.after_add_ms.p99 / n.after_add_ms.p99)
             ),
             "".into(),
             f2(b.peak_rss_kb as f64 / n.peak_rss_kb.max(1) as f64),
