@@ -7,10 +7,9 @@
 //! of each provider runs, and every search and every add is sent to one and then the other,
 //! so both see the same machine at the same moment. Searches are natural-language questions
 //! about one fact each (recall@5 says how often that fact came back). Last, a third of that
-//! many searches each right after an add, one provider after the other (the new memory and its
-//! vector must be seen without
-//! reading the whole scope again). Peak RSS (VmHWM) is
-//! read at the end, after the model loaded and every call ran.
+//! many searches each right after an add, one provider after the other (the new memory and
+//! its vector must be seen without reading the whole scope again). Peak RSS (VmHWM) is read
+//! at the end, after the model loaded and every call ran.
 //!
 //! The model is `MEM0_BENCH_MODEL` if set (e.g. an installed potion-base-8M), else the test
 //! model of `scripts/build-test-model.sh` stored as float32: distilled from

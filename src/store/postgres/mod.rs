@@ -205,8 +205,7 @@ impl MemoryStore for PostgresStore {
         let conn = running.conn();
         let result: Result<InsertOutcome, StoreError> = async {
         // Five round trips: begin, lock, look up (duplicate and count together), insert (the
-        // memory and its history event in one statement), commit; and one for the vector, if
-        // there is one.
+        // memory, its history event and its vector in one statement), commit.
         let mut tx = conn.begin().await?;
         lock_scope(&mut tx, scope).await?;
         // Expired memories neither count against the limit nor make a duplicate.
@@ -244,13 +243,24 @@ impl MemoryStore for PostgresStore {
             updated_at: new.at,
             expires_at: new.expires_at,
         };
-        let sql = with_history(
+        let mut sql = with_history(
             "INSERT INTO memories (id, user_id, scope_user, project_id, content, content_hash, tags, metadata, created_at, updated_at, search_extra, expires_at)
              VALUES ($4, $1, $5, $6, $7, $8, $9, $10, $3, $3, $11, $12)",
             HistoryKind::Add,
             "count(*)",
         );
-        let inserted = bind_actor::<(i64,)>(sql, actor, new.at)
+        if new.vector.is_some() {
+            // The vector in the same statement: no round trip of its own.
+            sql = sql.replacen(
+                "WITH changed AS",
+                "WITH vector AS (
+                     INSERT INTO memory_vectors (memory_id, scope_user, project_id, model, content_hash, vector)
+                     VALUES ($4, $5, $6, $13, $8, $14)
+                 ), changed AS",
+                1,
+            );
+        }
+        let query = bind_actor::<(i64,)>(sql, actor, new.at)
             .bind(memory.id)
             .bind(scope.owner_key())
             .bind(&scope.project_id)
@@ -259,9 +269,12 @@ impl MemoryStore for PostgresStore {
             .bind(serde_json::json!(memory.tags))
             .bind(serde_json::Value::Object(memory.metadata.clone()))
             .bind(index_extra(&memory.content))
-            .bind(memory.expires_at)
-            .fetch_one(&mut *tx)
-            .await;
+            .bind(memory.expires_at);
+        let query = match &new.vector {
+            Some(vector) => query.bind(&vector.model).bind(&vector.vector),
+            None => query,
+        };
+        let inserted = query.fetch_one(&mut *tx).await;
         if let Err(error) = inserted {
             if is_unique_violation(&error) {
                 // Only reachable if a writer bypassed the scope lock; the row is there either way.
@@ -272,9 +285,6 @@ impl MemoryStore for PostgresStore {
                     .ok_or(StoreError::Query(error));
             }
             return Err(error.into());
-        }
-        if let Some(vector) = &new.vector {
-            vectors::insert(&mut tx, scope, new, vector).await?;
         }
         tx.commit().await?;
         Ok(InsertOutcome::Inserted(memory))

@@ -6,7 +6,7 @@ use sqlx::postgres::PgPool;
 use uuid::Uuid;
 
 use super::rows::{MEMORY_COLUMNS, MemoryRow, NOT_EXPIRED};
-use crate::memory::{Memory, NewMemory, NewVector, Scope};
+use crate::memory::{Memory, Scope};
 use crate::store::{
     StoreError, StoredVector, Unembedded, UnembeddedFilter, VectorRecord, VectorStamp,
 };
@@ -39,28 +39,6 @@ pub(super) async fn put(pool: &PgPool, record: &VectorRecord<'_>) -> Result<bool
     .await?
     .rows_affected();
     Ok(stored == 1)
-}
-
-/// The vector of a memory being inserted, in the insert's transaction.
-pub(super) async fn insert(
-    tx: &mut sqlx::PgConnection,
-    scope: &Scope,
-    memory: &NewMemory,
-    vector: &NewVector,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO memory_vectors (memory_id, scope_user, project_id, model, content_hash, vector)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(memory.id)
-    .bind(scope.owner_key())
-    .bind(&scope.project_id)
-    .bind(&vector.model)
-    .bind(&memory.content_hash)
-    .bind(&vector.vector)
-    .execute(tx)
-    .await?;
-    Ok(())
 }
 
 pub(super) async fn stamp(
