@@ -358,6 +358,8 @@ impl Semantic {
         {
             return Ok(index.clone());
         }
+        let cached = self.lock().get(&key).map(|index| index.stamp);
+        tracing::debug!(?cached, stamp, "loading the scope's vectors");
         let stored = store.scope_vectors(scope, model).await?;
         let dims = stored
             .first()
@@ -392,8 +394,9 @@ impl Semantic {
 
     /// Adds the vector this process just stored with a new memory to the scope's cached
     /// vectors, so the next search need not load them all again. The insert moved the scope's
-    /// vector counter by exactly one; the cache follows only if it was current, and if any
-    /// other writer came in between the counters differ and the next search reloads.
+    /// vector counter by exactly one and so does the cache's: a cache that was current stays
+    /// current, and one that was not (another writer came in between, or the insert's
+    /// transaction also purged expired memories) still differs, so the next search reloads.
     pub fn note_added(&self, scope: &Scope, memory_id: Uuid, vector: &NewVector) {
         let Some(values) = codec::decode(&vector.vector) else {
             return;
