@@ -250,15 +250,7 @@ impl MemoryStore for PostgresStore {
             "count(*)",
         );
         if new.vector.is_some() {
-            // The vector in the same statement: no round trip of its own.
-            sql = sql.replacen(
-                "WITH changed AS",
-                "WITH vector AS (
-                     INSERT INTO memory_vectors (memory_id, scope_user, project_id, model, content_hash, vector)
-                     VALUES ($4, $5, $6, $13, $8, $14)
-                 ), changed AS",
-                1,
-            );
+            sql = vectors::with_vector_insert(&sql);
         }
         let query = bind_actor::<(i64,)>(sql, actor, new.at)
             .bind(memory.id)

@@ -41,6 +41,21 @@ pub(super) async fn put(pool: &PgPool, record: &VectorRecord<'_>) -> Result<bool
     Ok(stored == 1)
 }
 
+/// The memory insert of `insert_memory` (a [`super::with_history`] statement whose `$4`, `$5`,
+/// `$6` and `$8` are the id, scope user, project and content hash) with the new memory's vector
+/// inserted by the same statement, from `$13` (model) and `$14` (vector): no round trip of its
+/// own.
+pub(super) fn with_vector_insert(sql: &str) -> String {
+    sql.replacen(
+        "WITH changed AS",
+        "WITH vector AS (
+             INSERT INTO memory_vectors (memory_id, scope_user, project_id, model, content_hash, vector)
+             VALUES ($4, $5, $6, $13, $8, $14)
+         ), changed AS",
+        1,
+    )
+}
+
 pub(super) async fn stamp(
     pool: &PgPool,
     scope: &Scope,
