@@ -37,6 +37,22 @@ async fn builtin_server(db: &TestDb) -> McpClient {
         .await
 }
 
+/// A server whose provider is the OpenAI-compatible endpoint at `url` (all-MiniLM-L6-v2),
+/// with `key` as its API key if given.
+async fn openai_server(db: &TestDb, url: &str, key: Option<&str>) -> McpClient {
+    let server = db
+        .server()
+        .env("MEM0_EMBEDDING_PROVIDER", "openai")
+        .env("MEM0_EMBEDDING_URL", url)
+        .env("MEM0_EMBEDDING_MODEL", "all-MiniLM-L6-v2");
+    match key {
+        Some(key) => server.env("MEM0_EMBEDDING_API_KEY", key),
+        None => server,
+    }
+    .start()
+    .await
+}
+
 async fn add_all(server: &McpClient) -> Vec<String> {
     let mut ids = Vec::new();
     for content in MEMORIES {
@@ -156,6 +172,15 @@ async fn a_memory_added_between_searches_is_found_by_meaning(backend: Backend) {
         "{found:?}"
     );
     assert_eq!(vector_count(&db).await, (MEMORIES.len() + 2).to_string());
+
+    // An administrator empties the vectors table: nothing is found by meaning any more.
+    db.execute(match backend {
+        Backend::Postgres => "TRUNCATE memory_vectors",
+        Backend::Sqlite => "DELETE FROM memory_vectors",
+    })
+    .await;
+    let found = contents(&server, QUESTION).await;
+    assert!(found.is_empty(), "{found:?}");
     server.shutdown().await;
 }
 
@@ -330,13 +355,7 @@ async fn memory_status_reports_the_provider(backend: Backend) {
 
     // An endpoint that stops answering: failed with the call's error, until it answers again.
     let endpoint = EmbeddingServer::start(None);
-    let server = db
-        .server()
-        .env("MEM0_EMBEDDING_PROVIDER", "openai")
-        .env("MEM0_EMBEDDING_URL", &endpoint.url)
-        .env("MEM0_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
-        .start()
-        .await;
+    let server = openai_server(&db, &endpoint.url, None).await;
     contents(&server, QUESTION).await;
     let status = settled_status(&server).await;
     assert_eq!(status["semantic"]["state"], "ready", "{status:#}");
@@ -429,14 +448,7 @@ async fn an_openai_compatible_endpoint_serves_the_vectors(backend: Backend) {
     const KEY: &str = "sk-test-embedding-key-5d1f0c";
     let endpoint = EmbeddingServer::start(Some(KEY));
     let db = TestDb::migrated(backend);
-    let server = db
-        .server()
-        .env("MEM0_EMBEDDING_PROVIDER", "openai")
-        .env("MEM0_EMBEDDING_URL", &endpoint.url)
-        .env("MEM0_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
-        .env("MEM0_EMBEDDING_API_KEY", KEY)
-        .start()
-        .await;
+    let server = openai_server(&db, &endpoint.url, Some(KEY)).await;
     add_all(&server).await;
     assert_eq!(vector_count(&db).await, MEMORIES.len().to_string());
     let found = contents(&server, QUESTION).await;
@@ -450,14 +462,7 @@ async fn an_openai_compatible_endpoint_serves_the_vectors(backend: Backend) {
     // A wrong key: every call still answers, lexically, and the log says why once, without
     // the key.
     let db_wrong = TestDb::migrated(backend);
-    let wrong = db_wrong
-        .server()
-        .env("MEM0_EMBEDDING_PROVIDER", "openai")
-        .env("MEM0_EMBEDDING_URL", &endpoint.url)
-        .env("MEM0_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
-        .env("MEM0_EMBEDDING_API_KEY", "sk-wrong-key-77aa")
-        .start()
-        .await;
+    let wrong = openai_server(&db_wrong, &endpoint.url, Some("sk-wrong-key-77aa")).await;
     add_all(&wrong).await;
     assert_eq!(vector_count(&db_wrong).await, "0");
     assert!(contents(&wrong, QUESTION).await.is_empty());
